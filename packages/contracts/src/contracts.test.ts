@@ -1,0 +1,141 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  allContracts,
+  CHANNELS,
+  channelConsumers,
+  exampleMessages,
+  EXCHANGES,
+  fullTopology,
+  jsonSchemas,
+  notifications,
+  validate,
+} from './index.js';
+import type { Payload } from './index.js';
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+function expectRejected(result: ReturnType<typeof validate>, field: string) {
+  expect(result.ok).toBe(false);
+  if (result.ok) return;
+  expect(result.errors.map((e) => e.field)).toContain(field);
+}
+
+describe('notification contracts', () => {
+  it.each(CHANNELS)('accepts the %s example', (channel) => {
+    const result = validate(notifications[channel], exampleMessages[channel]);
+    expect(result).toEqual({ ok: true, value: exampleMessages[channel] });
+  });
+
+  it('names a missing field', () => {
+    const m = clone(exampleMessages.email) as Partial<typeof exampleMessages.email>;
+    delete m.locale;
+    expectRejected(validate(notifications.email, m), '/locale');
+  });
+
+  it('names a field of the wrong type', () => {
+    const m = { ...clone(exampleMessages.payment), amount: '3998' };
+    expectRejected(validate(notifications.payment, m), '/amount');
+  });
+
+  it('names an extra field, even nested', () => {
+    const m = clone(exampleMessages.logistic);
+    (m.shippingAddress as Record<string, unknown>)['isAdmin'] = true;
+    expectRejected(validate(notifications.logistic, m), '/shippingAddress/isAdmin');
+  });
+
+  it('rejects an oversized string', () => {
+    const m = clone(exampleMessages.email);
+    m.recipient.name = 'x'.repeat(201);
+    expectRejected(validate(notifications.email, m), '/recipient/name');
+  });
+
+  it('rejects a bad email address', () => {
+    const m = clone(exampleMessages.email);
+    m.recipient.email = 'not-an-email';
+    expectRejected(validate(notifications.email, m), '/recipient/email');
+  });
+
+  it.each(['447700900123', '+0447700900', '+12', '+44 7700 900123', '+4477009001234567'])(
+    'rejects %s as an E.164 number',
+    (to) => {
+      expectRejected(validate(notifications.whatsapp, { ...clone(exampleMessages.whatsapp), to }), '/to');
+    },
+  );
+
+  it('rejects a negative or fractional amount', () => {
+    expectRejected(validate(notifications.payment, { ...clone(exampleMessages.payment), amount: -1 }), '/amount');
+    expectRejected(validate(notifications.payment, { ...clone(exampleMessages.payment), amount: 10.5 }), '/amount');
+  });
+
+  it('rejects an unknown currency and an unknown country', () => {
+    expectRejected(validate(notifications.payment, { ...clone(exampleMessages.payment), currency: 'XYZ' }), '/currency');
+    const m = clone(exampleMessages.fraud);
+    m.billingAddress.country = 'UK';
+    expectRejected(validate(notifications.fraud, m), '/billingAddress/country');
+  });
+
+  it('rejects an item quantity of zero', () => {
+    const m = clone(exampleMessages.logistic);
+    m.items[0]!.quantity = 0;
+    expectRejected(validate(notifications.logistic, m), '/items/0/quantity');
+  });
+
+  it('reports every problem at once', () => {
+    const result = validate(notifications.payment, { ...clone(exampleMessages.payment), amount: -5, currency: 'ABC' });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.map((e) => e.field).sort()).toEqual(['/amount', '/currency']);
+  });
+});
+
+describe('contract typing', () => {
+  it('ties a routing key to its payload type at compile time', () => {
+    type EmailPayload = Payload<typeof notifications.email>;
+    const good: EmailPayload = exampleMessages.email;
+    // @ts-expect-error a payment message is not an email message
+    const bad: EmailPayload = exampleMessages.payment;
+    expect(good).toBeDefined();
+    expect(bad).toBeDefined();
+  });
+});
+
+describe('topology', () => {
+  it('binds each channel queue to the notification exchange by its own routing key', () => {
+    for (const channel of CHANNELS) {
+      const t = channelConsumers[channel];
+      expect(t.queue.name).toBe(channel);
+      expect(t.bindings).toContainEqual({ exchange: EXCHANGES.notification.name, queue: channel, routingKey: channel });
+      expect(t.queue.arguments['x-queue-type']).toBe('quorum');
+      expect(t.queue.arguments['x-dead-letter-exchange']).toBe(EXCHANGES.deadLetter.name);
+      expect(t.retryRoutingKey(99)).toBe(`${channel}.retry.5`);
+    }
+  });
+
+  it('gives notification an alternate exchange whose queue catches everything', () => {
+    expect(EXCHANGES.notification.arguments['alternate-exchange']).toBe(EXCHANGES.unroutable.name);
+    expect(fullTopology().bindings).toContainEqual({
+      exchange: EXCHANGES.unroutable.name,
+      queue: 'notification.unroutable',
+      routingKey: '',
+    });
+  });
+
+  it('has unique queue names', () => {
+    const names = fullTopology().queues.map((q) => q.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe('JSON Schema export', () => {
+  it('has one schema per contract type and the committed files are up to date', () => {
+    const schemas = jsonSchemas();
+    expect(Object.keys(schemas).length).toBe(new Set(allContracts.map((c) => c.type)).size);
+    const dir = fileURLToPath(new URL('../schemas/', import.meta.url));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(files.sort()).toEqual(Object.keys(schemas).map((t) => `${t}.json`).sort());
+    for (const [type, schema] of Object.entries(schemas)) {
+      expect(JSON.parse(readFileSync(`${dir}${type}.json`, 'utf8'))).toEqual(schema);
+    }
+  });
+});
