@@ -65,12 +65,21 @@ describe('notification contracts', () => {
   );
 
   it('rejects a negative or fractional amount', () => {
-    expectRejected(validate(notifications.payment, { ...clone(exampleMessages.payment), amount: -1 }), '/amount');
-    expectRejected(validate(notifications.payment, { ...clone(exampleMessages.payment), amount: 10.5 }), '/amount');
+    expectRejected(
+      validate(notifications.payment, { ...clone(exampleMessages.payment), amount: -1 }),
+      '/amount',
+    );
+    expectRejected(
+      validate(notifications.payment, { ...clone(exampleMessages.payment), amount: 10.5 }),
+      '/amount',
+    );
   });
 
   it('rejects an unknown currency and an unknown country', () => {
-    expectRejected(validate(notifications.payment, { ...clone(exampleMessages.payment), currency: 'XYZ' }), '/currency');
+    expectRejected(
+      validate(notifications.payment, { ...clone(exampleMessages.payment), currency: 'XYZ' }),
+      '/currency',
+    );
     const m = clone(exampleMessages.fraud);
     m.billingAddress.country = 'UK';
     expectRejected(validate(notifications.fraud, m), '/billingAddress/country');
@@ -83,7 +92,11 @@ describe('notification contracts', () => {
   });
 
   it('reports every problem at once', () => {
-    const result = validate(notifications.payment, { ...clone(exampleMessages.payment), amount: -5, currency: 'ABC' });
+    const result = validate(notifications.payment, {
+      ...clone(exampleMessages.payment),
+      amount: -5,
+      currency: 'ABC',
+    });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors.map((e) => e.field).sort()).toEqual(['/amount', '/currency']);
   });
@@ -105,7 +118,11 @@ describe('topology', () => {
     for (const channel of CHANNELS) {
       const t = channelConsumers[channel];
       expect(t.queue.name).toBe(channel);
-      expect(t.bindings).toContainEqual({ exchange: EXCHANGES.notification.name, queue: channel, routingKey: channel });
+      expect(t.bindings).toContainEqual({
+        exchange: EXCHANGES.notification.name,
+        queue: channel,
+        routingKey: channel,
+      });
       expect(t.queue.arguments['x-queue-type']).toBe('quorum');
       expect(t.queue.arguments['x-dead-letter-exchange']).toBe(EXCHANGES.deadLetter.name);
       expect(t.retryRoutingKey(99)).toBe(`${channel}.retry.5`);
@@ -133,7 +150,11 @@ describe('JSON Schema export', () => {
     expect(Object.keys(schemas).length).toBe(new Set(allContracts.map((c) => c.type)).size);
     const dir = fileURLToPath(new URL('../schemas/', import.meta.url));
     const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-    expect(files.sort()).toEqual(Object.keys(schemas).map((t) => `${t}.json`).sort());
+    expect(files.sort()).toEqual(
+      Object.keys(schemas)
+        .map((t) => `${t}.json`)
+        .sort(),
+    );
     for (const [type, schema] of Object.entries(schemas)) {
       expect(JSON.parse(readFileSync(`${dir}${type}.json`, 'utf8'))).toEqual(schema);
     }

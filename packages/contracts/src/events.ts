@@ -25,7 +25,12 @@ export const WhatsappStatus = Type.Unsafe<(typeof WHATSAPP_STATUSES)[number]>({
   enum: [...WHATSAPP_STATUSES],
 });
 export const WhatsappSentV1 = Type.Object(
-  { ...base, to: E164, messageSid: Type.String({ pattern: '^(SM|MM)[0-9a-fA-F]{32}$' }), status: WhatsappStatus },
+  {
+    ...base,
+    to: E164,
+    messageSid: Type.String({ pattern: '^(SM|MM)[0-9a-fA-F]{32}$' }),
+    status: WhatsappStatus,
+  },
   closed('event.whatsapp.sent.v1', 'WhatsApp message accepted by Twilio'),
 );
 export const WhatsappStatusV1 = Type.Object(
@@ -76,7 +81,11 @@ export const FraudAssessedV1 = Type.Object(
     decision: Type.Unsafe<(typeof FRAUD_DECISIONS)[number]>({ type: 'string', enum: [...FRAUD_DECISIONS] }),
     rules: Type.Array(
       Type.Object(
-        { id: Text(60), points: Type.Integer({ minimum: -100, maximum: 100 }), detail: Type.String({ maxLength: 300 }) },
+        {
+          id: Text(60),
+          points: Type.Integer({ minimum: -100, maximum: 100 }),
+          detail: Type.String({ maxLength: 300 }),
+        },
         { additionalProperties: false },
       ),
       { maxItems: 50 },

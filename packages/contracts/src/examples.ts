@@ -25,7 +25,15 @@ export const exampleMessages = {
       reference: 'ORD-3F2C1A9E',
       placedAt: '2026-11-23T09:00:00.000Z',
       currency: 'GBP',
-      lines: [{ sku: 'BOOK-001', name: 'Notes on the Analytical Engine', quantity: 2, unitPrice: 1999, lineTotal: 3998 }],
+      lines: [
+        {
+          sku: 'BOOK-001',
+          name: 'Notes on the Analytical Engine',
+          quantity: 2,
+          unitPrice: 1999,
+          lineTotal: 3998,
+        },
+      ],
       subtotal: 3998,
       shipping: 0,
       total: 3998,
@@ -36,7 +44,13 @@ export const exampleMessages = {
     orderId,
     to: '+447700900123',
     locale: 'en-GB',
-    variables: { customerName: 'Ada Lovelace', orderReference: 'ORD-3F2C1A9E', total: 3998, currency: 'GBP', itemCount: 2 },
+    variables: {
+      customerName: 'Ada Lovelace',
+      orderReference: 'ORD-3F2C1A9E',
+      total: 3998,
+      currency: 'GBP',
+      itemCount: 2,
+    },
   } satisfies WhatsappMessage,
   logistic: {
     orderId,

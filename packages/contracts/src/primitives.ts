@@ -7,7 +7,12 @@ import type { CurrencyCode, Locale } from './iso.js';
 export const MAX_AMOUNT_MINOR = 10_000_000_000_000;
 
 export const Uuid = Type.String({ format: 'uuid', maxLength: 36, description: 'UUID' });
-export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254, description: 'Email address' });
+export const Email = Type.String({
+  format: 'email',
+  minLength: 3,
+  maxLength: 254,
+  description: 'Email address',
+});
 export const E164 = Type.String({
   pattern: '^\\+[1-9][0-9]{6,14}$',
   maxLength: 16,
@@ -23,7 +28,11 @@ export const Country = Type.Unsafe<string>({
   enum: COUNTRY_CODES,
   description: 'ISO 3166-1 alpha-2 country code',
 });
-export const LocaleTag = Type.Unsafe<Locale>({ type: 'string', enum: [...LOCALES], description: 'Locale (BCP 47)' });
+export const LocaleTag = Type.Unsafe<Locale>({
+  type: 'string',
+  enum: [...LOCALES],
+  description: 'Locale (BCP 47)',
+});
 export const MinorUnits = Type.Integer({
   minimum: 0,
   maximum: MAX_AMOUNT_MINOR,
@@ -32,15 +41,26 @@ export const MinorUnits = Type.Integer({
 export const Timestamp = Type.String({ format: 'date-time', maxLength: 40, description: 'UTC ISO 8601' });
 export const Text = (maxLength: number, description?: string) =>
   Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) });
-export const Sku = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', maxLength: 64, description: 'Stock keeping unit' });
+export const Sku = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+  maxLength: 64,
+  description: 'Stock keeping unit',
+});
 export const Quantity = Type.Integer({ minimum: 1, maximum: 1000 });
-export const WeightGrams = Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Weight of one unit in grams' });
+export const WeightGrams = Type.Integer({
+  minimum: 0,
+  maximum: 1_000_000,
+  description: 'Weight of one unit in grams',
+});
 export const PaymentToken = Type.String({
   pattern: '^[A-Za-z0-9_-]{4,128}$',
   maxLength: 128,
   description: 'Opaque payment method token from the payment provider; never card data',
 });
-export const IpAddress = Type.Union([Type.String({ format: 'ipv4' }), Type.String({ format: 'ipv6', maxLength: 45 })]);
+export const IpAddress = Type.Union([
+  Type.String({ format: 'ipv4' }),
+  Type.String({ format: 'ipv6', maxLength: 45 }),
+]);
 
 export const Address = Type.Object(
   {

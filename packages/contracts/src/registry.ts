@@ -46,7 +46,13 @@ export const notifications = {
 function lifecycle<C extends Channel>(channel: C) {
   return {
     retrying: define('event.delivery.retrying', 1, e, `${channel}.retrying` as const, ev.DeliveryRetryingV1),
-    deadLettered: define('event.delivery.dead_lettered', 1, e, `${channel}.dead_lettered` as const, ev.DeliveryDeadLetteredV1),
+    deadLettered: define(
+      'event.delivery.dead_lettered',
+      1,
+      e,
+      `${channel}.dead_lettered` as const,
+      ev.DeliveryDeadLetteredV1,
+    ),
   };
 }
 

@@ -26,7 +26,11 @@ export interface BindingSpec {
 
 export const EXCHANGES = {
   /** Direct exchange the order API publishes to; one routing key per channel. */
-  notification: { name: 'notification', type: 'direct', arguments: { 'alternate-exchange': 'notification.unroutable' } },
+  notification: {
+    name: 'notification',
+    type: 'direct',
+    arguments: { 'alternate-exchange': 'notification.unroutable' },
+  },
   /** Catches anything published to `notification` that no queue is bound for. */
   unroutable: { name: 'notification.unroutable', type: 'fanout', arguments: {} },
   /** Delayed retries: routes to per-level holding queues and, on expiry, back to the work queue. */
@@ -101,7 +105,11 @@ export function consumerTopology(
     ...sources.map((s) => ({ exchange: s.exchange, queue: queueName, routingKey: s.routingKey })),
     { exchange: EXCHANGES.retry.name, queue: queueName, routingKey: queueName },
     { exchange: EXCHANGES.deadLetter.name, queue: deadLetterQueue.name, routingKey: queueName },
-    ...retryQueues.map((q, i) => ({ exchange: EXCHANGES.retry.name, queue: q.name, routingKey: retryKey(i + 1) })),
+    ...retryQueues.map((q, i) => ({
+      exchange: EXCHANGES.retry.name,
+      queue: q.name,
+      routingKey: retryKey(i + 1),
+    })),
   ];
   return {
     queue,
@@ -147,5 +155,8 @@ export const HEADERS = {
   deathDetail: 'x-death-detail',
   deathAt: 'x-death-at',
   originalQueue: 'x-original-queue',
+  /** Routing key the message was first published with; retries re-enter under the queue's name. */
+  routingKey: 'x-routing-key',
+  lastError: 'x-last-error',
   traceparent: 'traceparent',
 } as const;

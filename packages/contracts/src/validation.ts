@@ -23,14 +23,22 @@ export class ContractValidationError extends Error {
     readonly contractType: string,
     readonly errors: readonly FieldError[],
   ) {
-    super(`${contractType} is invalid: ${errors.map((e) => `${e.field || '(root)'} ${e.message}`).join('; ')}`);
+    super(
+      `${contractType} is invalid: ${errors.map((e) => `${e.field || '(root)'} ${e.message}`).join('; ')}`,
+    );
     this.name = 'ContractValidationError';
   }
 }
 
 /** An Ajv instance configured the way every contract is checked: strict, no coercion, all errors. */
 export function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false, removeAdditional: false });
+  const ajv = new Ajv({
+    allErrors: true,
+    strict: true,
+    coerceTypes: false,
+    useDefaults: false,
+    removeAdditional: false,
+  });
   addFormats(ajv, ['email', 'uuid', 'date-time', 'date', 'ipv4', 'ipv6', 'uri']);
   return ajv;
 }
@@ -82,7 +90,10 @@ export function validateSchema<S extends TSchema>(schema: S, data: unknown): Val
   return { ok: false, errors: toFieldErrors(fn.errors) };
 }
 
-export function validate<S extends TSchema>(contract: Contract<S>, data: unknown): ValidationResult<Static<S>> {
+export function validate<S extends TSchema>(
+  contract: Contract<S>,
+  data: unknown,
+): ValidationResult<Static<S>> {
   return validateSchema(contract.schema, data);
 }
 

@@ -1,0 +1,206 @@
+import { EventEmitter, once } from 'node:events';
+import amqplib from 'amqplib';
+import type { ChannelModel, RecoveringChannelModel } from 'amqplib';
+import type { Logger } from 'pino';
+import { declareTopology, mergeTopology } from './declare.js';
+import type { TopologySpec } from './declare.js';
+import { BrokerUnavailableError, errorMessage } from './errors.js';
+
+export type BrokerState = 'connecting' | 'connected' | 'blocked' | 'disconnected' | 'closed';
+
+export interface BrokerOptions {
+  /** amqp:// or amqps:// URL. */
+  readonly url: string;
+  /** Shown in the management UI and `rabbitmqctl list_connections client_properties`. */
+  readonly connectionName: string;
+  /** AMQP `appId` stamped on every published message. Defaults to connectionName. */
+  readonly appId?: string;
+  readonly heartbeatSeconds?: number;
+  /** Declared on every (re)connect, before consumers attach. */
+  readonly topology?: TopologySpec;
+  readonly logger?: Logger;
+  readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+}
+
+export interface BrokerEvents {
+  state: [BrokerState];
+  /** A fresh connection is up and the topology is declared: re-create channels now. */
+  connected: [ChannelModel];
+}
+
+/**
+ * One AMQP connection for a process, kept alive by amqplib's own recovery. Channels
+ * do not survive a reconnect, so publishers and consumers listen for `connected` and
+ * re-create theirs; the topology is re-declared in amqplib's setup hook before that.
+ */
+export class Broker extends EventEmitter<BrokerEvents> {
+  private stateValue: BrokerState = 'connecting';
+  private current: ChannelModel | null = null;
+  private readonly log: Logger | undefined;
+  private closing = false;
+  private topology: TopologySpec;
+
+  private constructor(
+    private readonly model: RecoveringChannelModel,
+    readonly options: BrokerOptions,
+  ) {
+    super();
+    this.log = options.logger?.child({ component: 'broker' });
+    this.topology = options.topology ?? {};
+    this.setMaxListeners(100);
+  }
+
+  /**
+   * Starts connecting and resolves at once (it does not wait for the broker): the
+   * connection comes up in the background and is retried forever. Use
+   * `waitUntilConnected()` to wait for it.
+   */
+  static async connect(options: BrokerOptions): Promise<Broker> {
+    const url = withHeartbeat(options.url, options.heartbeatSeconds ?? 10);
+    const holder: { broker?: Broker } = {};
+    const setup = async (model: ChannelModel) => {
+      const ch = await model.createChannel();
+      ch.on('error', () => {});
+      try {
+        await declareTopology(ch, holder.broker?.topology ?? options.topology ?? {});
+      } finally {
+        await ch.close().catch(() => {});
+      }
+    };
+    // With waitForConnect=false amqplib resolves with the recovering handle before its
+    // first attempt (deferred with setImmediate), so listeners attach before any event.
+    const model = await amqplib.connect(url, {
+      clientProperties: { connection_name: options.connectionName },
+      recovery: {
+        waitForConnect: false,
+        initialDelay: options.reconnect?.initialDelayMs ?? 200,
+        maxDelay: options.reconnect?.maxDelayMs ?? 5_000,
+        maxRetries: Infinity,
+        setup,
+      },
+    });
+    const broker = new Broker(model, options);
+    holder.broker = broker;
+    broker.attach();
+    return broker;
+  }
+
+  get state(): BrokerState {
+    return this.stateValue;
+  }
+
+  /** True when connected and not blocked by a broker resource alarm. */
+  isReady(): boolean {
+    return this.stateValue === 'connected';
+  }
+
+  get appId(): string {
+    return this.options.appId ?? this.options.connectionName;
+  }
+
+  /** The live connection, or null while disconnected. */
+  connection(): ChannelModel | null {
+    return this.current;
+  }
+
+  /** Adds to the topology declared on every reconnect and declares it now if connected. */
+  async addTopology(spec: TopologySpec): Promise<void> {
+    this.topology = mergeTopology(this.topology, spec);
+    const conn = this.current;
+    if (!conn) return;
+    const ch = await conn.createChannel();
+    ch.on('error', () => {});
+    try {
+      await declareTopology(ch, spec);
+    } finally {
+      await ch.close().catch(() => {});
+    }
+  }
+
+  async waitUntilConnected(timeoutMs = 30_000): Promise<ChannelModel> {
+    if (this.current && this.stateValue !== 'closed') return this.current;
+    if (this.stateValue === 'closed') throw new BrokerUnavailableError('broker connection is closed');
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), timeoutMs);
+    try {
+      const [model] = await once(this, 'connected', { signal: ac.signal });
+      return model as ChannelModel;
+    } catch {
+      throw new BrokerUnavailableError(
+        `broker not reachable within ${timeoutMs} ms (${redactUrl(this.options.url)})`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.model.close().catch(() => {});
+    this.current = null;
+    this.setState('closed');
+  }
+
+  private setState(next: BrokerState) {
+    if (this.stateValue === next) return;
+    this.stateValue = next;
+    this.emit('state', next);
+  }
+
+  private attach() {
+    const m = this.model;
+    m.on('connect', (model: ChannelModel) => {
+      this.current = model;
+      this.setState('connected');
+      this.log?.info({ url: redactUrl(this.options.url) }, 'broker connected');
+      this.emit('connected', model);
+    });
+    m.on('disconnect', (err: Error) => {
+      this.current = null;
+      if (this.closing) return;
+      this.setState('disconnected');
+      this.log?.warn({ err: errorMessage(err) }, 'broker connection lost; reconnecting');
+    });
+    m.on('connect-failed', (err: Error) => {
+      if (this.stateValue !== 'connecting') this.setState('disconnected');
+      this.log?.warn(
+        { err: errorMessage(err), url: redactUrl(this.options.url) },
+        'broker connection attempt failed',
+      );
+    });
+    m.on('blocked', (reason: string) => {
+      this.setState('blocked');
+      this.log?.warn({ reason }, 'broker blocked publishing (resource alarm)');
+    });
+    m.on('unblocked', () => {
+      if (this.current) this.setState('connected');
+      this.log?.info('broker unblocked');
+    });
+    m.on('error', (err: Error) => this.log?.warn({ err: errorMessage(err) }, 'broker connection error'));
+    m.on('handler-error', (err: Error, event: string) =>
+      this.log?.error({ err: errorMessage(err), event }, 'listener of a broker event threw'),
+    );
+  }
+}
+
+function withHeartbeat(url: string, seconds: number): string {
+  try {
+    const u = new URL(url);
+    if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(seconds));
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** The URL without its password, for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -1,0 +1,174 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+
+// Test support for suites that use the real broker: each suite gets a vhost of its
+// own, so suites run in parallel and repeatedly without seeing each other's queues.
+
+const run = promisify(execFile);
+
+export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://127.0.0.1:15672';
+
+function auth(): string {
+  const u = new URL(AMQP_URL);
+  const user = decodeURIComponent(u.username || 'guest');
+  const pass = decodeURIComponent(u.password || 'guest');
+  return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+}
+
+async function management(method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${MANAGEMENT_URL}/api${path}`, {
+    method,
+    headers: { authorization: auth(), 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(10_000),
+  });
+}
+
+let managementAvailable: boolean | undefined;
+async function hasManagement(): Promise<boolean> {
+  if (managementAvailable === undefined) {
+    try {
+      managementAvailable = (await management('GET', '/overview')).ok;
+    } catch {
+      managementAvailable = false;
+    }
+  }
+  return managementAvailable;
+}
+
+export interface QueueInfo {
+  readonly name: string;
+  readonly messages: number;
+  readonly consumers: number;
+}
+
+export interface PeekedMessage {
+  readonly payload: string;
+  readonly properties: {
+    headers?: Record<string, unknown>;
+    message_id?: string;
+    type?: string;
+    [k: string]: unknown;
+  };
+  readonly routing_key: string;
+}
+
+export interface TestVhost {
+  readonly vhost: string;
+  /** AMQP URL of the vhost, with the same credentials as AMQP_URL. */
+  readonly url: string;
+  queue(name: string): Promise<QueueInfo | undefined>;
+  queues(): Promise<QueueInfo[]>;
+  /** Reads (and removes) up to `count` messages from a queue. */
+  take(queue: string, count?: number): Promise<PeekedMessage[]>;
+  /** Names of client connections to this vhost. */
+  connections(): Promise<{ name: string; clientName: string | undefined }[]>;
+  /** Closes every client connection to this vhost, as a broker restart would. */
+  closeConnections(): Promise<number>;
+  delete(): Promise<void>;
+}
+
+export async function createTestVhost(prefix = 'test'): Promise<TestVhost> {
+  const vhost = `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const user = decodeURIComponent(new URL(AMQP_URL).username || 'guest');
+  if (await hasManagement()) {
+    const r = await management('PUT', `/vhosts/${encodeURIComponent(vhost)}`, {});
+    if (!r.ok) throw new Error(`cannot create vhost ${vhost}: ${r.status}`);
+    const p = await management(
+      'PUT',
+      `/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(user)}`,
+      {
+        configure: '.*',
+        write: '.*',
+        read: '.*',
+      },
+    );
+    if (!p.ok) throw new Error(`cannot grant permissions on ${vhost}: ${p.status}`);
+  } else {
+    await run('rabbitmqctl', ['-q', 'add_vhost', vhost]);
+    await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, user, '.*', '.*', '.*']);
+  }
+  const u = new URL(AMQP_URL);
+  u.pathname = `/${encodeURIComponent(vhost)}`;
+  const url = u.toString();
+  const v = encodeURIComponent(vhost);
+
+  const requireManagement = async () => {
+    if (!(await hasManagement())) throw new Error('this helper needs the rabbitmq_management plugin');
+  };
+
+  const api: TestVhost = {
+    vhost,
+    url,
+    async queue(name) {
+      await requireManagement();
+      const r = await management('GET', `/queues/${v}/${encodeURIComponent(name)}`);
+      if (r.status === 404) return undefined;
+      const q = (await r.json()) as { name: string; messages?: number; consumers?: number };
+      return { name: q.name, messages: q.messages ?? 0, consumers: q.consumers ?? 0 };
+    },
+    async queues() {
+      await requireManagement();
+      const r = await management('GET', `/queues/${v}`);
+      const list = (await r.json()) as { name: string; messages?: number; consumers?: number }[];
+      return list.map((q) => ({ name: q.name, messages: q.messages ?? 0, consumers: q.consumers ?? 0 }));
+    },
+    async take(queue, count = 100) {
+      await requireManagement();
+      const r = await management('POST', `/queues/${v}/${encodeURIComponent(queue)}/get`, {
+        count,
+        ackmode: 'ack_requeue_false',
+        encoding: 'auto',
+      });
+      if (!r.ok) throw new Error(`cannot read ${queue}: ${r.status} ${await r.text()}`);
+      return (await r.json()) as PeekedMessage[];
+    },
+    async connections() {
+      await requireManagement();
+      const r = await management('GET', `/vhosts/${v}/connections`);
+      const list = (await r.json()) as { name: string; client_properties?: { connection_name?: string } }[];
+      return list.map((c) => ({ name: c.name, clientName: c.client_properties?.connection_name }));
+    },
+    async closeConnections() {
+      const list = await api.connections();
+      for (const c of list) {
+        await management('DELETE', `/connections/${encodeURIComponent(c.name)}`).catch(() => undefined);
+      }
+      return list.length;
+    },
+    async delete() {
+      if (await hasManagement()) await management('DELETE', `/vhosts/${v}`);
+      else await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]);
+    },
+  };
+  return api;
+}
+
+/** Polls `check` until it returns a truthy value; throws with `what` after the deadline. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  {
+    timeoutMs = 20_000,
+    intervalMs = 50,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
