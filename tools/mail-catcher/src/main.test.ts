@@ -1,0 +1,42 @@
+import nodemailer from 'nodemailer';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from './test-support/cli-process.js';
+import type { RunningCli } from './test-support/cli-process.js';
+
+let running: RunningCli | undefined;
+
+afterEach(() => {
+  if (running && running.child.exitCode === null && running.child.signalCode === null) {
+    running.child.kill('SIGKILL');
+  }
+  running = undefined;
+});
+
+describe('mail-catcher CLI', () => {
+  it('prints where SMTP and the web page are, catches mail, and stops cleanly on SIGTERM', async () => {
+    running = runCli({ MAIL_CATCHER_SMTP_PORT: '0', MAIL_CATCHER_HTTP_PORT: '0', LOG_LEVEL: 'silent' });
+    const smtp = await running.waitForOutput(/SMTP\s+(smtp:\/\/127\.0\.0\.1:\d+)/);
+    const web = await running.waitForOutput(/web\s+(http:\/\/127\.0\.0\.1:\d+)/);
+
+    await nodemailer
+      .createTransport(smtp[1] ?? '')
+      .sendMail({ from: 'a@shop.example', to: 'b@example.com', subject: 'via cli', text: 't' });
+    const messages = (await (await fetch(`${web[1]}/api/messages`)).json()) as Array<{ subject: string }>;
+    expect(messages.map((mail) => mail.subject)).toEqual(['via cli']);
+
+    running.child.kill('SIGTERM');
+    expect(await running.exited).toEqual({ code: 0, signal: null });
+  }, 30_000);
+
+  it('exits with an error naming NODE_ENV when started in production', async () => {
+    running = runCli({ NODE_ENV: 'production', MAIL_CATCHER_SMTP_PORT: '0', MAIL_CATCHER_HTTP_PORT: '0' });
+    expect(await running.exited).toEqual({ code: 1, signal: null });
+    expect(running.stderr()).toMatch(/refuses to start with NODE_ENV=production/);
+  }, 30_000);
+
+  it('exits with an error naming the variable that holds a bad port', async () => {
+    running = runCli({ MAIL_CATCHER_SMTP_PORT: 'not-a-port' });
+    expect(await running.exited).toEqual({ code: 1, signal: null });
+    expect(running.stderr()).toMatch(/MAIL_CATCHER_SMTP_PORT/);
+  }, 30_000);
+});
