@@ -1,0 +1,80 @@
+import { bool, cleanEnv, makeValidator, num, port, str, url } from 'envalid';
+import type { CleanedEnv, ValidatorSpec } from 'envalid';
+
+export { bool, makeValidator, num, port, str, url };
+
+/** A configuration problem found at start-up; the message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly variables: Record<string, string>) {
+    super(
+      `invalid configuration: ${Object.entries(variables)
+        .map(([k, v]) => `${k} ${v}`)
+        .join('; ')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads and validates the environment in one place. Throws ConfigError naming each
+ * missing or malformed variable (never its value: it may be a secret).
+ */
+export function loadConfig<S extends Record<string, ValidatorSpec<unknown>>>(
+  specs: S,
+  env: NodeJS.ProcessEnv = process.env,
+): CleanedEnv<S> {
+  return cleanEnv(env, specs, {
+    reporter: ({ errors }) => {
+      const bad: Record<string, string> = {};
+      for (const [name, e] of Object.entries(errors)) {
+        if (!e) continue;
+        const err = e as Error;
+        bad[name] =
+          err.name === 'EnvMissingError'
+            ? 'is required'
+            : `is invalid (${err.message.replace(/"[^"]*"/g, '…')})`;
+      }
+      if (Object.keys(bad).length) throw new ConfigError(bad);
+    },
+  });
+}
+
+/** A TCP port; 0 asks the OS for a free one (tests). */
+export const listenPort = makeValidator<number>((input: string) => {
+  const n = Number(input);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error('must be a port number 0-65535');
+  return n;
+});
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+
+/** The variables every service reads, with their local-run defaults (ARCHITECTURE.md). */
+export function commonSpecs(service: { defaultPort: number; database: string }) {
+  return {
+    NODE_ENV: str({ choices: [...NODE_ENVS], default: 'development' }),
+    AMQP_URL: url({ default: 'amqp://guest:guest@127.0.0.1:5672', desc: 'RabbitMQ URL' }),
+    DATABASE_URL: url({
+      default: `postgres://postgres@127.0.0.1:5432/${service.database}`,
+      desc: 'PostgreSQL URL',
+    }),
+    DATABASE_SCHEMA: str({ default: '', desc: 'PostgreSQL schema of this service (default: its name)' }),
+    PORT: listenPort({ default: service.defaultPort }),
+    HOST: str({ default: '0.0.0.0' }),
+    LOG_LEVEL: str({
+      choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+    }),
+    PREFETCH: num({ default: 16, desc: 'Unacked messages per consumer' }),
+    SHUTDOWN_TIMEOUT_MS: num({ default: 25_000 }),
+  };
+}
+
+/** In production there is no default for a secret: refuse to start and say which one is missing. */
+export function requireInProduction(nodeEnv: string, values: Record<string, string | undefined>): void {
+  if (nodeEnv !== 'production') return;
+  const missing = Object.entries(values)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
+  if (missing.length)
+    throw new ConfigError(Object.fromEntries(missing.map((k) => [k, 'is required in production'])));
+}

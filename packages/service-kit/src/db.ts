@@ -1,0 +1,84 @@
+import pg from 'pg';
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { runner } from 'node-pg-migrate';
+import type { Logger } from 'pino';
+
+export type { Pool, PoolClient };
+
+const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function assertIdentifier(name: string): string {
+  if (!IDENT.test(name)) throw new Error(`"${name}" is not a safe PostgreSQL identifier`);
+  return name;
+}
+
+/** A pool whose sessions use the service's own schema, so services share a database safely. */
+export function createPool(
+  options: { url: string; schema: string; max?: number; applicationName?: string } & PoolConfig,
+): Pool {
+  const { url, schema, max, applicationName, ...rest } = options;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: max ?? 10,
+    application_name: applicationName ?? schema,
+    options: `-c search_path=${assertIdentifier(schema)},public`,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    ...rest,
+  });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Applies the SQL migrations in `dir` (node-pg-migrate format) to `schema`, under an advisory lock. */
+export async function migrate(options: {
+  url: string;
+  schema: string;
+  dir: string;
+  logger?: Logger;
+}): Promise<string[]> {
+  const schema = assertIdentifier(options.schema);
+  const log = options.logger;
+  const done = await runner({
+    databaseUrl: options.url,
+    dir: options.dir,
+    direction: 'up',
+    schema,
+    createSchema: true,
+    migrationsSchema: schema,
+    createMigrationsSchema: true,
+    migrationsTable: 'schema_migrations',
+    advisoryLockMode: 'wait',
+    checkOrder: true,
+    log: (msg: string) => log?.debug({ component: 'migrate' }, msg),
+    verbose: false,
+  });
+  const names = done.map((m) => m.name);
+  if (names.length) log?.info({ migrations: names, schema }, 'migrations applied');
+  return names;
+}
+
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+export async function pingDatabase(pool: Pool): Promise<boolean> {
+  try {
+    await pool.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
