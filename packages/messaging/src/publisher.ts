@@ -102,7 +102,8 @@ export class Publisher {
     }
     const timeoutMs = msg.timeoutMs ?? this.timeoutMs;
     const deadline = Date.now() + timeoutMs;
-    const ch = await this.withDeadline(this.getChannel(timeoutMs), deadline, timeoutMs);
+    // The common case (channel open, no back-pressure) takes no extra timers or promises.
+    const ch = this.channel ?? (await this.withDeadline(this.getChannel(timeoutMs), deadline, timeoutMs));
     if (this.drained) await this.withDeadline(this.drained, deadline, timeoutMs);
     const mandatory = msg.mandatory ?? true;
     const messageId = msg.properties.messageId;
