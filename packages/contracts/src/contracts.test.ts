@@ -12,7 +12,7 @@ import {
   notifications,
   validate,
 } from './index.js';
-import type { Payload } from './index.js';
+import type { Contract, Payload } from './index.js';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -24,7 +24,8 @@ function expectRejected(result: ReturnType<typeof validate>, field: string) {
 
 describe('notification contracts', () => {
   it.each(CHANNELS)('accepts the %s example', (channel) => {
-    const result = validate(notifications[channel], exampleMessages[channel]);
+    const contract: Contract = notifications[channel];
+    const result = validate(contract, exampleMessages[channel]);
     expect(result).toEqual({ ok: true, value: exampleMessages[channel] });
   });
 
