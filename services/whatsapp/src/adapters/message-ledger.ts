@@ -1,0 +1,210 @@
+import { withTransaction } from '@notify/service-kit';
+import type { Pool, PoolClient } from '@notify/service-kit';
+import type { RecordStatusResult, ReportedStatus, StatusLedger } from '../record-status-callback.js';
+import type {
+  AcceptedMessage,
+  MessageLedger,
+  SendOnceResult,
+  SentRecord,
+  StatusRecord,
+} from '../send-order-whatsapp.js';
+import { acceptedStatus, isWhatsappStatus, nextStatus } from '../whatsapp-status.js';
+import type { WhatsappStatus } from '../whatsapp-status.js';
+
+interface MessageRow {
+  order_id: string;
+  message_id: string;
+  to_number: string;
+  message_sid: string;
+  accepted_status: string;
+  accepted_at: Date;
+  status: string;
+}
+
+interface HistoryRow {
+  status: string;
+  error_code: number | null;
+  occurred_at: Date;
+}
+
+const MESSAGE_COLUMNS = 'order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status';
+
+function toStatus(value: string): WhatsappStatus {
+  return isWhatsappStatus(value) ? value : 'queued';
+}
+
+function toSentRecord(row: MessageRow): SentRecord {
+  return {
+    orderId: row.order_id,
+    messageId: row.message_id,
+    to: row.to_number,
+    messageSid: row.message_sid,
+    acceptedStatus: toStatus(row.accepted_status),
+    acceptedAt: row.accepted_at.toISOString(),
+  };
+}
+
+function toStatusRecord(orderId: string, messageSid: string, row: HistoryRow): StatusRecord {
+  return {
+    orderId,
+    messageSid,
+    status: toStatus(row.status),
+    errorCode: row.error_code ?? undefined,
+    occurredAt: row.occurred_at.toISOString(),
+  };
+}
+
+/**
+ * Transaction-scoped advisory locks serialise the two writers that meet on one message:
+ * deliveries of the same order (order lock, held across the call to Twilio) and a
+ * callback racing the commit of the send that created its message (SID lock).
+ */
+async function lock(client: PoolClient, key: string): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+}
+
+/**
+ * Applies one reported status to a stored message inside the caller's transaction.
+ * Returns the history row as first stored and whether this call stored it.
+ */
+async function applyStatus(
+  client: PoolClient,
+  message: { order_id: string; status: string },
+  report: { status: WhatsappStatus; errorCode: number | undefined; at: string; source: 'api' | 'callback' },
+): Promise<{ inserted: boolean; row: HistoryRow; current: WhatsappStatus }> {
+  const inserted = await client.query<HistoryRow>(
+    `INSERT INTO status_history (order_id, status, error_code, occurred_at, source)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (order_id, status) DO NOTHING
+     RETURNING status, error_code, occurred_at`,
+    [message.order_id, report.status, report.errorCode ?? null, report.at, report.source],
+  );
+  const before = toStatus(message.status);
+  if (!inserted.rows[0]) {
+    const stored = await client.query<HistoryRow>(
+      'SELECT status, error_code, occurred_at FROM status_history WHERE order_id = $1 AND status = $2',
+      [message.order_id, report.status],
+    );
+    return { inserted: false, row: stored.rows[0] as HistoryRow, current: before };
+  }
+  const after = nextStatus(before, report.status);
+  if (after !== before) {
+    await client.query(
+      `UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = now()
+       WHERE order_id = $1`,
+      [message.order_id, after, after === report.status ? (report.errorCode ?? null) : null],
+    );
+  }
+  return { inserted: true, row: inserted.rows[0], current: after };
+}
+
+export function createMessageLedger(pool: Pool): MessageLedger & StatusLedger {
+  return {
+    async sendOnce(claim, send: () => Promise<AcceptedMessage>): Promise<SendOnceResult> {
+      // The transaction stays open across the call to Twilio so that a concurrent delivery
+      // of the same order waits on the order lock instead of sending a second message.
+      return withTransaction(pool, async (client) => {
+        await lock(client, `whatsapp:order:${claim.orderId}`);
+        const existing = await client.query<MessageRow>(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`,
+          [claim.orderId],
+        );
+        if (existing.rows[0]) return { outcome: 'duplicate', record: toSentRecord(existing.rows[0]) };
+
+        const accepted = await send();
+        const status = acceptedStatus(accepted.status);
+        const at = new Date().toISOString();
+        await lock(client, `whatsapp:sid:${accepted.sid}`);
+        const inserted = await client.query<MessageRow>(
+          `INSERT INTO messages (order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $5, $6)
+           RETURNING ${MESSAGE_COLUMNS}`,
+          [claim.orderId, claim.messageId, claim.to, accepted.sid, status, at],
+        );
+        const row = inserted.rows[0] as MessageRow;
+        await applyStatus(client, row, { status, errorCode: undefined, at, source: 'api' });
+
+        const parked = await client.query<HistoryRow>(
+          `DELETE FROM unmatched_statuses WHERE message_sid = $1
+           RETURNING status, error_code, received_at AS occurred_at`,
+          [accepted.sid],
+        );
+        const earlyStatuses: StatusRecord[] = [];
+        let current = row;
+        for (const early of parked.rows.sort((a, b) => a.occurred_at.getTime() - b.occurred_at.getTime())) {
+          if (!isWhatsappStatus(early.status)) continue;
+          const applied = await applyStatus(client, current, {
+            status: early.status,
+            errorCode: early.error_code ?? undefined,
+            at: early.occurred_at.toISOString(),
+            source: 'callback',
+          });
+          current = { ...current, status: applied.current };
+          if (applied.inserted)
+            earlyStatuses.push(toStatusRecord(row.order_id, row.message_sid, applied.row));
+        }
+        return { outcome: 'sent', record: toSentRecord(row), earlyStatuses };
+      });
+    },
+
+    async findByMessageId(messageId) {
+      const r = await pool.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE message_id = $1`,
+        [messageId],
+      );
+      return r.rows[0] ? toSentRecord(r.rows[0]) : undefined;
+    },
+
+    async recordStatus(report: ReportedStatus): Promise<RecordStatusResult> {
+      return withTransaction(pool, async (client) => {
+        // Waits for a send of this SID that is committing right now, so its row is seen.
+        await lock(client, `whatsapp:sid:${report.messageSid}`);
+        const found = await client.query<{ order_id: string; status: string }>(
+          'SELECT order_id, status FROM messages WHERE message_sid = $1 FOR UPDATE',
+          [report.messageSid],
+        );
+        const message = found.rows[0];
+        if (!message) {
+          await client.query(
+            `INSERT INTO unmatched_statuses (message_sid, status, error_code, received_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (message_sid, status) DO NOTHING`,
+            [report.messageSid, report.status, report.errorCode ?? null, report.receivedAt],
+          );
+          return { outcome: 'unmatched' };
+        }
+        const applied = await applyStatus(client, message, {
+          status: report.status,
+          errorCode: report.errorCode,
+          at: report.receivedAt,
+          source: 'callback',
+        });
+        return {
+          outcome: applied.inserted ? 'recorded' : 'duplicate',
+          record: toStatusRecord(message.order_id, report.messageSid, applied.row),
+          current: applied.current,
+        };
+      });
+    },
+  };
+}
+
+/** The stored status of an order's message and its history, oldest first (tests, diagnostics). */
+export async function readMessageState(
+  pool: Pool,
+  orderId: string,
+): Promise<{ record: SentRecord; status: WhatsappStatus; history: StatusRecord[] } | undefined> {
+  const m = await pool.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`, [
+    orderId,
+  ]);
+  const row = m.rows[0];
+  if (!row) return undefined;
+  const h = await pool.query<HistoryRow>(
+    'SELECT status, error_code, occurred_at FROM status_history WHERE order_id = $1 ORDER BY occurred_at, status',
+    [orderId],
+  );
+  return {
+    record: toSentRecord(row),
+    status: toStatus(row.status),
+    history: h.rows.map((r) => toStatusRecord(row.order_id, row.message_sid, r)),
+  };
+}

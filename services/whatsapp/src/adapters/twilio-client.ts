@@ -1,0 +1,86 @@
+import twilio from 'twilio';
+import { TWILIO_API_BASE_URL } from '../config.js';
+import type { AcceptedMessage, OutboundWhatsapp, WhatsappProvider } from '../send-order-whatsapp.js';
+import { classifyTwilioError } from '../twilio-failure.js';
+
+type RequestOptions = Parameters<twilio.RequestClient['request']>[0];
+
+/**
+ * The SDK builds absolute `https://api.twilio.com/...` URLs itself and has no base-URL
+ * option; its one extension point is the `httpClient`. This client sends whatever the SDK
+ * addresses to api.twilio.com to the configured base instead (keeping any path prefix of
+ * the base), and leaves other Twilio hosts alone.
+ */
+export class BaseUrlRequestClient extends twilio.RequestClient {
+  private readonly base: URL;
+
+  constructor(baseUrl: string, options: { timeout?: number } = {}) {
+    super({ ...options, keepAlive: true });
+    this.base = new URL(baseUrl);
+  }
+
+  override request<TData>(opts: RequestOptions & { data?: TData }) {
+    return super.request<TData>({ ...opts, uri: rebase(opts.uri, this.base) });
+  }
+}
+
+export function rebase(uri: string, base: URL): string {
+  const target = new URL(uri);
+  if (target.origin !== TWILIO_API_BASE_URL) return uri;
+  const out = new URL(base.href);
+  out.pathname = `${base.pathname.replace(/\/$/, '')}${target.pathname}`;
+  out.search = target.search;
+  return out.href;
+}
+
+export interface TwilioClientOptions {
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** E.164 sender. */
+  readonly from: string;
+  readonly apiBaseUrl: string;
+  readonly timeoutMs: number;
+}
+
+/** WhatsApp addresses are the E.164 number with a channel prefix. */
+export const whatsappAddress = (e164: string) => `whatsapp:${e164}`;
+
+/**
+ * Sends through the official SDK. The SDK's own 429 auto-retry stays off: retries belong to
+ * the consumer runner, whose delays outlast a throttling window and survive a restart.
+ */
+export function createTwilioProvider(options: TwilioClientOptions): WhatsappProvider {
+  const custom = options.apiBaseUrl.replace(/\/$/, '') !== TWILIO_API_BASE_URL;
+  const client = twilio(options.accountSid, options.authToken, {
+    timeout: options.timeoutMs,
+    keepAlive: true,
+    autoRetry: false,
+    ...(custom
+      ? { httpClient: new BaseUrlRequestClient(options.apiBaseUrl, { timeout: options.timeoutMs }) }
+      : {}),
+  });
+  const from = whatsappAddress(options.from);
+
+  return {
+    async send(message: OutboundWhatsapp): Promise<AcceptedMessage> {
+      const content =
+        message.content.kind === 'template'
+          ? {
+              contentSid: message.content.contentSid,
+              contentVariables: JSON.stringify(message.content.variables),
+            }
+          : { body: message.content.body };
+      try {
+        const created = await client.messages.create({
+          to: whatsappAddress(message.to),
+          from,
+          ...content,
+          ...(message.statusCallback ? { statusCallback: message.statusCallback } : {}),
+        });
+        return { sid: created.sid, status: created.status };
+      } catch (err) {
+        throw classifyTwilioError(err);
+      }
+    },
+  };
+}

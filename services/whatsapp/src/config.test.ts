@@ -1,0 +1,130 @@
+import { ConfigError } from '@notify/service-kit';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import {
+  loadWhatsappConfig,
+  SANDBOX_ACCOUNT_SID,
+  SANDBOX_API_BASE_URL,
+  SANDBOX_CONTENT_SID,
+  TWILIO_API_BASE_URL,
+} from './config.js';
+import { startWhatsappService } from './service.js';
+
+const REAL = {
+  TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`,
+  TWILIO_AUTH_TOKEN: 'real-token-value-7f3a',
+  TWILIO_WHATSAPP_FROM: '+14155238886',
+  TWILIO_CONTENT_SID: `HX${'2'.repeat(32)}`,
+  WHATSAPP_STATUS_CALLBACK_URL: 'https://hooks.example.com/twilio/status',
+};
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadWhatsappConfig', () => {
+  it('in production, names each missing Twilio variable', () => {
+    const err = configError(() =>
+      loadWhatsappConfig({ TWILIO_WHATSAPP_FROM: REAL.TWILIO_WHATSAPP_FROM }, { NODE_ENV: 'production' }),
+    );
+    expect(Object.keys(err.variables).sort()).toEqual([
+      'TWILIO_ACCOUNT_SID',
+      'TWILIO_AUTH_TOKEN',
+      'TWILIO_CONTENT_SID',
+      'WHATSAPP_STATUS_CALLBACK_URL',
+    ]);
+    expect(err.message).toContain('TWILIO_AUTH_TOKEN is required in production');
+  });
+
+  it('in production, needs no content SID in session mode', () => {
+    const { TWILIO_CONTENT_SID: _, ...rest } = REAL;
+    const config = loadWhatsappConfig({ ...rest, WHATSAPP_MODE: 'session' }, { NODE_ENV: 'production' });
+    expect(config).toMatchObject({ mode: 'session', apiBaseUrl: TWILIO_API_BASE_URL, usingSandbox: false });
+  });
+
+  it('in production, refuses a local sandbox base URL and never echoes the token', () => {
+    for (const base of ['http://127.0.0.1:8026', 'http://localhost:8026', 'http://[::1]:8026']) {
+      const err = configError(() =>
+        loadWhatsappConfig({ ...REAL, TWILIO_API_BASE_URL: base }, { NODE_ENV: 'production' }),
+      );
+      expect(err.variables).toHaveProperty('TWILIO_API_BASE_URL');
+      expect(err.message).not.toContain(REAL.TWILIO_AUTH_TOKEN);
+    }
+  });
+
+  it("in production, refuses the sandbox's development account", () => {
+    const err = configError(() =>
+      loadWhatsappConfig({ ...REAL, TWILIO_ACCOUNT_SID: SANDBOX_ACCOUNT_SID }, { NODE_ENV: 'production' }),
+    );
+    expect(err.variables).toHaveProperty('TWILIO_ACCOUNT_SID');
+  });
+
+  it('in development without an account, sends to the local sandbox with its development credentials', () => {
+    const config = loadWhatsappConfig({}, { NODE_ENV: 'development' });
+    expect(config).toMatchObject({
+      accountSid: SANDBOX_ACCOUNT_SID,
+      apiBaseUrl: SANDBOX_API_BASE_URL,
+      usingSandbox: true,
+      mode: 'template',
+      contentSid: SANDBOX_CONTENT_SID,
+      statusCallbackUrl: undefined,
+    });
+  });
+
+  it('in development with a real account, talks to Twilio and needs every credential', () => {
+    const err = configError(() =>
+      loadWhatsappConfig({ TWILIO_ACCOUNT_SID: REAL.TWILIO_ACCOUNT_SID }, { NODE_ENV: 'development' }),
+    );
+    expect(Object.keys(err.variables)).toEqual(
+      expect.arrayContaining(['TWILIO_AUTH_TOKEN', 'TWILIO_WHATSAPP_FROM']),
+    );
+    expect(loadWhatsappConfig(REAL, { NODE_ENV: 'development' })).toMatchObject({
+      apiBaseUrl: TWILIO_API_BASE_URL,
+      usingSandbox: false,
+    });
+  });
+
+  it('reads per-locale content SIDs and rejects unknown locales or malformed SIDs', () => {
+    const de = `HX${'d'.repeat(32)}`;
+    const config = loadWhatsappConfig(
+      { ...REAL, TWILIO_CONTENT_SIDS: ` de-DE=${de} , fr-FR=${de}` },
+      { NODE_ENV: 'production' },
+    );
+    expect(config.contentSidsByLocale).toEqual({ 'de-DE': de, 'fr-FR': de });
+    for (const bad of [`xx-XX=${de}`, 'de-DE=HX123', 'de-DE']) {
+      const err = configError(() =>
+        loadWhatsappConfig({ ...REAL, TWILIO_CONTENT_SIDS: bad }, { NODE_ENV: 'production' }),
+      );
+      expect(err.variables).toHaveProperty('TWILIO_CONTENT_SIDS');
+    }
+  });
+
+  it('rejects a sender that is not E.164 and an unknown mode', () => {
+    const err = configError(() =>
+      loadWhatsappConfig(
+        { ...REAL, TWILIO_WHATSAPP_FROM: '4155238886', WHATSAPP_MODE: 'broadcast' },
+        { NODE_ENV: 'development' },
+      ),
+    );
+    expect(Object.keys(err.variables).sort()).toEqual(['TWILIO_WHATSAPP_FROM', 'WHATSAPP_MODE']);
+  });
+});
+
+describe('startWhatsappService', () => {
+  it('refuses to start in production without Twilio credentials and says which are missing', async () => {
+    const started = startWhatsappService(
+      { NODE_ENV: 'production', TWILIO_AUTH_TOKEN: REAL.TWILIO_AUTH_TOKEN },
+      { logger: pino({ level: 'silent' }) },
+    );
+    await expect(started).rejects.toBeInstanceOf(ConfigError);
+    await expect(started).rejects.toThrow(/TWILIO_ACCOUNT_SID is required in production/);
+    await expect(started).rejects.toThrow(/TWILIO_WHATSAPP_FROM is required in production/);
+    await expect(started).rejects.not.toThrow(/TWILIO_AUTH_TOKEN/);
+  });
+});

@@ -1,0 +1,4 @@
+import { runMain } from '@notify/service-kit';
+import { startWhatsappService } from './service.js';
+
+await runMain('whatsapp', () => startWhatsappService(process.env));

@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import type { OutcomeEvents, StatusRecord } from './send-order-whatsapp.js';
+import { isWhatsappStatus } from './whatsapp-status.js';
+import type { WhatsappStatus } from './whatsapp-status.js';
+
+export interface ReportedStatus {
+  readonly messageSid: string;
+  readonly status: WhatsappStatus;
+  readonly errorCode: number | undefined;
+  /** UTC ISO 8601; Twilio's status callbacks carry no time of their own. */
+  readonly receivedAt: string;
+}
+
+export type RecordStatusResult =
+  | { readonly outcome: 'unmatched' }
+  | {
+      readonly outcome: 'recorded' | 'duplicate';
+      readonly record: StatusRecord;
+      readonly current: WhatsappStatus;
+    };
+
+export interface StatusLedger {
+  /**
+   * Records a reported status of a message. `recorded` when first seen, `duplicate` with the
+   * record as first stored when seen before, `unmatched` when no order has that message
+   * (yet: it is parked and merged when the send that created it commits).
+   */
+  recordStatus(report: ReportedStatus): Promise<RecordStatusResult>;
+}
+
+export type CallbackOutcome = RecordStatusResult['outcome'] | 'ignored';
+
+export class MalformedCallbackError extends Error {
+  override name = 'MalformedCallbackError';
+}
+
+const SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
+
+/**
+ * Handles one (already authenticated) status callback: stores the status, never moving the
+ * message's status backwards, and publishes `whatsapp.status` for it. A repeated callback
+ * re-publishes the status as first recorded (same event id), so a crash between storing
+ * and publishing heals on Twilio's next try. Statuses outside the WhatsApp lifecycle
+ * (`sending`, `accepted`, ...) are acknowledged and ignored.
+ */
+export async function recordStatusCallback(
+  params: Readonly<Record<string, string>>,
+  ports: { ledger: StatusLedger; events: OutcomeEvents; logger: Logger; now?: () => Date },
+): Promise<CallbackOutcome> {
+  const messageSid = params.MessageSid ?? params.SmsSid;
+  const reported = params.MessageStatus ?? params.SmsStatus;
+  if (!messageSid || !SID.test(messageSid))
+    throw new MalformedCallbackError('MessageSid is missing or malformed');
+  if (!reported) throw new MalformedCallbackError('MessageStatus is missing');
+  const log = ports.logger.child({ messageSid, status: reported });
+  if (!isWhatsappStatus(reported)) {
+    log.debug('status outside the WhatsApp lifecycle; ignored');
+    return 'ignored';
+  }
+  const rawCode = params.ErrorCode;
+  const errorCode = rawCode && /^\d{1,9}$/.test(rawCode) ? Number(rawCode) : undefined;
+
+  const result = await ports.ledger.recordStatus({
+    messageSid,
+    status: reported,
+    errorCode,
+    receivedAt: (ports.now?.() ?? new Date()).toISOString(),
+  });
+  if (result.outcome === 'unmatched') {
+    log.info('status for a message not recorded yet; parked until its send commits');
+    return result.outcome;
+  }
+  const orderLog = log.child({ orderId: result.record.orderId });
+  orderLog.info({ current: result.current, outcome: result.outcome }, 'WhatsApp status recorded');
+  await ports.events.status(result.record, { traceparent: undefined });
+  return result.outcome;
+}
