@@ -1,0 +1,122 @@
+// `npm start` at the root: the whole system on a developer's machine, without Docker
+// and without Twilio or SMTP accounts. Real providers are used when configured.
+import { startMailCatcher } from '@notify/mail-catcher';
+import type { MailCatcher } from '@notify/mail-catcher';
+import { DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, startWhatsappSandbox } from '@notify/whatsapp-sandbox';
+import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
+import { createLineFormatter } from '../log-output.js';
+import { checkBroker, checkDatabase, PreflightError } from '../preflight.js';
+import { SERVICES } from '../services.js';
+import type { ServiceName } from '../services.js';
+import { startStack } from '../stack.js';
+import type { Stack } from '../stack.js';
+
+const env = process.env;
+const amqpUrl = env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/notify';
+const pretty = env.LOG_PRETTY
+  ? env.LOG_PRETTY === '1' || env.LOG_PRETTY === 'true'
+  : Boolean(process.stdout.isTTY);
+
+function say(line: string) {
+  process.stdout.write(`${line}\n`);
+}
+
+async function managementUrl(): Promise<string | undefined> {
+  const url = env.RABBITMQ_MANAGEMENT_URL ?? `http://${new URL(amqpUrl).hostname}:15672`;
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(1_500) });
+    return r.ok ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main() {
+  if (env.NODE_ENV === 'production') {
+    throw new PreflightError(
+      'npm start runs the development stack with local stand-ins; it refuses NODE_ENV=production',
+    );
+  }
+  await checkBroker(amqpUrl);
+  await checkDatabase(databaseUrl);
+
+  let mail: MailCatcher | undefined;
+  let sandbox: WhatsappSandbox | undefined;
+  const closers: (() => Promise<unknown>)[] = [];
+  if (!env.SMTP_URL) {
+    mail = await startMailCatcher({
+      smtpPort: Number(env.MAIL_CATCHER_SMTP_PORT ?? 1025),
+      httpPort: Number(env.MAIL_CATCHER_HTTP_PORT ?? 8025),
+    });
+    closers.push(() => mail!.close());
+  }
+  if (!env.TWILIO_API_BASE_URL && !env.TWILIO_AUTH_TOKEN) {
+    sandbox = await startWhatsappSandbox({ port: Number(env.WHATSAPP_SANDBOX_PORT ?? 8026) });
+    closers.push(() => sandbox!.close());
+  }
+
+  const width = Math.max(...SERVICES.map((s) => s.name.length));
+  const formatters = new Map<ServiceName, (line: string) => string>();
+  SERVICES.forEach((s, i) => formatters.set(s.name, createLineFormatter(s.name, i, { pretty, width })));
+
+  const running: { stack?: Stack } = {};
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping every service (draining in-flight work)...');
+    await running.stack?.stop();
+    for (const close of closers) await close().catch(() => undefined);
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  const stack = await startStack({
+    amqpUrl,
+    databaseUrl,
+    smtpUrl: env.SMTP_URL ?? mail!.smtpUrl,
+    mailFrom: env.MAIL_FROM ?? '"Notify Shop" <orders@shop.localhost>',
+    twilio: {
+      baseUrl: env.TWILIO_API_BASE_URL ?? sandbox?.url ?? 'https://api.twilio.com',
+      accountSid: env.TWILIO_ACCOUNT_SID ?? sandbox?.accountSid ?? DEV_ACCOUNT_SID,
+      authToken: env.TWILIO_AUTH_TOKEN ?? sandbox?.authToken ?? DEV_AUTH_TOKEN,
+      from: env.TWILIO_WHATSAPP_FROM ?? '+14155238886',
+    },
+    env: pretty ? { LOG_PRETTY: '0' } : {},
+    onLine: (service, line) => say(formatters.get(service)!(line)),
+  });
+  running.stack = stack;
+
+  const mgmt = await managementUrl();
+  say('');
+  say('The system is running. Where to look:');
+  say(`  order API        ${stack.apiUrl}  (POST /orders, GET /orders/:id)`);
+  say(`  API docs         ${stack.apiUrl}/docs  (OpenAPI: ${stack.apiUrl}/openapi.json)`);
+  if (mail) say(`  mail catcher     ${mail.httpUrl}  (SMTP ${mail.smtpUrl})`);
+  if (sandbox) say(`  WhatsApp sandbox ${sandbox.url}`);
+  if (mgmt) say(`  RabbitMQ UI      ${mgmt}`);
+  say('  try it           npm run demo');
+  say('Press Ctrl-C to stop.');
+  say('');
+
+  for (const p of stack.processes.values()) {
+    void p.exited().then((code) => {
+      if (!stopping) {
+        say(`${p.name} exited unexpectedly (code ${code}); stopping the rest`);
+        void stop(1);
+      }
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof PreflightError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(`could not start the system: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  process.exit(1);
+});

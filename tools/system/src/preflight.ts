@@ -1,0 +1,80 @@
+import { connect } from 'node:net';
+import pg from 'pg';
+
+/** A dependency the system cannot run without, with how to bring it up. */
+export class PreflightError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PreflightError';
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+function reachable(host: string, port: number, timeoutMs = 3_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export async function checkBroker(amqpUrl: string): Promise<void> {
+  const u = new URL(amqpUrl);
+  const port = Number(u.port || (u.protocol === 'amqps:' ? 5671 : 5672));
+  if (!(await reachable(u.hostname, port))) {
+    throw new PreflightError(
+      `RabbitMQ is not reachable at ${redact(amqpUrl)}: start it (e.g. 'rabbitmq-server -detached', or 'docker compose -f infra/compose.yaml up rabbitmq') or set AMQP_URL`,
+    );
+  }
+}
+
+/**
+ * Checks PostgreSQL and creates the system's database if it does not exist yet, so a
+ * fresh machine needs no manual step.
+ */
+export async function checkDatabase(databaseUrl: string): Promise<void> {
+  const u = new URL(databaseUrl);
+  const port = Number(u.port || 5432);
+  if (!(await reachable(u.hostname, port))) {
+    throw new PreflightError(
+      `PostgreSQL is not reachable at ${redact(databaseUrl)}: start it (e.g. 'pg_ctlcluster 15 main start', or 'docker compose -f infra/compose.yaml up postgres') or set DATABASE_URL`,
+    );
+  }
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(name))
+    throw new PreflightError(`DATABASE_URL names an unusual database "${name}"`);
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new PreflightError(
+      `PostgreSQL at ${redact(databaseUrl)} refused the connection: ${(err as Error).message}`,
+    );
+  }
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name}"`);
+  } catch (err) {
+    throw new PreflightError(
+      `cannot create database "${name}" at ${redact(databaseUrl)}: ${(err as Error).message}`,
+    );
+  } finally {
+    await client.end();
+  }
+}

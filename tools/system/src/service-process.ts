@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { serviceDir, serviceEntry } from './services.js';
+import type { ServiceName } from './services.js';
+
+export interface ServiceProcessOptions {
+  readonly name: ServiceName;
+  readonly port: number;
+  readonly env: Readonly<Record<string, string>>;
+  /** Receives every output line of the process. */
+  readonly onLine?: (line: string) => void;
+  /** Node binary to run with (default: the current one). */
+  readonly node?: string;
+}
+
+/**
+ * One service running from its built output as a separate OS process, the way
+ * production runs it. It can be stopped (SIGTERM, drains), killed (SIGKILL) and
+ * started again, which is what the fault suite does to it.
+ */
+export class ServiceProcess {
+  private child: ChildProcess | null = null;
+  private exitPromise: Promise<number | null> = Promise.resolve(null);
+  private readonly recent: string[] = [];
+  starts = 0;
+
+  constructor(readonly options: ServiceProcessOptions) {}
+
+  get name(): ServiceName {
+    return this.options.name;
+  }
+
+  get port(): number {
+    return this.options.port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.options.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The last output lines, for error messages. */
+  tail(n = 20): string[] {
+    return this.recent.slice(-n);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.starts++;
+    const child = spawn(this.options.node ?? process.execPath, [serviceEntry(this.options.name)], {
+      cwd: serviceDir(this.options.name),
+      env: { ...process.env, ...this.options.env, PORT: String(this.options.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const onLine = (line: string) => {
+      this.recent.push(line);
+      if (this.recent.length > 200) this.recent.splice(0, this.recent.length - 200);
+      this.options.onLine?.(line);
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
+    this.exitPromise = new Promise((resolve) => {
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null)));
+    });
+  }
+
+  /** Resolves when the process answers 200 on /readyz; rejects if it exits or the deadline passes. */
+  async waitReady(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const child = this.child;
+    let exited = false;
+    void this.exitPromise.then(() => {
+      exited = true;
+    });
+    for (;;) {
+      if (exited || !child || child !== this.child) {
+        throw new Error(`${this.name} exited before it was ready:\n${this.tail().join('\n')}`);
+      }
+      try {
+        const r = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        if (r.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline)
+        throw new Error(`${this.name} not ready after ${timeoutMs} ms:\n${this.tail().join('\n')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Graceful stop: SIGTERM, then SIGKILL after `timeoutMs`. Resolves with the exit code. */
+  async stop(timeoutMs = 30_000): Promise<number | null> {
+    const child = this.child;
+    if (!child || !this.running) return child?.exitCode ?? null;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exitPromise;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Crash: SIGKILL, no drain. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    child.kill('SIGKILL');
+    await this.exitPromise;
+  }
+
+  exited(): Promise<number | null> {
+    return this.exitPromise;
+  }
+}

@@ -1,0 +1,111 @@
+import { ServiceProcess } from './service-process.js';
+import { SERVICES } from './services.js';
+import type { ServiceName } from './services.js';
+
+export interface StandInUrls {
+  /** SMTP server for the email service. */
+  readonly smtpUrl: string;
+  readonly mailFrom: string;
+  /** Where the Twilio SDK is pointed, with the credentials that server accepts. */
+  readonly twilio: {
+    readonly baseUrl: string;
+    readonly accountSid: string;
+    readonly authToken: string;
+    readonly from: string;
+  };
+}
+
+export interface StackOptions extends StandInUrls {
+  readonly amqpUrl: string;
+  readonly databaseUrl: string;
+  /** Which services to run (default: all six). */
+  readonly services?: readonly ServiceName[];
+  readonly ports?: Partial<Record<ServiceName, number>>;
+  /** Added to every service's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Added to one service's environment (wins over everything else). */
+  readonly serviceEnv?: Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
+  readonly onLine?: (service: ServiceName, line: string) => void;
+  readonly node?: string;
+}
+
+/** The route the whatsapp service takes Twilio's status callbacks on. */
+export const WHATSAPP_CALLBACK_PATH = '/twilio/status';
+
+export function environmentFor(name: ServiceName, port: number, o: StackOptions): Record<string, string> {
+  const common: Record<string, string> = {
+    NODE_ENV: 'development',
+    AMQP_URL: o.amqpUrl,
+    DATABASE_URL: o.databaseUrl,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    ...o.env,
+  };
+  const own: Record<string, string> = {};
+  if (name === 'email') {
+    own.SMTP_URL = o.smtpUrl;
+    own.MAIL_FROM = o.mailFrom;
+  }
+  if (name === 'whatsapp') {
+    own.TWILIO_API_BASE_URL = o.twilio.baseUrl;
+    own.TWILIO_ACCOUNT_SID = o.twilio.accountSid;
+    own.TWILIO_AUTH_TOKEN = o.twilio.authToken;
+    own.TWILIO_WHATSAPP_FROM = o.twilio.from;
+    own.WHATSAPP_STATUS_CALLBACK_URL = `http://127.0.0.1:${port}${WHATSAPP_CALLBACK_PATH}`;
+  }
+  return { ...common, ...own, ...o.serviceEnv?.[name] };
+}
+
+export interface Stack {
+  readonly processes: ReadonlyMap<ServiceName, ServiceProcess>;
+  get(name: ServiceName): ServiceProcess;
+  readonly apiUrl: string;
+  /** Stops every process gracefully, the order API last so it sees the others' last events. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the services as separate processes from their built output and waits until
+ * each answers /readyz. Services start in parallel; a failure stops the rest.
+ */
+export async function startStack(options: StackOptions, readyTimeoutMs = 90_000): Promise<Stack> {
+  const names = options.services ?? SERVICES.map((s) => s.name);
+  const processes = new Map<ServiceName, ServiceProcess>();
+  for (const s of SERVICES) {
+    if (!names.includes(s.name)) continue;
+    const port = options.ports?.[s.name] ?? s.port;
+    processes.set(
+      s.name,
+      new ServiceProcess({
+        name: s.name,
+        port,
+        env: environmentFor(s.name, port, options),
+        ...(options.onLine ? { onLine: (line: string) => options.onLine!(s.name, line) } : {}),
+        ...(options.node ? { node: options.node } : {}),
+      }),
+    );
+  }
+  const stop = async () => {
+    const others = [...processes.values()].filter((p) => p.name !== 'order-api');
+    await Promise.all(others.map((p) => p.stop()));
+    await processes.get('order-api')?.stop();
+  };
+  try {
+    for (const p of processes.values()) p.start();
+    await Promise.all([...processes.values()].map((p) => p.waitReady(readyTimeoutMs)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const api = processes.get('order-api');
+  return {
+    processes,
+    get(name) {
+      const p = processes.get(name);
+      if (!p) throw new Error(`${name} is not part of this stack`);
+      return p;
+    },
+    apiUrl: api?.url ?? '',
+    stop,
+  };
+}
