@@ -3,6 +3,9 @@ import { startMailCatcher } from './mail-catcher.js';
 import type { MailCatcher } from './mail-catcher.js';
 import { transportFor } from './test-support/smtp-client.js';
 
+// Generous: other suites may be loading the machine at the same time.
+const WAIT_MS = 30_000;
+
 let catcher: MailCatcher;
 
 beforeEach(async () => {
@@ -24,7 +27,7 @@ async function sendHostileMail() {
     text: 'text with <tags> & "quotes"',
     html: hostileHtml,
   });
-  return catcher.waitFor((mail) => mail.subject === hostileSubject);
+  return catcher.waitFor((mail) => mail.subject === hostileSubject, WAIT_MS);
 }
 
 describe('web pages', () => {

@@ -4,6 +4,9 @@ import type { MailCatcher } from './mail-catcher.js';
 import type { ReceivedMail } from './received-mail.js';
 import { sendExpectingFailure, transportFor } from './test-support/smtp-client.js';
 
+// Generous: other suites may be loading the machine at the same time.
+const WAIT_MS = 30_000;
+
 let catcher: MailCatcher;
 
 beforeEach(async () => {
@@ -69,7 +72,7 @@ describe('mail catcher over real SMTP', () => {
   });
 
   it('waitFor resolves when a matching mail arrives later', async () => {
-    const waiting = catcher.waitFor((mail) => mail.subject === 'second', 15_000);
+    const waiting = catcher.waitFor((mail) => mail.subject === 'second', WAIT_MS);
     const transport = transportFor(catcher);
     await transport.sendMail({ from: 'a@shop.example', to: 'b@example.com', subject: 'first', text: '1' });
     await transport.sendMail({ from: 'a@shop.example', to: 'b@example.com', subject: 'second', text: '2' });
@@ -126,7 +129,7 @@ describe('behaviour controls', () => {
       text: 't',
     });
     expect(info.rejected).toEqual(['bounce-8@example.com']);
-    const mail = await catcher.waitFor((m) => m.subject === 'partly rejected');
+    const mail = await catcher.waitFor((m) => m.subject === 'partly rejected', WAIT_MS);
     expect(mail.envelope.to).toEqual(['fine@example.com']);
     expect(catcher.attempts()).toBe(2);
   });

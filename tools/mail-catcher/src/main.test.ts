@@ -26,17 +26,17 @@ describe('mail-catcher CLI', () => {
 
     running.child.kill('SIGTERM');
     expect(await running.exited).toEqual({ code: 0, signal: null });
-  }, 30_000);
+  }, 120_000);
 
   it('exits with an error naming NODE_ENV when started in production', async () => {
     running = runCli({ NODE_ENV: 'production', MAIL_CATCHER_SMTP_PORT: '0', MAIL_CATCHER_HTTP_PORT: '0' });
     expect(await running.exited).toEqual({ code: 1, signal: null });
     expect(running.stderr()).toMatch(/refuses to start with NODE_ENV=production/);
-  }, 30_000);
+  }, 120_000);
 
   it('exits with an error naming the variable that holds a bad port', async () => {
     running = runCli({ MAIL_CATCHER_SMTP_PORT: 'not-a-port' });
     expect(await running.exited).toEqual({ code: 1, signal: null });
     expect(running.stderr()).toMatch(/MAIL_CATCHER_SMTP_PORT/);
-  }, 30_000);
+  }, 120_000);
 });

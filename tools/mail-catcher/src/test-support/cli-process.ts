@@ -37,7 +37,7 @@ export function runCli(env: NodeJS.ProcessEnv): RunningCli {
     });
   });
 
-  const waitForOutput = (pattern: RegExp, timeoutMs = 20_000) =>
+  const waitForOutput = (pattern: RegExp, timeoutMs = 60_000) =>
     new Promise<RegExpExecArray>((resolve, reject) => {
       const check = () => {
         const match = pattern.exec(out);

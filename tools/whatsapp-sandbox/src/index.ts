@@ -1,0 +1,18 @@
+export {
+  startWhatsappSandbox,
+  DEV_ACCOUNT_SID,
+  DEV_AUTH_TOKEN,
+  DEFAULT_MAX_MESSAGES,
+} from './whatsapp-sandbox.js';
+export type { WhatsappSandbox, WhatsappSandboxOptions } from './whatsapp-sandbox.js';
+export {
+  CALLBACK_STATUSES,
+  DEFAULT_SANDBOX_BEHAVIOUR,
+  InvalidBehaviourError,
+  SandboxBehaviourSchema,
+} from './sandbox-behaviour.js';
+export type { CallbackStatus, ResolvedSandboxBehaviour, SandboxBehaviour } from './sandbox-behaviour.js';
+export type { CallbackAttempt, MessageResource, SandboxMessage, StatusChange } from './sandbox-message.js';
+export type { MessagePredicate } from './message-store.js';
+export { DEFAULT_WAIT_TIMEOUT_MS } from './message-store.js';
+export type { TwilioErrorBody } from './twilio-errors.js';

@@ -1,0 +1,149 @@
+import Type from 'typebox';
+import type { Static } from 'typebox';
+
+export const CALLBACK_STATUSES = ['sending', 'sent', 'delivered', 'read', 'failed', 'undelivered'] as const;
+export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
+
+export const FAILURE_STATUSES: ReadonlySet<string> = new Set(['failed', 'undelivered']);
+
+export const SandboxBehaviourSchema = Type.Object(
+  {
+    failNext: Type.Optional(
+      Type.Union([
+        Type.Object(
+          {
+            count: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+            status: Type.Union([Type.Literal(429), Type.Literal(500), Type.Literal(503)]),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ]),
+    ),
+    rejectNumbers: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { maxItems: 1000 }),
+    ),
+    delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+    callbacks: Type.Optional(Type.Boolean()),
+    callbackStatuses: Type.Optional(
+      Type.Array(
+        Type.Union([
+          Type.Literal('sending'),
+          Type.Literal('sent'),
+          Type.Literal('delivered'),
+          Type.Literal('read'),
+          Type.Literal('failed'),
+          Type.Literal('undelivered'),
+        ]),
+        { maxItems: 20 },
+      ),
+    ),
+    callbackDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+    callbackRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
+    callbackErrorCode: Type.Optional(Type.Integer({ minimum: 1, maximum: 99_999 })),
+  },
+  { additionalProperties: false },
+);
+
+export type SandboxBehaviour = Static<typeof SandboxBehaviourSchema>;
+
+export interface ResolvedSandboxBehaviour {
+  /** The next `count` create requests fail with this HTTP status and Twilio's error body. */
+  failNext: { count: number; status: 429 | 500 | 503 } | null;
+  /** Recipients (exact `To` value or regular expression) refused with 21211. */
+  rejectNumbers: string[];
+  /** Delay before answering a create request. */
+  delayMs: number;
+  /** Whether status callbacks are POSTed at all; statuses advance either way. */
+  callbacks: boolean;
+  /** Statuses an accepted message goes through after `queued`, in order. */
+  callbackStatuses: CallbackStatus[];
+  /** Wait before each status change. */
+  callbackDelayMs: number;
+  /** Further tries of a callback the receiver did not answer with 2xx. */
+  callbackRetries: number;
+  /** ErrorCode sent with `failed` and `undelivered`; 30008 is Twilio's "Unknown error". */
+  callbackErrorCode: number;
+}
+
+export const DEFAULT_SANDBOX_BEHAVIOUR: ResolvedSandboxBehaviour = {
+  failNext: null,
+  rejectNumbers: [],
+  delayMs: 0,
+  callbacks: true,
+  callbackStatuses: ['sent', 'delivered', 'read'],
+  callbackDelayMs: 50,
+  callbackRetries: 3,
+  callbackErrorCode: 30008,
+};
+
+export class InvalidBehaviourError extends Error {
+  override name = 'InvalidBehaviourError';
+}
+
+function copy(behaviour: ResolvedSandboxBehaviour): ResolvedSandboxBehaviour {
+  return {
+    ...behaviour,
+    failNext: behaviour.failNext ? { ...behaviour.failNext } : null,
+    rejectNumbers: [...behaviour.rejectNumbers],
+    callbackStatuses: [...behaviour.callbackStatuses],
+  };
+}
+
+/**
+ * Setting a behaviour replaces every field, so one test's failure injection never leaks
+ * into the next test that only meant to change the callback statuses.
+ */
+export class SandboxBehaviourState {
+  private current = copy(DEFAULT_SANDBOX_BEHAVIOUR);
+  private rejectMatchers: RegExp[] = [];
+
+  set(behaviour: SandboxBehaviour): void {
+    const rejectNumbers = [...(behaviour.rejectNumbers ?? [])];
+    // Compile first so an invalid pattern leaves the previous behaviour in force.
+    const matchers = rejectNumbers.map((pattern) => {
+      try {
+        return new RegExp(pattern);
+      } catch (error) {
+        throw new InvalidBehaviourError(`rejectNumbers: "${pattern}" is not a valid regular expression`, {
+          cause: error,
+        });
+      }
+    });
+    const defaults = DEFAULT_SANDBOX_BEHAVIOUR;
+    this.current = {
+      failNext: behaviour.failNext ? { ...behaviour.failNext } : null,
+      rejectNumbers,
+      delayMs: behaviour.delayMs ?? defaults.delayMs,
+      callbacks: behaviour.callbacks ?? defaults.callbacks,
+      callbackStatuses: [...(behaviour.callbackStatuses ?? defaults.callbackStatuses)],
+      callbackDelayMs: behaviour.callbackDelayMs ?? defaults.callbackDelayMs,
+      callbackRetries: behaviour.callbackRetries ?? defaults.callbackRetries,
+      callbackErrorCode: behaviour.callbackErrorCode ?? defaults.callbackErrorCode,
+    };
+    this.rejectMatchers = matchers;
+  }
+
+  get(): ResolvedSandboxBehaviour {
+    return copy(this.current);
+  }
+
+  isRejected(to: string): boolean {
+    return this.current.rejectNumbers.some(
+      (entry, index) => entry === to || (this.rejectMatchers[index]?.test(to) ?? false),
+    );
+  }
+
+  /** Uses up one injected failure if any is left and returns its HTTP status. */
+  takeInjectedFailure(): 429 | 500 | 503 | null {
+    const failNext = this.current.failNext;
+    if (!failNext || failNext.count <= 0) return null;
+    failNext.count -= 1;
+    return failNext.status;
+  }
+}
+
+// Keeps the schema's literals and CALLBACK_STATUSES from drifting apart.
+type SchemaStatus = NonNullable<SandboxBehaviour['callbackStatuses']>[number];
+const _sameStatuses: [SchemaStatus, CallbackStatus] extends [CallbackStatus, SchemaStatus] ? true : never =
+  true;
