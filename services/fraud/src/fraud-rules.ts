@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Country, CURRENCY_EXPONENTS, validateSchema } from '@notify/contracts';
 import type { CurrencyCode } from '@notify/contracts';
@@ -37,22 +37,17 @@ const MoneyAmount = Type.Number({
 
 const MoneyTier = Type.Object({ atLeast: MoneyAmount, points: Points }, closed);
 
-const velocity = (description: string, extra: Record<string, ReturnType<typeof Type.Boolean>> = {}) =>
-  Type.Object(
-    {
-      windowMinutes: Type.Integer({
-        minimum: 1,
-        maximum: 43_200,
-        description: 'Orders placed less than this many minutes apart count together',
-      }),
-      tiers: Type.Array(CountTier, {
-        maxItems: 10,
-        description: 'Ascending by atLeast; the highest tier reached fires. Empty disables the rule.',
-      }),
-      ...extra,
-    },
-    { ...closed, description },
-  );
+const velocityFields = {
+  windowMinutes: Type.Integer({
+    minimum: 1,
+    maximum: 43_200,
+    description: 'Orders placed less than this many minutes apart count together',
+  }),
+  tiers: Type.Array(CountTier, {
+    maxItems: 10,
+    description: 'Ascending by atLeast; the highest tier reached fires. Empty disables the rule.',
+  }),
+};
 
 const DomainName = Type.String({
   pattern: '^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$',
@@ -104,11 +99,21 @@ export const FraudRulesSchema = Type.Object(
     amount: Type.Object({ tiers: Type.Array(MoneyTier, { maxItems: 10 }) }, closed),
     velocity: Type.Object(
       {
-        email: velocity('Orders from the same customer email', {
-          ignorePlusTag: Type.Boolean({ description: 'Treat a+tag@x.com as a@x.com' }),
+        email: Type.Object(
+          {
+            ...velocityFields,
+            ignorePlusTag: Type.Boolean({ description: 'Treat a+tag@x.com as a@x.com' }),
+          },
+          { ...closed, description: 'Orders from the same customer email' },
+        ),
+        phone: Type.Object(velocityFields, {
+          ...closed,
+          description: 'Orders from the same customer phone number',
         }),
-        phone: velocity('Orders from the same customer phone number'),
-        ip: velocity('Orders from the same client IP address (orders without one are not counted)'),
+        ip: Type.Object(velocityFields, {
+          ...closed,
+          description: 'Orders from the same client IP address (orders without one are not counted)',
+        }),
       },
       closed,
     ),
@@ -205,10 +210,11 @@ export function parseRules(data: unknown, source = '(inline)'): FraudRules {
 /** The rules file shipped with the service; found from src (dev) and from dist (built). */
 export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../rules/default.json', import.meta.url));
 
-export async function loadRules(file: string = DEFAULT_RULES_FILE): Promise<FraudRules> {
+/** Reads and checks a rules file. Synchronous: it runs once, before the service connects anywhere. */
+export function loadRules(file: string = DEFAULT_RULES_FILE): FraudRules {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new RulesError(file, [`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }

@@ -1,0 +1,29 @@
+import { events } from '@notify/contracts';
+import type { Publisher } from '@notify/messaging';
+import type { AssessmentEvents, StoredAssessment } from '../assess-order.js';
+
+/** The event's message id: the same on every publish of an order's assessment, so consumers de-duplicate. */
+export const assessedMessageId = (orderId: string) => `${orderId}:fraud.assessed`;
+
+/** `fraud.assessed` on order.events, built only from the stored assessment so every re-publish is identical. */
+export function publisherEvents(publisher: Publisher, traceparent: string | undefined): AssessmentEvents {
+  return {
+    async assessed(stored: StoredAssessment) {
+      await publisher.publish(
+        events.fraudAssessed,
+        {
+          orderId: stored.orderId,
+          occurredAt: stored.assessedAt,
+          score: stored.score,
+          decision: stored.decision,
+          rules: stored.rules.map((r) => ({ id: r.id, points: r.points, detail: r.detail })),
+        },
+        {
+          messageId: assessedMessageId(stored.orderId),
+          correlationId: stored.orderId,
+          ...(traceparent ? { traceparent } : {}),
+        },
+      );
+    },
+  };
+}

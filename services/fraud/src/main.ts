@@ -1,0 +1,4 @@
+import { runMain } from '@notify/service-kit';
+import { startFraudService } from './service.js';
+
+await runMain('fraud', () => startFraudService(process.env));
