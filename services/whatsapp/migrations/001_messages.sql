@@ -23,6 +23,8 @@ CREATE TABLE status_history (
   error_code integer,
   occurred_at timestamptz NOT NULL,
   source text NOT NULL CHECK (source IN ('api', 'callback')),
+  -- Arrival order, which is not occurred_at order when callbacks were parked.
+  seq bigint GENERATED ALWAYS AS IDENTITY,
   PRIMARY KEY (order_id, status)
 );
 

@@ -188,7 +188,7 @@ export function createMessageLedger(pool: Pool): MessageLedger & StatusLedger {
   };
 }
 
-/** The stored status of an order's message and its history, oldest first (tests, diagnostics). */
+/** The stored status of an order's message and its history in arrival order (tests, diagnostics). */
 export async function readMessageState(
   pool: Pool,
   orderId: string,
@@ -199,7 +199,7 @@ export async function readMessageState(
   const row = m.rows[0];
   if (!row) return undefined;
   const h = await pool.query<HistoryRow>(
-    'SELECT status, error_code, occurred_at FROM status_history WHERE order_id = $1 ORDER BY occurred_at, status',
+    'SELECT status, error_code, occurred_at FROM status_history WHERE order_id = $1 ORDER BY seq',
     [orderId],
   );
   return {

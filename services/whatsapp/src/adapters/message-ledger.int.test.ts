@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createPool, migrate } from '@notify/service-kit';
+import type { Pool } from '@notify/service-kit';
+import { waitFor } from '@notify/messaging/testing';
+import { createTestDatabase } from '@notify/service-kit/testing';
+import type { TestDatabase } from '@notify/service-kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMessageLedger, readMessageState } from './message-ledger.js';
+
+let db: TestDatabase;
+let pool: Pool;
+let ledger: ReturnType<typeof createMessageLedger>;
+
+beforeAll(async () => {
+  db = await createTestDatabase('whatsapp_ledger');
+  await migrate({
+    url: db.url,
+    schema: 'whatsapp',
+    dir: fileURLToPath(new URL('../../migrations', import.meta.url)),
+  });
+  pool = createPool({ url: db.url, schema: 'whatsapp' });
+  ledger = createMessageLedger(pool);
+});
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+
+const sid = () => `SM${randomUUID().replace(/-/g, '')}`;
+const claim = (orderId: string) => ({ orderId, messageId: `${orderId}:whatsapp`, to: '+447700900123' });
+
+describe('message ledger', () => {
+  it('when two deliveries of one order race, Twilio is called once and both see the same message', async () => {
+    const orderId = randomUUID();
+    const messageSid = sid();
+    let calls = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const send = async () => {
+      calls++;
+      await gate;
+      return { sid: messageSid, status: 'queued' };
+    };
+    const first = ledger.sendOnce(claim(orderId), send);
+    const second = ledger.sendOnce({ ...claim(orderId), messageId: 'other-delivery' }, send);
+    // The first call is inside Twilio holding the order's claim; the second must be queued on it.
+    await waitFor(() => calls === 1, { what: 'first send to start' });
+    await waitFor(
+      async () =>
+        (
+          await pool.query(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+          )
+        ).rowCount === 1,
+      { what: 'second delivery to wait on the order lock' },
+    );
+    release();
+    const results = await Promise.all([first, second]);
+    expect(calls).toBe(1);
+    expect(results.map((r) => r.outcome).sort()).toEqual(['duplicate', 'sent']);
+    expect(results[0].record).toEqual(results[1].record);
+    expect(results[0].record).toMatchObject({
+      messageSid,
+      messageId: `${orderId}:whatsapp`,
+      acceptedStatus: 'queued',
+    });
+  });
+
+  it('records nothing when the send fails, so a retry sends again', async () => {
+    const orderId = randomUUID();
+    await expect(
+      ledger.sendOnce(claim(orderId), async () => {
+        throw new Error('Twilio answered 503');
+      }),
+    ).rejects.toThrow('503');
+    expect(await readMessageState(pool, orderId)).toBeUndefined();
+    const retried = await ledger.sendOnce(claim(orderId), async () => ({ sid: sid(), status: 'queued' }));
+    expect(retried.outcome).toBe('sent');
+  });
+
+  it('merges statuses Twilio reported before the send committed, in the order they arrived', async () => {
+    const orderId = randomUUID();
+    const messageSid = sid();
+    expect(
+      await ledger.recordStatus({
+        messageSid,
+        status: 'sent',
+        errorCode: undefined,
+        receivedAt: '2026-01-01T00:00:01.000Z',
+      }),
+    ).toEqual({ outcome: 'unmatched' });
+    await ledger.recordStatus({
+      messageSid,
+      status: 'delivered',
+      errorCode: undefined,
+      receivedAt: '2026-01-01T00:00:02.000Z',
+    });
+    const result = await ledger.sendOnce(claim(orderId), async () => ({ sid: messageSid, status: 'queued' }));
+    if (result.outcome !== 'sent') throw new Error('expected a send');
+    expect(result.earlyStatuses.map((s) => s.status)).toEqual(['sent', 'delivered']);
+    const state = await readMessageState(pool, orderId);
+    expect(state?.status).toBe('delivered');
+    const parked = await pool.query('SELECT 1 FROM unmatched_statuses WHERE message_sid = $1', [messageSid]);
+    expect(parked.rowCount).toBe(0);
+  });
+
+  it('stores each status once, never moves backwards, and keeps the first record of a repeat', async () => {
+    const orderId = randomUUID();
+    const messageSid = sid();
+    await ledger.sendOnce(claim(orderId), async () => ({ sid: messageSid, status: 'queued' }));
+    const report = (status: 'sent' | 'delivered' | 'undelivered', receivedAt: string, errorCode?: number) =>
+      ledger.recordStatus({ messageSid, status, errorCode, receivedAt });
+
+    expect(await report('delivered', '2026-01-01T00:00:02.000Z')).toMatchObject({
+      outcome: 'recorded',
+      current: 'delivered',
+    });
+    expect(await report('sent', '2026-01-01T00:00:03.000Z')).toMatchObject({
+      outcome: 'recorded',
+      current: 'delivered',
+      record: { status: 'sent' },
+    });
+    expect(await report('delivered', '2026-01-01T00:00:09.000Z')).toMatchObject({
+      outcome: 'duplicate',
+      record: { status: 'delivered', occurredAt: '2026-01-01T00:00:02.000Z' },
+    });
+    expect(await report('undelivered', '2026-01-01T00:00:04.000Z', 30008)).toMatchObject({
+      outcome: 'recorded',
+      current: 'delivered',
+    });
+    const state = await readMessageState(pool, orderId);
+    expect(state?.status).toBe('delivered');
+    expect(state?.history.map((h) => h.status)).toEqual(['queued', 'delivered', 'sent', 'undelivered']);
+  });
+});
