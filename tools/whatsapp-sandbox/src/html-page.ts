@@ -24,6 +24,7 @@ const STYLE = `
   th { color: var(--muted); font-weight: 600; }
   .ok { color: var(--ok); }
   .bad { color: var(--bad); }
+  .muted { color: var(--muted); }
   .empty { color: var(--muted); padding: 32px 0; text-align: center; }
 `;
 
@@ -52,7 +53,7 @@ function row(label: string, value: string): string {
 
 function callbackCell(attempts: CallbackAttempt[], status: string): string {
   const forStatus = attempts.filter((attempt) => attempt.status === status);
-  if (forStatus.length === 0) return '<span class="empty-cell">no callback</span>';
+  if (forStatus.length === 0) return '<span class="muted">no callback</span>';
   return forStatus
     .map((attempt) => {
       const outcome = attempt.error === null ? 'ok' : 'bad';
