@@ -1,0 +1,175 @@
+import { exampleMessages } from '@notify/contracts';
+import { PermanentError, RetryableError } from '@notify/messaging';
+import { describe, expect, it } from 'vitest';
+import { composeOrderConfirmation } from './order-confirmation-mail.js';
+import { sendOrderConfirmation } from './send-order-confirmation.js';
+import type { ClaimResult, SendOrderConfirmationDeps, SentConfirmation } from './send-order-confirmation.js';
+import { MailDeliveryError } from './smtp-failure.js';
+
+const message = exampleMessages.email;
+const at = new Date('2026-11-23T09:00:05.000Z');
+
+/** Ports that record what the use case did; the claim answer and the send outcome are scripted. */
+function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string }>, maxAttempts = 6) {
+  const calls: string[] = [];
+  const published: unknown[] = [];
+  const deps: SendOrderConfirmationDeps = {
+    compose: (m) =>
+      composeOrderConfirmation(m, {
+        from: { name: 'Shop', address: 'orders@example.com' },
+        replyTo: undefined,
+        messageIdDomain: 'example.com',
+        defaultLocale: 'en-GB',
+      }),
+    log: {
+      claim: async (input) => {
+        calls.push(`claim ${input.orderId} lease=${input.leaseMs}`);
+        return claim;
+      },
+      markSent: async (orderId, r) => {
+        calls.push(`markSent ${r.smtpResponse}`);
+        return {
+          orderId,
+          recipient: message.recipient.email,
+          locale: 'en-GB',
+          smtpMessageId: '<m@example.com>',
+          sentAt: r.sentAt,
+        };
+      },
+      markFailed: async (_id, token, f) => {
+        calls.push(`markFailed ${token} ${f.reason} | ${f.smtpResponse ?? '-'}`);
+      },
+      release: async (_id, token, f) => {
+        calls.push(`release ${token} ${f.reason}`);
+      },
+    },
+    mailer: {
+      send: async () => {
+        calls.push('send');
+        return send();
+      },
+    },
+    outcomes: {
+      sent: async (record) => {
+        published.push({ sent: record });
+      },
+      failed: async (failure) => {
+        published.push({ failed: failure });
+      },
+    },
+    maxAttempts,
+    leaseMs: 60_000,
+    now: () => at,
+  };
+  return { deps, calls, published };
+}
+
+const delivery = (attempt = 1) => ({
+  messageId: `${message.orderId}:email`,
+  attempt,
+  traceparent: undefined,
+  logger: undefined,
+});
+const claimed: ClaimResult = { kind: 'claimed', token: 't1', previous: null };
+const ok = async () => ({ smtpResponse: '250 2.0.0 OK' });
+
+describe('sendOrderConfirmation', () => {
+  it('claims, sends, records and publishes email.sent, in that order', async () => {
+    const h = harness(claimed, ok);
+    await sendOrderConfirmation(message, delivery(), h.deps);
+    expect(h.calls).toEqual([`claim ${message.orderId} lease=60000`, 'send', 'markSent 250 2.0.0 OK']);
+    expect(h.published).toEqual([
+      { sent: expect.objectContaining({ orderId: message.orderId, sentAt: at }) as SentConfirmation },
+    ]);
+  });
+
+  it('re-publishes the stored email.sent and sends nothing when the order was sent before', async () => {
+    const record: SentConfirmation = {
+      orderId: message.orderId,
+      recipient: 'ada@example.com',
+      locale: 'en-GB',
+      smtpMessageId: '<first@example.com>',
+      sentAt: new Date('2026-11-23T09:00:01.000Z'),
+    };
+    const h = harness({ kind: 'sent', record }, ok);
+    await sendOrderConfirmation(message, delivery(2), h.deps);
+    expect(h.calls).not.toContain('send');
+    expect(h.published).toEqual([{ sent: record }]);
+  });
+
+  it('sends nothing and asks for a retry while another delivery holds the claim', async () => {
+    const h = harness({ kind: 'busy', leaseUntil: new Date('2026-11-23T09:01:00.000Z') }, ok);
+    await expect(sendOrderConfirmation(message, delivery(), h.deps)).rejects.toBeInstanceOf(RetryableError);
+    expect(h.calls).not.toContain('send');
+    expect(h.published).toEqual([]);
+  });
+
+  it('releases the claim and retries after a transient failure, publishing nothing', async () => {
+    const h = harness(claimed, async () => {
+      throw new MailDeliveryError('SMTP server deferred the message at DATA: 451 4.3.0 try again later', {
+        retryable: true,
+        responseCode: 451,
+        smtpResponse: '451 4.3.0 try again later',
+      });
+    });
+    const err = await sendOrderConfirmation(message, delivery(2), h.deps).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(h.calls.at(-1)).toBe(
+      'release t1 SMTP server deferred the message at DATA: 451 4.3.0 try again later',
+    );
+    expect(h.published).toEqual([]);
+  });
+
+  it('records the failure, publishes email.failed and dead-letters with the reply on a 5xx', async () => {
+    const h = harness(claimed, async () => {
+      throw new MailDeliveryError('SMTP server rejected the message at RCPT TO with 550', {
+        retryable: false,
+        responseCode: 550,
+        smtpResponse: '550 5.1.1 mailbox unavailable',
+      });
+    });
+    const err = await sendOrderConfirmation(message, delivery(), h.deps).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as PermanentError).detail).toBe('550 5.1.1 mailbox unavailable');
+    expect(h.calls.at(-1)).toBe(
+      'markFailed t1 SMTP server rejected the message at RCPT TO with 550 | 550 5.1.1 mailbox unavailable',
+    );
+    expect(h.published).toEqual([
+      {
+        failed: {
+          orderId: message.orderId,
+          reason: 'SMTP server rejected the message at RCPT TO with 550',
+          smtpResponse: '550 5.1.1 mailbox unavailable',
+          occurredAt: at,
+        },
+      },
+    ]);
+  });
+
+  it('on the last allowed attempt a transient failure becomes final: email.failed, then the retry error', async () => {
+    const h = harness(
+      claimed,
+      async () => {
+        throw new MailDeliveryError('SMTP server unreachable (ECONNREFUSED): connect ECONNREFUSED', {
+          retryable: true,
+          code: 'ECONNREFUSED',
+        });
+      },
+      3,
+    );
+    const err = await sendOrderConfirmation(message, delivery(3), h.deps).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(h.calls.at(-1)).toMatch(/^markFailed t1 gave up after 3 attempts: SMTP server unreachable/);
+    expect(h.published).toEqual([
+      { failed: expect.objectContaining({ reason: expect.stringMatching(/^gave up after 3 attempts/) }) },
+    ]);
+  });
+
+  it('treats an unclassified error from the mailer as transient', async () => {
+    const h = harness(claimed, async () => {
+      throw new Error('socket hang up');
+    });
+    await expect(sendOrderConfirmation(message, delivery(), h.deps)).rejects.toBeInstanceOf(RetryableError);
+    expect(h.calls.at(-1)).toMatch(/^release t1 SMTP send failed: socket hang up/);
+  });
+});

@@ -1,0 +1,179 @@
+import type { EmailMessage } from '@notify/contracts';
+import { PermanentError, RetryableError } from '@notify/messaging';
+import type { Logger } from 'pino';
+import type { OutgoingMail } from './order-confirmation-mail.js';
+import { classifySmtpError } from './smtp-failure.js';
+
+/** A recorded, completed send: what the `email.sent` event is made of. */
+export interface SentConfirmation {
+  readonly orderId: string;
+  readonly recipient: string;
+  readonly locale: string;
+  readonly smtpMessageId: string;
+  readonly sentAt: Date;
+}
+
+export type ClaimResult =
+  /** This delivery may send. `previous` tells what it took over from, if anything. */
+  | {
+      readonly kind: 'claimed';
+      readonly token: string;
+      readonly previous: 'sending' | 'deferred' | 'failed' | null;
+    }
+  /** Sent before: re-publish, never send again. */
+  | { readonly kind: 'sent'; readonly record: SentConfirmation }
+  /** Another delivery holds a live claim: it is sending right now. */
+  | { readonly kind: 'busy'; readonly leaseUntil: Date };
+
+/** The per-order record of the confirmation, in the service's own schema. */
+export interface ConfirmationLog {
+  claim(input: {
+    orderId: string;
+    deliveryMessageId: string;
+    recipient: string;
+    locale: string;
+    smtpMessageId: string;
+    leaseMs: number;
+  }): Promise<ClaimResult>;
+  markSent(orderId: string, result: { smtpResponse: string; sentAt: Date }): Promise<SentConfirmation>;
+  /** Records a final failure; a later delivery (a replay) may claim again. */
+  markFailed(
+    orderId: string,
+    token: string,
+    failure: { reason: string; smtpResponse?: string },
+  ): Promise<void>;
+  /** Gives up a claim after a transient failure that sent nothing, so the next attempt need not wait. */
+  release(orderId: string, token: string, failure: { reason: string; smtpResponse?: string }): Promise<void>;
+}
+
+export interface MailSender {
+  /** Resolves with the server's reply once it accepted the message; throws MailDeliveryError. */
+  send(mail: OutgoingMail): Promise<{ smtpResponse: string }>;
+}
+
+export interface EmailOutcomes {
+  sent(record: SentConfirmation, trace: { traceparent: string | undefined }): Promise<void>;
+  failed(
+    failure: { orderId: string; reason: string; smtpResponse?: string; occurredAt: Date },
+    trace: { traceparent: string | undefined },
+  ): Promise<void>;
+}
+
+export interface SendOrderConfirmationDeps {
+  readonly compose: (message: EmailMessage) => OutgoingMail;
+  readonly log: ConfirmationLog;
+  readonly mailer: MailSender;
+  readonly outcomes: EmailOutcomes;
+  /** Deliveries the consumer allows; on the last one a transient failure is final. */
+  readonly maxAttempts: number;
+  readonly leaseMs: number;
+  readonly now?: () => Date;
+}
+
+export interface DeliveryInfo {
+  readonly messageId: string;
+  readonly attempt: number;
+  readonly traceparent: string | undefined;
+  readonly logger: Logger | undefined;
+}
+
+/**
+ * Sends an order's confirmation at most once per order. The claim is recorded before
+ * the SMTP call and the result after it; a delivery that finds the mail already sent
+ * re-publishes `email.sent` (the first attempt may have died before its event was
+ * confirmed) and sends nothing. See README.md for the window this leaves.
+ */
+export async function sendOrderConfirmation(
+  message: EmailMessage,
+  delivery: DeliveryInfo,
+  deps: SendOrderConfirmationDeps,
+): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const log = delivery.logger;
+  const trace = { traceparent: delivery.traceparent };
+  const mail = deps.compose(message);
+  const orderId = message.orderId;
+
+  const claim = await deps.log.claim({
+    orderId,
+    deliveryMessageId: delivery.messageId,
+    recipient: mail.to.address,
+    locale: mail.locale,
+    smtpMessageId: mail.messageId,
+    leaseMs: deps.leaseMs,
+  });
+  if (claim.kind === 'sent') {
+    log?.info(
+      { smtpMessageId: claim.record.smtpMessageId },
+      'confirmation already sent; re-publishing email.sent',
+    );
+    await deps.outcomes.sent(claim.record, trace);
+    return;
+  }
+  if (claim.kind === 'busy') {
+    throw new RetryableError(
+      `another delivery of order ${orderId} is sending its confirmation (claim held until ${claim.leaseUntil.toISOString()})`,
+    );
+  }
+  if (claim.previous === 'sending') {
+    log?.warn(
+      { smtpMessageId: mail.messageId },
+      'an earlier attempt ended without a result; sending again with the same Message-ID',
+    );
+  }
+
+  let smtpResponse: string;
+  try {
+    ({ smtpResponse } = await deps.mailer.send(mail));
+  } catch (err) {
+    const failure = classifySmtpError(err);
+    const detail = smtpDetail(failure.responseCode, failure.smtpResponse);
+    if (failure.retryable) {
+      if (delivery.attempt >= deps.maxAttempts) {
+        // The consumer dead-letters the message after this attempt: the failure is final.
+        const reason = `gave up after ${delivery.attempt} attempts: ${failure.message}`.slice(0, 1000);
+        await deps.log.markFailed(orderId, claim.token, {
+          reason,
+          ...(detail ? { smtpResponse: detail } : {}),
+        });
+        await deps.outcomes.failed(
+          { orderId, reason, ...(detail ? { smtpResponse: detail } : {}), occurredAt: now() },
+          trace,
+        );
+      } else {
+        await deps.log.release(orderId, claim.token, {
+          reason: failure.message.slice(0, 1000),
+          ...(detail ? { smtpResponse: detail } : {}),
+        });
+      }
+      log?.warn(
+        { err: failure.message, code: failure.code, responseCode: failure.responseCode },
+        'send deferred',
+      );
+      throw new RetryableError(failure.message, { cause: err });
+    }
+    const reason = failure.message.slice(0, 1000);
+    await deps.log.markFailed(orderId, claim.token, { reason, ...(detail ? { smtpResponse: detail } : {}) });
+    await deps.outcomes.failed(
+      { orderId, reason, ...(detail ? { smtpResponse: detail } : {}), occurredAt: now() },
+      trace,
+    );
+    log?.error(
+      { err: failure.message, code: failure.code, responseCode: failure.responseCode },
+      'send rejected',
+    );
+    throw new PermanentError(reason, { cause: err, detail: detail ?? failure.code ?? failure.message });
+  }
+
+  // From here until markSent commits lies the window README.md describes.
+  const record = await deps.log.markSent(orderId, { smtpResponse, sentAt: now() });
+  log?.info({ smtpMessageId: record.smtpMessageId, locale: record.locale }, 'order confirmation sent');
+  await deps.outcomes.sent(record, trace);
+}
+
+/** The server's reply with its code in front, as it goes into the dead letter's headers. */
+function smtpDetail(code: number | undefined, response: string | undefined): string | undefined {
+  if (!response) return code !== undefined ? String(code) : undefined;
+  if (code === undefined || response.startsWith(String(code))) return response.slice(0, 1000);
+  return `${code} ${response}`.slice(0, 1000);
+}
