@@ -1,0 +1,335 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { EXCHANGES, exampleMessages, HEADERS, notifications } from '@notify/contracts';
+import type { WhatsappMessage } from '@notify/contracts';
+import { Broker, Publisher } from '@notify/messaging';
+import { createTestVhost, waitFor } from '@notify/messaging/testing';
+import type { PeekedMessage, TestVhost } from '@notify/messaging/testing';
+import { createPool } from '@notify/service-kit';
+import type { Pool } from '@notify/service-kit';
+import { createTestDatabase } from '@notify/service-kit/testing';
+import type { TestDatabase } from '@notify/service-kit/testing';
+import { DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, startWhatsappSandbox } from '@notify/whatsapp-sandbox';
+import type { SandboxMessage, WhatsappSandbox } from '@notify/whatsapp-sandbox';
+import pino from 'pino';
+import twilio from 'twilio';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readMessageState } from './adapters/message-ledger.js';
+import { SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN } from './config.js';
+import { startWhatsappService } from './service.js';
+import type { WhatsappService } from './service.js';
+
+const EVENTS_QUEUE = 'test.whatsapp-events';
+const CONTENT_SID = `HX${'5'.repeat(32)}`;
+const FROM = '+14155238886';
+
+let vh: TestVhost;
+let db: TestDatabase;
+let sandbox: WhatsappSandbox;
+let service: WhatsappService;
+let broker: Broker;
+let publisher: Publisher;
+let pool: Pool;
+const seen: PeekedMessage[] = [];
+
+beforeAll(async () => {
+  [vh, db, sandbox] = await Promise.all([
+    createTestVhost('whatsapp'),
+    createTestDatabase('whatsapp'),
+    startWhatsappSandbox({
+      port: 0,
+      accountSid: `AC${'7'.repeat(32)}`,
+      authToken: 'whatsapp-int-test-token',
+    }),
+  ]);
+  service = await startWhatsappService(
+    {
+      AMQP_URL: vh.url,
+      DATABASE_URL: db.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      NODE_ENV: 'test',
+      TWILIO_ACCOUNT_SID: sandbox.accountSid,
+      TWILIO_AUTH_TOKEN: sandbox.authToken,
+      TWILIO_WHATSAPP_FROM: FROM,
+      TWILIO_API_BASE_URL: sandbox.url,
+      WHATSAPP_MODE: 'template',
+      TWILIO_CONTENT_SID: CONTENT_SID,
+    },
+    // Short delays so the retry paths finish quickly; the policy's shape is the production one.
+    { logger: pino({ level: 'silent' }), retry: { delaysMs: [150, 300, 600], maxAttempts: 5 } },
+  );
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${service.port}/readyz`)).status === 200, {
+    what: 'whatsapp service ready',
+  });
+  broker = await Broker.connect({
+    url: vh.url,
+    connectionName: 'whatsapp-test',
+    topology: {
+      exchanges: [EXCHANGES.events],
+      queues: [{ name: EVENTS_QUEUE, arguments: {} }],
+      bindings: [{ exchange: EXCHANGES.events.name, queue: EVENTS_QUEUE, routingKey: 'whatsapp.#' }],
+    },
+  });
+  await broker.waitUntilConnected();
+  publisher = new Publisher(broker);
+  pool = createPool({ url: db.url, schema: 'whatsapp' });
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await publisher?.close();
+  await broker?.close();
+  await pool?.end();
+  await sandbox?.close();
+  await vh?.delete();
+  await db?.drop();
+});
+
+beforeEach(() => {
+  sandbox.clear();
+  sandbox.setBehaviour({});
+});
+
+/** A fresh recipient per test, so sandbox messages and events are told apart by number. */
+const phone = () => `+4477009${String(randomInt(0, 100_000)).padStart(5, '0')}`;
+
+function order(patch: Partial<WhatsappMessage> = {}): WhatsappMessage {
+  return { ...structuredClone(exampleMessages.whatsapp), orderId: randomUUID(), to: phone(), ...patch };
+}
+
+async function publish(message: WhatsappMessage, messageId = `${message.orderId}:whatsapp`) {
+  await publisher.publish(notifications.whatsapp, message, { messageId, correlationId: message.orderId });
+}
+
+interface SeenEvent {
+  routingKey: string;
+  messageId: string | undefined;
+  payload: Record<string, unknown>;
+}
+
+async function collect(): Promise<SeenEvent[]> {
+  seen.push(...(await vh.take(EVENTS_QUEUE, 500)));
+  return seen.map((m) => ({
+    routingKey: m.routing_key,
+    messageId: m.properties.message_id,
+    payload: JSON.parse(m.payload) as Record<string, unknown>,
+  }));
+}
+
+/** Events for one order so far, waiting until `until` holds for them. */
+async function eventsFor(orderId: string, until: (events: SeenEvent[]) => boolean, what: string) {
+  return waitFor(
+    async () => {
+      const mine = (await collect()).filter((e) => e.payload.orderId === orderId);
+      return until(mine) ? mine : null;
+    },
+    { what: `${what} for ${orderId}` },
+  );
+}
+
+const count = (routingKey: string, n: number) => (events: SeenEvent[]) =>
+  events.filter((e) => e.routingKey === routingKey).length >= n;
+
+/** Waits until the service is idle: its queue drained and no handler running. */
+async function drained() {
+  await waitFor(async () => (await vh.queue('whatsapp'))?.messages === 0 && service.consumer.active === 0, {
+    what: 'whatsapp queue drained',
+  });
+}
+
+function sandboxMessagesTo(to: string): SandboxMessage[] {
+  return sandbox.messages().filter((m) => m.to === `whatsapp:${to}`);
+}
+
+async function postCallback(params: Record<string, string>, signature: string | undefined) {
+  return fetch(service.statusCallbackUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(signature !== undefined ? { 'x-twilio-signature': signature } : {}),
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+}
+
+function callbackParams(message: SandboxMessage, status: string): Record<string, string> {
+  return {
+    AccountSid: sandbox.accountSid,
+    ApiVersion: '2010-04-01',
+    ChannelPrefix: 'whatsapp',
+    From: message.from,
+    MessageSid: message.sid,
+    MessageStatus: status,
+    SmsSid: message.sid,
+    SmsStatus: status,
+    To: message.to,
+  };
+}
+
+/** Signs like Twilio: the URL it was given as StatusCallback plus the sorted parameters. */
+async function signedCallback(message: SandboxMessage, status: string) {
+  const params = callbackParams(message, status);
+  const signature = twilio.getExpectedTwilioSignature(sandbox.authToken, service.statusCallbackUrl, params);
+  return postCallback(params, signature);
+}
+
+describe('whatsapp service against the sandbox through the real twilio SDK', () => {
+  it('sends the template with its variables, stores the SID and publishes sent, then each callback status in order', async () => {
+    const message = order();
+    await publish(message);
+
+    // The sandbox records a callback's answer after the POST, so wait for the last one's.
+    const received = await sandbox.waitFor(
+      (m) =>
+        m.to === `whatsapp:${message.to}` &&
+        m.callbacks.some((c) => c.status === 'read' && c.httpStatus !== null),
+    );
+    expect(received).toMatchObject({
+      from: `whatsapp:${FROM}`,
+      contentSid: CONTENT_SID,
+      contentVariables: { '1': 'Ada Lovelace', '2': 'ORD-3F2C1A9E', '3': '£39.98', '4': '2' },
+      body: null,
+      statusCallback: service.statusCallbackUrl,
+    });
+    // Every callback the sandbox sent was signed and accepted on the first try.
+    expect(received.callbacks.map((c) => [c.status, c.httpStatus, c.attempt])).toEqual([
+      ['sent', 204, 1],
+      ['delivered', 204, 1],
+      ['read', 204, 1],
+    ]);
+
+    const events = await eventsFor(message.orderId, count('whatsapp.status', 3), 'sent and three statuses');
+    expect(events.map((e) => [e.routingKey, e.payload.status, e.messageId])).toEqual([
+      ['whatsapp.sent', 'queued', `${message.orderId}:whatsapp.sent`],
+      ['whatsapp.status', 'sent', `${message.orderId}:whatsapp.status:sent`],
+      ['whatsapp.status', 'delivered', `${message.orderId}:whatsapp.status:delivered`],
+      ['whatsapp.status', 'read', `${message.orderId}:whatsapp.status:read`],
+    ]);
+    expect(events[0]?.payload).toMatchObject({ to: message.to, messageSid: received.sid });
+
+    const state = await readMessageState(pool, message.orderId);
+    expect(state).toMatchObject({ record: { messageSid: received.sid }, status: 'read' });
+    expect(state?.history.map((h) => h.status)).toEqual(['queued', 'sent', 'delivered', 'read']);
+  });
+
+  it('retries Twilio 429s and then succeeds, sending exactly one message', async () => {
+    sandbox.setBehaviour({ failNext: { count: 2, status: 429 }, callbacks: false });
+    const message = order();
+    await publish(message);
+    const events = await eventsFor(message.orderId, count('whatsapp.sent', 1), 'whatsapp.sent');
+    expect(sandbox.attempts()).toBe(3);
+    expect(sandboxMessagesTo(message.to)).toHaveLength(1);
+    expect(events.filter((e) => e.routingKey === 'whatsapp.retrying').map((e) => e.payload.reason)).toEqual([
+      expect.stringContaining('429'),
+      expect.stringContaining('429'),
+    ]);
+  });
+
+  it('retries Twilio 5xx answers and then succeeds, sending exactly one message', async () => {
+    sandbox.setBehaviour({ failNext: { count: 2, status: 503 }, callbacks: false });
+    const message = order();
+    await publish(message);
+    await eventsFor(message.orderId, count('whatsapp.sent', 1), 'whatsapp.sent');
+    expect(sandbox.attempts()).toBe(3);
+    expect(sandboxMessagesTo(message.to)).toHaveLength(1);
+    expect(await readMessageState(pool, message.orderId)).toMatchObject({ status: 'queued' });
+  });
+
+  it('dead-letters an invalid number (400 / 21211) at once with the code in x-death-detail and publishes whatsapp.failed', async () => {
+    const message = order();
+    sandbox.setBehaviour({ rejectNumbers: [`whatsapp:${message.to}`] });
+    await publish(message);
+
+    const dead = await waitFor(
+      async () =>
+        (await vh.take('whatsapp.dlq', 10)).find((m) => JSON.parse(m.payload).orderId === message.orderId),
+      { what: 'dead letter' },
+    );
+    expect(dead.properties.headers?.[HEADERS.deathReason]).toBe('permanent-failure');
+    expect(String(dead.properties.headers?.[HEADERS.deathDetail])).toContain('twilio-code=21211');
+    expect(String(dead.properties.headers?.[HEADERS.deathDetail])).toContain("Invalid 'To' Phone Number");
+
+    const events = await eventsFor(message.orderId, count('whatsapp.failed', 1), 'whatsapp.failed');
+    expect(events.find((e) => e.routingKey === 'whatsapp.failed')).toMatchObject({
+      messageId: `${message.orderId}:whatsapp.failed`,
+      payload: { errorCode: 21211, reason: expect.stringContaining('21211') },
+    });
+    expect(events.some((e) => e.routingKey === 'whatsapp.sent' || e.routingKey === 'whatsapp.retrying')).toBe(
+      false,
+    );
+    expect(sandbox.attempts()).toBe(1);
+    expect(await readMessageState(pool, message.orderId)).toBeUndefined();
+  });
+
+  it('keeps the stored status moving forward when signed callbacks arrive out of order', async () => {
+    sandbox.setBehaviour({ callbacks: false, callbackStatuses: [] });
+    const message = order();
+    await publish(message);
+    await eventsFor(message.orderId, count('whatsapp.sent', 1), 'whatsapp.sent');
+    const [sent] = sandboxMessagesTo(message.to);
+    if (!sent) throw new Error('the sandbox received nothing');
+
+    expect((await signedCallback(sent, 'delivered')).status).toBe(204);
+    expect((await signedCallback(sent, 'sent')).status).toBe(204);
+    expect(await readMessageState(pool, message.orderId)).toMatchObject({ status: 'delivered' });
+    expect((await signedCallback(sent, 'read')).status).toBe(204);
+
+    const events = await eventsFor(message.orderId, count('whatsapp.status', 3), 'three statuses');
+    expect(events.filter((e) => e.routingKey === 'whatsapp.status').map((e) => e.payload.status)).toEqual([
+      'delivered',
+      'sent',
+      'read',
+    ]);
+    const state = await readMessageState(pool, message.orderId);
+    expect(state?.status).toBe('read');
+    expect(state?.history.map((h) => h.status)).toEqual(['queued', 'delivered', 'sent', 'read']);
+  });
+
+  it('refuses a callback with an invalid or missing signature with 403 and publishes nothing', async () => {
+    sandbox.setBehaviour({ callbacks: false, callbackStatuses: [] });
+    const message = order();
+    await publish(message);
+    await eventsFor(message.orderId, count('whatsapp.sent', 1), 'whatsapp.sent');
+    const [sent] = sandboxMessagesTo(message.to);
+    if (!sent) throw new Error('the sandbox received nothing');
+
+    const params = callbackParams(sent, 'delivered');
+    const forged = twilio.getExpectedTwilioSignature('not-the-auth-token', service.statusCallbackUrl, params);
+    for (const res of [await postCallback(params, forged), await postCallback(params, undefined)]) {
+      expect(res.status).toBe(403);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    // A signed callback afterwards goes through, so the refusals above were not for another reason.
+    expect((await signedCallback(sent, 'sent')).status).toBe(204);
+    const events = await eventsFor(message.orderId, count('whatsapp.status', 1), 'the signed status');
+    expect(events.filter((e) => e.routingKey === 'whatsapp.status').map((e) => e.payload.status)).toEqual([
+      'sent',
+    ]);
+    expect(await readMessageState(pool, message.orderId)).toMatchObject({ status: 'sent' });
+  });
+
+  it('on duplicate deliveries sends nothing more and re-publishes the same whatsapp.sent', async () => {
+    sandbox.setBehaviour({ callbacks: false, callbackStatuses: [] });
+    const message = order();
+    // The same message twice, and a replay of the order under another message id.
+    await Promise.all([publish(message), publish(message), publish(message, `${message.orderId}:replayed`)]);
+    const events = await eventsFor(message.orderId, count('whatsapp.sent', 3), 'three whatsapp.sent');
+    await drained();
+
+    expect(sandboxMessagesTo(message.to)).toHaveLength(1);
+    expect(sandbox.attempts()).toBe(1);
+    const sentEvents = events.filter((e) => e.routingKey === 'whatsapp.sent');
+    expect(new Set(sentEvents.map((e) => e.messageId))).toEqual(
+      new Set([`${message.orderId}:whatsapp.sent`]),
+    );
+    expect(new Set(sentEvents.map((e) => JSON.stringify(e.payload))).size).toBe(1);
+    const rows = await pool.query('SELECT count(*)::int AS n FROM messages WHERE order_id = $1', [
+      message.orderId,
+    ]);
+    expect(rows.rows[0]).toEqual({ n: 1 });
+  });
+
+  it('uses the same development account as the sandbox by default', () => {
+    expect([SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN]).toEqual([DEV_ACCOUNT_SID, DEV_AUTH_TOKEN]);
+  });
+});
