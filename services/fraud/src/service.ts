@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { orderEventsConsumer } from '@notify/contracts';
+import { ALL_EXCHANGES, orderEventsConsumer } from '@notify/contracts';
 import { Counter, startConsumerService } from '@notify/service-kit';
 import type { ConsumerServiceDefinition, RunningService } from '@notify/service-kit';
 import type { Logger } from 'pino';
@@ -21,6 +21,8 @@ export const fraudService: ConsumerServiceDefinition<'fraud', FraudConfig> = {
     // come back unroutable and be retried until dead-lettered. Declaring the order API's
     // queue (idempotent, from the contract) keeps the events when the API is not up yet.
     await broker.addTopology({
+      // The exchanges too: a binding to an exchange not declared yet fails the whole declaration.
+      exchanges: ALL_EXCHANGES,
       queues: [
         orderEventsConsumer.queue,
         orderEventsConsumer.deadLetterQueue,
