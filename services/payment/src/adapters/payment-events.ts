@@ -1,0 +1,43 @@
+import { events } from '@notify/contracts';
+import type { Publisher } from '@notify/messaging';
+import type { MessageMeta, Payment, PaymentEvents } from '../authorize-payment.js';
+
+/**
+ * Outcome events on order.events. The message id is derived from the order and the
+ * outcome, so an outcome announced again carries the same id and consumers de-duplicate it.
+ */
+export class PublishedPaymentEvents implements PaymentEvents {
+  constructor(private readonly publisher: Publisher) {}
+
+  async paymentDecided(p: Payment, meta: MessageMeta): Promise<void> {
+    const common = {
+      orderId: p.orderId,
+      occurredAt: p.decidedAt.toISOString(),
+      amount: p.amount,
+      currency: p.currency,
+      gateway: p.gateway,
+    };
+    const trace = meta.traceparent ? { traceparent: meta.traceparent } : {};
+    if (p.status === 'authorized') {
+      await this.publisher.publish(
+        events.paymentAuthorized,
+        { ...common, authorizationId: p.authorizationId },
+        {
+          messageId: `${p.orderId}:${events.paymentAuthorized.routingKey}`,
+          correlationId: p.orderId,
+          ...trace,
+        },
+      );
+    } else {
+      await this.publisher.publish(
+        events.paymentDeclined,
+        { ...common, code: p.declineCode, reason: p.declineReason },
+        {
+          messageId: `${p.orderId}:${events.paymentDeclined.routingKey}`,
+          correlationId: p.orderId,
+          ...trace,
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,225 @@
+import { exampleMessages } from '@notify/contracts';
+import type { PaymentMessage } from '@notify/contracts';
+import { describe, expect, it } from 'vitest';
+import { authorizePayment } from './authorize-payment.js';
+import type { AttemptRef, MessageMeta, Payment, PaymentRepository } from './authorize-payment.js';
+import { GatewayRequestError, GatewayTransientError } from './payment-gateway.js';
+import type { AuthorizationRequest, AuthorizationResult, PaymentGateway } from './payment-gateway.js';
+
+interface AttemptRecord {
+  attemptNo: number;
+  outcome: 'pending' | 'authorized' | 'declined' | 'error';
+  error?: string;
+  transient?: boolean;
+  latencyMs?: number;
+  redelivered: boolean;
+}
+
+// In-memory ports: the use case is exercised without a database, broker or processor.
+function memoryPorts(
+  answer: (req: AuthorizationRequest, signal?: AbortSignal) => Promise<AuthorizationResult>,
+) {
+  const payments = new Map<string, Payment>();
+  const attempts: AttemptRecord[] = [];
+  const published: { payment: Payment; messageId: string }[] = [];
+  const calls: AuthorizationRequest[] = [];
+  const gateway: PaymentGateway = {
+    name: 'test-gateway',
+    authorize: async (req, options) => {
+      calls.push(req);
+      return answer(req, options?.signal);
+    },
+  };
+  const repository: PaymentRepository = {
+    findByOrderId: async (id) => payments.get(id),
+    startAttempt: async (a) => {
+      attempts.push({ attemptNo: attempts.length + 1, outcome: 'pending', redelivered: a.redelivered });
+      return { id: String(attempts.length), attemptNo: attempts.length };
+    },
+    recordFailure: async (ref: AttemptRef, f) => {
+      Object.assign(attempts[ref.attemptNo - 1]!, { outcome: 'error', ...f });
+    },
+    recordResult: async (ref: AttemptRef, p, latencyMs) => {
+      Object.assign(attempts[ref.attemptNo - 1]!, { outcome: p.status, latencyMs });
+      const stored = payments.get(p.orderId) ?? p;
+      payments.set(p.orderId, stored);
+      return stored;
+    },
+  };
+  const events = {
+    paymentDecided: async (payment: Payment, meta: MessageMeta) => {
+      published.push({ payment, messageId: meta.messageId });
+    },
+  };
+  const deps = (gatewayTimeoutMs = 5_000) => ({
+    gateway,
+    repository,
+    events,
+    gatewayTimeoutMs,
+    now: () => new Date('2026-11-23T09:00:00.000Z'),
+  });
+  return { payments, attempts, published, calls, deps };
+}
+
+const meta = (patch: Partial<MessageMeta> = {}): MessageMeta => ({
+  messageId: 'm1',
+  deliveryAttempt: 1,
+  redelivered: false,
+  ...patch,
+});
+const message = (patch: Partial<PaymentMessage> = {}): PaymentMessage => ({
+  ...structuredClone(exampleMessages.payment),
+  ...patch,
+});
+const approve = async (): Promise<AuthorizationResult> => ({
+  status: 'authorized',
+  authorizationId: 'auth_1',
+});
+
+describe('authorizePayment', () => {
+  it('authorises the order amount with the order id as idempotency key and announces it', async () => {
+    const ports = memoryPorts(approve);
+    const outcome = await authorizePayment(message(), meta(), ports.deps());
+    expect(outcome.kind).toBe('authorized');
+    expect(ports.calls).toEqual([
+      expect.objectContaining({
+        idempotencyKey: exampleMessages.payment.orderId,
+        amount: 3998,
+        currency: 'GBP',
+        token: 'tok_approve',
+        billingCountry: 'GB',
+      }),
+    ]);
+    const payment = ports.payments.get(exampleMessages.payment.orderId);
+    expect(payment).toEqual({
+      orderId: exampleMessages.payment.orderId,
+      status: 'authorized',
+      authorizationId: 'auth_1',
+      amount: 3998,
+      currency: 'GBP',
+      gateway: 'test-gateway',
+      attempts: 1,
+      messageId: 'm1',
+      decidedAt: new Date('2026-11-23T09:00:00.000Z'),
+    });
+    expect(ports.attempts).toEqual([
+      expect.objectContaining({ attemptNo: 1, outcome: 'authorized', latencyMs: expect.any(Number) }),
+    ]);
+    expect(ports.published).toEqual([{ payment, messageId: 'm1' }]);
+  });
+
+  it('treats a decline as an outcome: stored and announced', async () => {
+    const ports = memoryPorts(async () => ({
+      status: 'declined',
+      code: 'card_declined',
+      reason: 'Declined.',
+    }));
+    const outcome = await authorizePayment(message(), meta(), ports.deps());
+    expect(outcome).toMatchObject({
+      kind: 'declined',
+      payment: { status: 'declined', declineCode: 'card_declined', declineReason: 'Declined.' },
+    });
+    expect(ports.published).toHaveLength(1);
+  });
+
+  it('reports gateway trouble as transient and records the failed attempt', async () => {
+    const ports = memoryPorts(async () => {
+      throw new GatewayTransientError('503 from processor');
+    });
+    const outcome = await authorizePayment(message(), meta(), ports.deps());
+    expect(outcome).toEqual({ kind: 'gateway-error', transient: true, error: '503 from processor' });
+    expect(ports.attempts).toEqual([
+      expect.objectContaining({ outcome: 'error', error: '503 from processor', transient: true }),
+    ]);
+    expect(ports.payments.size).toBe(0);
+    expect(ports.published).toEqual([]);
+  });
+
+  it('treats an unclassified error as transient, a refused request as final', async () => {
+    const odd = memoryPorts(async () => {
+      throw new TypeError('socket hang up');
+    });
+    expect(await authorizePayment(message(), meta(), odd.deps())).toMatchObject({ transient: true });
+    const refused = memoryPorts(async () => {
+      throw new GatewayRequestError('key reused', 'idempotency_key_reused');
+    });
+    expect(await authorizePayment(message(), meta(), refused.deps())).toEqual({
+      kind: 'gateway-error',
+      transient: false,
+      error: 'key reused',
+      code: 'idempotency_key_reused',
+    });
+  });
+
+  it('gives up on a gateway that does not answer within the deadline, aborting its call', async () => {
+    let aborted = false;
+    const ports = memoryPorts(
+      (_req, signal) =>
+        new Promise(() => {
+          signal?.addEventListener('abort', () => (aborted = true));
+        }),
+    );
+    const outcome = await authorizePayment(message(), meta(), ports.deps(20));
+    expect(outcome).toEqual({
+      kind: 'gateway-error',
+      transient: true,
+      error: 'payment gateway did not answer within 20 ms',
+    });
+    expect(aborted).toBe(true);
+    expect(ports.attempts[0]).toMatchObject({ outcome: 'error', transient: true });
+  });
+
+  it('numbers attempts across retries and stores the count with the result', async () => {
+    let n = 0;
+    const ports = memoryPorts(async () => {
+      if (++n < 3) throw new GatewayTransientError('busy');
+      return { status: 'authorized', authorizationId: 'auth_3' };
+    });
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await authorizePayment(message(), meta({ deliveryAttempt: attempt }), ports.deps());
+    }
+    expect(ports.attempts.map((a) => [a.attemptNo, a.outcome])).toEqual([
+      [1, 'error'],
+      [2, 'error'],
+      [3, 'authorized'],
+    ]);
+    expect(ports.payments.get(exampleMessages.payment.orderId)).toMatchObject({ attempts: 3 });
+  });
+
+  it('on a duplicate delivery announces the stored outcome again and never calls the gateway', async () => {
+    const ports = memoryPorts(approve);
+    await authorizePayment(message(), meta(), ports.deps());
+    const again = await authorizePayment(message(), meta({ redelivered: true }), ports.deps());
+    expect(again.kind).toBe('duplicate');
+    expect(ports.calls).toHaveLength(1);
+    expect(ports.attempts).toHaveLength(1);
+    expect(ports.published).toHaveLength(2);
+    expect(ports.published[1]!.payment).toEqual(ports.published[0]!.payment);
+  });
+
+  it('keeps the payment a concurrent delivery stored first', async () => {
+    const ports = memoryPorts(approve);
+    const first: Payment = {
+      orderId: exampleMessages.payment.orderId,
+      status: 'declined',
+      declineCode: 'card_declined',
+      declineReason: 'Declined.',
+      amount: 3998,
+      currency: 'GBP',
+      gateway: 'test-gateway',
+      attempts: 1,
+      messageId: 'other',
+      decidedAt: new Date('2026-11-23T08:59:59.000Z'),
+    };
+    const racing = {
+      ...ports.deps(),
+      repository: {
+        ...ports.deps().repository,
+        findByOrderId: async () => undefined,
+        recordResult: async () => first,
+      },
+    };
+    expect(await authorizePayment(message(), meta(), racing)).toEqual({ kind: 'declined', payment: first });
+    expect(ports.published.at(-1)?.payment).toBe(first);
+  });
+});

@@ -1,0 +1,192 @@
+import type { CurrencyCode, PaymentMessage } from '@notify/contracts';
+import { GatewayRequestError, GatewayTimeoutError } from './payment-gateway.js';
+import type { AuthorizationResult, PaymentGateway } from './payment-gateway.js';
+
+export type Payment =
+  | (PaymentBase & { readonly status: 'authorized'; readonly authorizationId: string })
+  | (PaymentBase & {
+      readonly status: 'declined';
+      readonly declineCode: string;
+      readonly declineReason: string;
+    });
+
+interface PaymentBase {
+  readonly orderId: string;
+  readonly amount: number;
+  readonly currency: CurrencyCode;
+  readonly gateway: string;
+  /** Gateway calls it took, this one included. */
+  readonly attempts: number;
+  readonly messageId: string;
+  readonly decidedAt: Date;
+}
+
+export interface AttemptRef {
+  readonly id: string;
+  readonly attemptNo: number;
+}
+
+export interface PaymentRepository {
+  findByOrderId(orderId: string): Promise<Payment | undefined>;
+  /** Records that a gateway call is about to be made (outcome pending). */
+  startAttempt(attempt: {
+    orderId: string;
+    messageId: string;
+    deliveryAttempt: number;
+    redelivered: boolean;
+    gateway: string;
+    startedAt: Date;
+  }): Promise<AttemptRef>;
+  recordFailure(
+    attempt: AttemptRef,
+    failure: { error: string; transient: boolean; latencyMs: number; finishedAt: Date },
+  ): Promise<void>;
+  /**
+   * Completes the attempt and stores the payment in one transaction. If a payment for
+   * the order is stored already (a concurrent delivery), returns that one.
+   */
+  recordResult(attempt: AttemptRef, payment: Payment, latencyMs: number): Promise<Payment>;
+}
+
+export interface MessageMeta {
+  readonly messageId: string;
+  /** 1 on the first delivery, incremented by each delayed retry. */
+  readonly deliveryAttempt: number;
+  /** The broker delivered it before and got no ack (a consumer died holding it). */
+  readonly redelivered: boolean;
+  readonly traceparent?: string | undefined;
+}
+
+export interface PaymentEvents {
+  /** Publishes `payment.authorized` or `payment.declined`; resolves once the broker confirmed. */
+  paymentDecided(payment: Payment, meta: MessageMeta): Promise<void>;
+}
+
+export interface AuthorizePaymentDeps {
+  readonly gateway: PaymentGateway;
+  readonly repository: PaymentRepository;
+  readonly events: PaymentEvents;
+  /** How long to wait for the gateway before treating the call as timed out. */
+  readonly gatewayTimeoutMs: number;
+  readonly now: () => Date;
+}
+
+export type PaymentOutcome =
+  | { readonly kind: 'authorized' | 'declined' | 'duplicate'; readonly payment: Payment }
+  | {
+      readonly kind: 'gateway-error';
+      readonly transient: boolean;
+      readonly error: string;
+      readonly code?: string;
+    };
+
+/**
+ * Authorises an order's amount once. The order id is the gateway's idempotency key, so
+ * a call repeated after a crash (the gateway answered, the result was never stored)
+ * gets the processor's first answer back instead of a second charge. A payment already
+ * decided is announced again and the gateway is not called. Declines are outcomes;
+ * gateway trouble is returned for the caller to retry or give up on.
+ */
+export async function authorizePayment(
+  message: PaymentMessage,
+  meta: MessageMeta,
+  deps: AuthorizePaymentDeps,
+): Promise<PaymentOutcome> {
+  const { repository, gateway, events } = deps;
+  const stored = await repository.findByOrderId(message.orderId);
+  if (stored) {
+    await events.paymentDecided(stored, meta);
+    return { kind: 'duplicate', payment: stored };
+  }
+
+  const attempt = await repository.startAttempt({
+    orderId: message.orderId,
+    messageId: meta.messageId,
+    deliveryAttempt: meta.deliveryAttempt,
+    redelivered: meta.redelivered,
+    gateway: gateway.name,
+    startedAt: deps.now(),
+  });
+  const started = performance.now();
+  let result: AuthorizationResult;
+  try {
+    result = await callWithDeadline(gateway, message, deps.gatewayTimeoutMs);
+  } catch (err) {
+    // Only a request the processor refused is final; anything else (its trouble, or an
+    // error nobody classified) is worth a bounded number of retries with the same key.
+    const transient = !(err instanceof GatewayRequestError);
+    const error = err instanceof Error ? err.message : String(err);
+    await repository.recordFailure(attempt, {
+      error: error.slice(0, 1000),
+      transient,
+      latencyMs: elapsed(started),
+      finishedAt: deps.now(),
+    });
+    return {
+      kind: 'gateway-error',
+      transient,
+      error,
+      ...(err instanceof GatewayRequestError ? { code: err.code } : {}),
+    };
+  }
+
+  const base = {
+    orderId: message.orderId,
+    amount: message.amount,
+    currency: message.currency,
+    gateway: gateway.name,
+    attempts: attempt.attemptNo,
+    messageId: meta.messageId,
+    decidedAt: deps.now(),
+  };
+  const decided: Payment =
+    result.status === 'authorized'
+      ? { ...base, status: 'authorized', authorizationId: result.authorizationId }
+      : {
+          ...base,
+          status: 'declined',
+          // Bounded as the declined event allows; a processor's prose can run long.
+          declineCode: result.code.slice(0, 60),
+          declineReason: result.reason.slice(0, 1000),
+        };
+  const payment = await repository.recordResult(attempt, decided, elapsed(started));
+  await events.paymentDecided(payment, meta);
+  return { kind: payment.status, payment };
+}
+
+async function callWithDeadline(
+  gateway: PaymentGateway,
+  message: PaymentMessage,
+  timeoutMs: number,
+): Promise<AuthorizationResult> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  // The deadline holds even against a gateway that ignores its abort signal.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new GatewayTimeoutError(`payment gateway did not answer within ${timeoutMs} ms`));
+      ac.abort();
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      gateway.authorize(
+        {
+          idempotencyKey: message.orderId,
+          amount: message.amount,
+          currency: message.currency,
+          token: message.paymentMethodToken,
+          description: `order ${message.orderId}`,
+          customer: { name: message.customer.name, email: message.customer.email },
+          billingCountry: message.billingAddress.country,
+        },
+        { signal: ac.signal },
+      ),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const elapsed = (started: number) => Math.max(0, Math.round(performance.now() - started));
