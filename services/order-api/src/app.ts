@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Pool, Registry } from '@notify/service-kit';
+import Fastify, { LogController } from 'fastify';
+import type { FastifyBaseLogger, FastifyError } from 'fastify';
+import type { Logger } from 'pino';
+import { OrderRepository } from './adapters/order-repository.js';
+import { registerApiKeyAuth } from './http/api-key-auth.js';
+import type { ApiInstance } from './http/api-instance.js';
+import { acceptJsonOnly } from './http/json-body-parser.js';
+import { HttpProblem, problemFor, sendProblem, statusTitle } from './http/problem.js';
+import type { ApiMetrics } from './metrics.js';
+import { opsRoutes } from './routes/ops-routes.js';
+import type { BrokerStatus } from './routes/ops-routes.js';
+import { orderRoutes } from './routes/order-routes.js';
+
+export interface AppOptions {
+  /** Bearer keys; empty disables authentication. */
+  readonly apiKeys: readonly string[];
+  /** Requests per client per window; 0 disables rate limiting. */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  readonly bodyLimitBytes: number;
+  readonly trustProxy: boolean;
+}
+
+export interface AppDeps {
+  readonly pool: Pool;
+  /** The service's PostgreSQL schema (names the outbox NOTIFY channel). */
+  readonly schema: string;
+  /** Reported by /readyz; null when this process has no broker connection. */
+  readonly broker: BrokerStatus | null;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly metrics: ApiMetrics;
+  readonly options: AppOptions;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The HTTP API without a listening socket: tests drive it with `inject()`, server.ts
+ * listens. Route schemas are the single source of validation, types and OpenAPI.
+ */
+export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
+  const { options } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // Requests are counted and timed in metrics; per-request log lines would cost more than they tell.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    trustProxy: options.trustProxy,
+    return503OnClosing: true,
+    // A caller's X-Request-Id is kept when it is a UUID, so problem `instance` values stay URNs.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && UUID.test(given) ? given : randomUUID();
+    },
+    ajv: {
+      // Strict at the edge: nothing is coerced, defaulted or silently stripped, so an
+      // unknown field is an error, not a surprise. allErrors lists every bad field;
+      // bodies are bounded by bodyLimit and arrays by maxItems, which keeps it cheap.
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        allErrors: true,
+        strict: true,
+      },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  acceptJsonOnly(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { route, method: request.method, status: String(reply.statusCode) };
+    deps.metrics.httpRequests.inc(labels);
+    deps.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+  registerApiKeyAuth(app, options.apiKeys);
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const problem = problemFor(err);
+    if (problem.status >= 500) {
+      request.log.error({ err, reqId: request.id }, 'request failed');
+    }
+    return sendProblem(request, reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      request,
+      reply,
+      new HttpProblem(404, statusTitle(404), { detail: `no resource at ${request.method} ${request.url}` }),
+    ),
+  );
+
+  if (options.rateLimitMax > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      max: options.rateLimitMax,
+      timeWindow: options.rateLimitWindowMs,
+      keyGenerator: (request) => (request.clientId !== 'anonymous' ? request.clientId : request.ip),
+      errorResponseBuilder: (_request, context) =>
+        new HttpProblem(429, statusTitle(429), {
+          detail: `more than ${context.max} requests in the window; retry in ${context.after}`,
+        }),
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Order API',
+        version: '1.0.0',
+        description:
+          'Places orders and reports the state of their five notifications (email, WhatsApp, logistic, ' +
+          'payment, fraud). Errors are RFC 9457 problem documents (application/problem+json).',
+      },
+      tags: [
+        { name: 'orders', description: 'Orders and their notifications' },
+        { name: 'operations', description: 'Health, readiness and metrics' },
+      ],
+      ...(options.apiKeys.length
+        ? {
+            components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+            security: [{ apiKey: [] }],
+          }
+        : {}),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  const repository = new OrderRepository(deps.pool, deps.schema);
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  orderRoutes(app, { repository, metrics: deps.metrics });
+  opsRoutes(app, { pool: deps.pool, broker: deps.broker, registry: deps.registry });
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,61 @@
+import { bool, commonSpecs, loadConfig, makeValidator, num } from '@notify/service-kit';
+
+export const SERVICE_NAME = 'order-api';
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  sec: 1_000,
+  second: 1_000,
+  seconds: 1_000,
+  m: 60_000,
+  min: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+};
+
+/** Milliseconds, written either as a bare integer or as `<n> <unit>` ("1 minute", "30s"). */
+export const duration = makeValidator<number>((input: string) => {
+  const m = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(input);
+  const unit = UNIT_MS[(m?.[2] || 'ms').toLowerCase()];
+  if (!m || unit === undefined || Number(m[1]) <= 0) {
+    throw new Error('must be milliseconds or "<n> <unit>" with unit ms, s, min or h');
+  }
+  return Number(m[1]) * unit;
+});
+
+/** Comma-separated API keys; empty means no authentication. */
+export const apiKeyList = makeValidator<string[]>((input: string) => {
+  const keys = input
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  if (keys.some((k) => k.length < 16)) throw new Error('each key must be at least 16 characters');
+  return keys;
+});
+
+export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(
+    {
+      ...commonSpecs({ defaultPort: 3000, database: 'notify' }),
+      API_KEYS: apiKeyList({ default: [], desc: 'Comma-separated bearer keys; empty disables auth' }),
+      RATE_LIMIT_MAX: num({ default: 6_000, desc: 'Requests per client per window; 0 disables' }),
+      RATE_LIMIT_WINDOW: duration({ default: 60_000, desc: 'Rate limit window' }),
+      BODY_LIMIT_BYTES: num({ default: 64 * 1024 }),
+      TRUST_PROXY: bool({ default: false, desc: 'Take the client IP from X-Forwarded-For' }),
+      DATABASE_POOL_MAX: num({ default: 20 }),
+      RELAY_ENABLED: bool({ default: true, desc: 'Run the outbox relay in this process' }),
+      OUTBOX_BATCH_SIZE: num({ default: 100 }),
+      OUTBOX_CONCURRENCY: num({ default: 2, desc: 'Claim loops per relay' }),
+      OUTBOX_POLL_INTERVAL_MS: num({ default: 5_000, desc: 'Safety poll when no NOTIFY arrives' }),
+      OUTBOX_MAX_BACKOFF_MS: num({ default: 30_000 }),
+      PUBLISH_TIMEOUT_MS: num({ default: 10_000 }),
+    },
+    env,
+  );
+}
+
+export type OrderApiConfig = ReturnType<typeof loadOrderApiConfig>;

@@ -1,0 +1,82 @@
+import { IpAddress, validateSchema } from '@notify/contracts';
+import { isTraceparent } from '@notify/messaging';
+import type { FastifyRequest } from 'fastify';
+import type { OrderRepository } from '../adapters/order-repository.js';
+import { createOrder } from '../domain/create-order.js';
+import { requestHash } from '../domain/request-hash.js';
+import type { ApiInstance } from '../http/api-instance.js';
+import { refuseOtherMethods } from '../http/method-not-allowed.js';
+import {
+  CreateOrderBody,
+  CreateOrderHeaders,
+  OrderAccepted,
+  OrderIdParams,
+  OrderView,
+  problemResponses,
+} from '../http/order-schemas.js';
+import { HttpProblem, statusTitle } from '../http/problem.js';
+import type { ApiMetrics } from '../metrics.js';
+
+function requestMetadata(request: FastifyRequest) {
+  const ua = request.headers['user-agent'];
+  return {
+    ...(validateSchema(IpAddress, request.ip).ok ? { ip: request.ip } : {}),
+    ...(ua ? { userAgent: ua.slice(0, 512) } : {}),
+  };
+}
+
+export function orderRoutes(
+  app: ApiInstance,
+  deps: { repository: OrderRepository; metrics: ApiMetrics },
+): void {
+  app.post(
+    '/orders',
+    {
+      schema: {
+        summary: 'Place an order',
+        description:
+          'Stores the order and its five notifications in one transaction; they are published to RabbitMQ ' +
+          'by the outbox relay, also when the broker is down at the time of the request.',
+        tags: ['orders'],
+        headers: CreateOrderHeaders,
+        body: CreateOrderBody,
+        response: {
+          201: OrderAccepted,
+          ...problemResponses(400, 401, 405, 413, 415, 422, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const key = request.headers['idempotency-key'];
+      const traceparent = request.headers.traceparent;
+      const result = await createOrder(deps.repository, request.body, {
+        idempotency: key ? { client: request.clientId, key, requestHash: requestHash(request.body) } : null,
+        requestMetadata: requestMetadata(request),
+        traceparent: isTraceparent(traceparent) ? traceparent : undefined,
+      });
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      else deps.metrics.ordersCreated.inc();
+      request.log.info({ orderId: result.body.id, replayed: result.replayed }, 'order accepted');
+      return reply.code(result.statusCode).header('location', result.body.links.self).send(result.body);
+    },
+  );
+  refuseOtherMethods(app, '/orders', ['POST']);
+
+  app.get(
+    '/orders/:id',
+    {
+      schema: {
+        summary: 'An order with the state of each of its notifications',
+        tags: ['orders'],
+        params: OrderIdParams,
+        response: { 200: OrderView, ...problemResponses(400, 401, 404, 429, 503) },
+      },
+    },
+    async (request) => {
+      const order = await deps.repository.findOrder(request.params.id);
+      if (!order) throw new HttpProblem(404, statusTitle(404), { detail: 'there is no order with this id' });
+      return order;
+    },
+  );
+  refuseOtherMethods(app, '/orders/:id', ['GET']);
+}

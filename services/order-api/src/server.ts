@@ -1,0 +1,146 @@
+import { fileURLToPath } from 'node:url';
+import { fullTopology, orderEventsConsumer } from '@notify/contracts';
+import { Broker, Publisher } from '@notify/messaging';
+import type { TopologySpec } from '@notify/messaging';
+import { createLogger, createPool, createRegistry, migrate } from '@notify/service-kit';
+import type { Logger, Pool } from '@notify/service-kit';
+import { buildApp } from './app.js';
+import { loadOrderApiConfig, SERVICE_NAME } from './config.js';
+import type { OrderApiConfig } from './config.js';
+import type { ApiInstance } from './http/api-instance.js';
+import { createApiMetrics } from './metrics.js';
+import { OutboxRelay } from './outbox/relay.js';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+
+/**
+ * What the API declares on the broker: every exchange and each channel's queues, so a
+ * message published before a consumer service ever started still waits in its queue.
+ * The outcome-event queue belongs to the status consumer and is left to it.
+ */
+export function publisherTopology(): TopologySpec {
+  const full = fullTopology();
+  const own = new Set([
+    orderEventsConsumer.queue.name,
+    orderEventsConsumer.deadLetterQueue.name,
+    ...orderEventsConsumer.retryQueues.map((q) => q.name),
+  ]);
+  return {
+    exchanges: full.exchanges,
+    queues: full.queues.filter((q) => !own.has(q.name)),
+    bindings: full.bindings.filter((b) => !own.has(b.queue)),
+  };
+}
+
+export interface RunningOrderApi {
+  readonly config: OrderApiConfig;
+  readonly app: ApiInstance;
+  readonly pool: Pool;
+  readonly broker: Broker;
+  readonly relay: OutboxRelay | null;
+  readonly logger: Logger;
+  /** The port actually bound (PORT=0 picks a free one). */
+  readonly port: number;
+  readonly url: string;
+  /** Stops taking requests, finishes those in flight and the relay's current batch, then closes. */
+  stop(): Promise<void>;
+}
+
+export async function startOrderApi(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { logger?: Logger } = {},
+): Promise<RunningOrderApi> {
+  const config = loadOrderApiConfig(env);
+  const logger = options.logger ?? createLogger(SERVICE_NAME, config.LOG_LEVEL);
+  const schema = config.DATABASE_SCHEMA || SERVICE_NAME.replace(/-/g, '_');
+
+  await migrate({ url: config.DATABASE_URL, schema, dir: MIGRATIONS_DIR, logger });
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    schema,
+    max: config.DATABASE_POOL_MAX,
+    applicationName: SERVICE_NAME,
+    // Fail fast when the database is gone: the client gets a 503 and retries.
+    connectionTimeoutMillis: 2_000,
+  });
+  const registry = createRegistry(SERVICE_NAME);
+  const metrics = createApiMetrics(registry, pool, logger);
+  const broker = await Broker.connect({
+    url: config.AMQP_URL,
+    connectionName: SERVICE_NAME,
+    topology: publisherTopology(),
+    logger,
+  });
+  const publisher = new Publisher(broker, { logger, timeoutMs: config.PUBLISH_TIMEOUT_MS });
+  const relay = config.RELAY_ENABLED
+    ? new OutboxRelay({
+        pool,
+        publisher,
+        broker,
+        databaseUrl: config.DATABASE_URL,
+        schema,
+        logger,
+        metrics: metrics.relay,
+        batchSize: config.OUTBOX_BATCH_SIZE,
+        concurrency: config.OUTBOX_CONCURRENCY,
+        pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+        maxBackoffMs: config.OUTBOX_MAX_BACKOFF_MS,
+        publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+      })
+    : null;
+
+  let app: ApiInstance;
+  try {
+    app = await buildApp({
+      pool,
+      schema,
+      broker,
+      logger,
+      registry,
+      metrics,
+      options: {
+        apiKeys: config.API_KEYS,
+        rateLimitMax: config.RATE_LIMIT_MAX,
+        rateLimitWindowMs: config.RATE_LIMIT_WINDOW,
+        bodyLimitBytes: config.BODY_LIMIT_BYTES,
+        trustProxy: config.TRUST_PROXY,
+      },
+    });
+    await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (err) {
+    await publisher.close();
+    await broker.close();
+    await pool.end();
+    throw err;
+  }
+  relay?.start();
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
+  logger.info({ port, relay: Boolean(relay) }, 'order API listening');
+
+  let stopped: Promise<void> | null = null;
+  return {
+    config,
+    app,
+    pool,
+    broker,
+    relay,
+    logger,
+    port,
+    url: `http://${host}:${port}`,
+    stop() {
+      stopped ??= (async () => {
+        await app.close();
+        await relay?.stop();
+        await publisher.close();
+        // A connection still declaring its topology is not closed by broker.close() (it
+        // closes itself later, without an error listener), so let a pending attempt finish.
+        if (!broker.isReady()) await broker.waitUntilConnected(2_000).catch(() => undefined);
+        await broker.close();
+        await pool.end();
+      })();
+      return stopped;
+    },
+  };
+}
