@@ -122,6 +122,17 @@ export class Consumer<C extends Contract> {
     return this.consumerTag !== null;
   }
 
+  /** Resolves once the consumer is attached to its queue (after the broker connected). */
+  async waitUntilConsuming(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.isConsuming) {
+      if (this.stopping) throw new Error(`consumer of ${this.queue} is stopped`);
+      if (Date.now() > deadline)
+        throw new Error(`consumer of ${this.queue} not attached within ${timeoutMs} ms`);
+      await delay(25);
+    }
+  }
+
   /** Stops taking messages, waits for in-flight handlers (up to timeoutMs), then closes. */
   async stop(timeoutMs = 30_000): Promise<void> {
     this.stopping = true;

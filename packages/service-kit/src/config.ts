@@ -66,7 +66,33 @@ export function commonSpecs(service: { defaultPort: number; database: string }) 
     }),
     PREFETCH: num({ default: 16, desc: 'Unacked messages per consumer' }),
     SHUTDOWN_TIMEOUT_MS: num({ default: 25_000 }),
+    RETRY_MAX_ATTEMPTS: num({
+      default: 0,
+      desc: 'Deliveries allowed per message, first included (0: the service default)',
+    }),
+    RETRY_DELAYS_MS: str({
+      default: '',
+      desc: 'Comma-separated delays before retry 1, 2, ... (empty: the service default)',
+    }),
   };
+}
+
+/** The retry policy overrides an operator set through RETRY_MAX_ATTEMPTS / RETRY_DELAYS_MS. */
+export function retryFromEnv(c: { RETRY_MAX_ATTEMPTS: number; RETRY_DELAYS_MS: string }): {
+  maxAttempts?: number;
+  delaysMs?: number[];
+} {
+  const out: { maxAttempts?: number; delaysMs?: number[] } = {};
+  if (c.RETRY_MAX_ATTEMPTS > 0) out.maxAttempts = Math.floor(c.RETRY_MAX_ATTEMPTS);
+  const delays = c.RETRY_DELAYS_MS.split(',')
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (delays.some((d) => !Number.isFinite(d) || d < 0)) {
+    throw new ConfigError({ RETRY_DELAYS_MS: 'must be a comma-separated list of non-negative milliseconds' });
+  }
+  if (delays.length) out.delaysMs = delays;
+  return out;
 }
 
 /** In production there is no default for a secret: refuse to start and say which one is missing. */

@@ -1,11 +1,11 @@
-import { channelConsumers, notifications } from '@notify/contracts';
+import { channelConsumers, EXCHANGES, notifications, orderEventsConsumer } from '@notify/contracts';
 import type { Channel } from '@notify/contracts';
 import { Broker, Consumer, Publisher } from '@notify/messaging';
 import type { Delivery, MessageContext, RetryPolicy } from '@notify/messaging';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { commonSpecs, loadConfig } from './config.js';
+import { commonSpecs, loadConfig, retryFromEnv } from './config.js';
 import { createPool, migrate, pingDatabase } from './db.js';
 import type { Pool } from './db.js';
 import { createLogger } from './logger.js';
@@ -64,6 +64,8 @@ export interface RunningService<Cfg> {
   readonly consumer: Consumer<ChannelContract<Channel>>;
   /** The HTTP port actually bound (useful with PORT=0). */
   readonly port: number;
+  /** Resolves once the broker is connected and the consumer attached to its queue. */
+  ready(timeoutMs?: number): Promise<void>;
   /** Stops taking messages, waits for in-flight ones, closes HTTP, broker and database. */
   stop(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function startConsumerService<Ch extends Channel, Cfg>(
 ): Promise<RunningService<Cfg>> {
   const common = loadCommon(def.name, def.defaultPort, env);
   const config = def.config(env, common);
+  const retry = { ...def.retry, ...retryFromEnv(common) };
   const logger = options.logger ?? createLogger(def.name, common.LOG_LEVEL);
   const schema = common.DATABASE_SCHEMA || def.name.replace(/-/g, '_');
 
@@ -115,7 +118,7 @@ export async function startConsumerService<Ch extends Channel, Cfg>(
     contracts: [contract],
     publisher,
     prefetch: common.PREFETCH,
-    ...(def.retry ? { retry: def.retry } : {}),
+    retry,
     lifecycleChannel: def.channel,
     handler: parts.handle as (d: Delivery<ChannelContract<Channel>>) => Promise<void>,
     ...(parts.alreadyProcessed ? { alreadyProcessed: parts.alreadyProcessed } : {}),
@@ -138,6 +141,15 @@ export async function startConsumerService<Ch extends Channel, Cfg>(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : common.PORT;
 
+  // Outcome events are published mandatory; declaring the order API's event queue here
+  // too means they are never returned just because the API started later than us.
+  await broker.addTopology({
+    exchanges: Object.values(EXCHANGES),
+    queues: [orderEventsConsumer.queue],
+    bindings: orderEventsConsumer.bindings.filter(
+      (b) => b.exchange === EXCHANGES.events.name && b.queue === orderEventsConsumer.queue.name,
+    ),
+  });
   await consumer.start();
   logger.info({ port, queue: channelConsumers[def.channel].queue.name }, `${def.name} service started`);
 
@@ -153,5 +165,9 @@ export async function startConsumerService<Ch extends Channel, Cfg>(
     })();
     return stopped;
   };
-  return { infra, app, consumer, port, stop };
+  const ready = async (timeoutMs = 30_000) => {
+    await broker.waitUntilConnected(timeoutMs);
+    await consumer.waitUntilConsuming(timeoutMs);
+  };
+  return { infra, app, consumer, port, ready, stop };
 }
