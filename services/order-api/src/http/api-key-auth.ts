@@ -56,29 +56,41 @@ function isPublic(request: FastifyRequest): boolean {
 /**
  * Bearer API keys from API_KEYS. With no keys configured every caller is `anonymous`;
  * otherwise everything but the public routes needs `Authorization: Bearer <key>`.
+ *
+ * The key is identified in onRequest but enforced in preParsing, so the rate limit
+ * (an onRequest hook of each route, which runs after this one) counts refused callers
+ * too, by IP: guessing keys is throttled like anything else. No body is read before
+ * the refusal.
  */
 export function registerApiKeyAuth(app: FastifyInstance, keys: readonly string[]): void {
   app.decorateRequest('clientId', ANONYMOUS);
   if (keys.length === 0) return;
   const verifier = apiKeyVerifier(keys);
-  const challenge = { 'www-authenticate': 'Bearer realm="order-api"' };
+  const presented = new WeakMap<FastifyRequest, 'missing' | 'invalid' | 'valid'>();
   app.addHook('onRequest', async (request) => {
-    if (isPublic(request)) return;
     const header = request.headers.authorization;
     const m = header ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header) : null;
     if (!m?.[1]) {
-      throw new HttpProblem(401, statusTitle(401), {
-        detail: 'send Authorization: Bearer <api key>',
-        headers: challenge,
-      });
+      presented.set(request, 'missing');
+      return;
     }
     const clientId = verifier.verify(m[1]);
-    if (!clientId) {
+    presented.set(request, clientId ? 'valid' : 'invalid');
+    if (clientId) request.clientId = clientId;
+  });
+  app.addHook('preParsing', async (request) => {
+    if (isPublic(request)) return;
+    const state = presented.get(request);
+    if (state === 'valid') return;
+    if (state === 'invalid') {
       throw new HttpProblem(401, statusTitle(401), {
         detail: 'the API key is not valid',
         headers: { 'www-authenticate': 'Bearer realm="order-api", error="invalid_token"' },
       });
     }
-    request.clientId = clientId;
+    throw new HttpProblem(401, statusTitle(401), {
+      detail: 'send Authorization: Bearer <api key>',
+      headers: { 'www-authenticate': 'Bearer realm="order-api"' },
+    });
   });
 }

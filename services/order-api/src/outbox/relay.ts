@@ -193,8 +193,13 @@ export class OutboxRelay {
       try {
         ({ claimed, brokerFailures } = await this.relayBatch());
       } catch (err) {
-        brokerFailures = 1;
+        // The database failed us: back off, but a notification (or the LISTEN session
+        // coming back) means it is reachable again, so it ends the wait early.
+        if (this.stopping) break;
+        failures++;
         this.log?.warn({ err: errorMessage(err) }, 'outbox batch failed; backing off');
+        await this.wake.wait(this.backoff(failures), wakeSeen);
+        continue;
       }
       if (this.stopping) break;
       if (brokerFailures > 0) {
@@ -212,6 +217,13 @@ export class OutboxRelay {
   private async relayBatch(): Promise<{ claimed: number; brokerFailures: number }> {
     const client = await this.options.pool.connect();
     let broken: Error | undefined;
+    // The client is idle while the batch is published; if its connection dies then, pg
+    // emits 'error' on it, and a checked-out client has no listener: without this one
+    // the process would crash instead of rolling back.
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
+    client.on('error', onError);
     try {
       // A lost mark only means a re-publish under the same message id, so the relay's
       // commits need not wait for the WAL flush; the order's own insert still does.
@@ -275,10 +287,11 @@ export class OutboxRelay {
       }
       return { claimed: rows.length, brokerFailures: failed.filter((f) => f.brokerLevel).length };
     } catch (err) {
-      broken = err as Error;
+      broken ??= err as Error;
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
+      client.off('error', onError);
       // A client that failed mid-transaction is discarded rather than returned to the pool.
       client.release(broken);
     }

@@ -1,0 +1,37 @@
+import { ConfigError } from '@notify/service-kit';
+import { describe, expect, it } from 'vitest';
+import { loadOrderApiConfig } from './config.js';
+
+describe('loadOrderApiConfig', () => {
+  it('has local defaults: port 3000, no auth, a rate limit, a 64 KiB body limit', () => {
+    const c = loadOrderApiConfig({});
+    expect(c).toMatchObject({ PORT: 3000, API_KEYS: [], RATE_LIMIT_MAX: 6000, RATE_LIMIT_WINDOW: 60_000 });
+    expect(c.BODY_LIMIT_BYTES).toBe(65_536);
+  });
+
+  it('reads keys and windows in their written forms', () => {
+    const c = loadOrderApiConfig({
+      API_KEYS: ' key-one-0123456789abcdef , key-two-0123456789abcdef,',
+      RATE_LIMIT_WINDOW: '30s',
+    });
+    expect(c.API_KEYS).toEqual(['key-one-0123456789abcdef', 'key-two-0123456789abcdef']);
+    expect(c.RATE_LIMIT_WINDOW).toBe(30_000);
+    expect(loadOrderApiConfig({ RATE_LIMIT_WINDOW: '1 minute' }).RATE_LIMIT_WINDOW).toBe(60_000);
+    expect(loadOrderApiConfig({ RATE_LIMIT_WINDOW: '250' }).RATE_LIMIT_WINDOW).toBe(250);
+  });
+
+  it('names each bad variable without echoing its value', () => {
+    let err: unknown;
+    try {
+      loadOrderApiConfig({ API_KEYS: 'short-secret', RATE_LIMIT_WINDOW: 'soon', PORT: 'x' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as Error).message;
+    expect(message).toContain('API_KEYS');
+    expect(message).toContain('RATE_LIMIT_WINDOW');
+    expect(message).toContain('PORT');
+    expect(message).not.toContain('short-secret');
+  });
+});

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { Wakeup } from './wakeup.js';
+
+describe('Wakeup', () => {
+  it('does not lose a notify that came between reading the generation and waiting', async () => {
+    const w = new Wakeup();
+    const seen = w.generation;
+    w.notify();
+    let resolved = false;
+    await w.wait(60_000, seen).then(() => (resolved = true));
+    expect(resolved).toBe(true);
+  });
+
+  it('wakes every waiter on notify', async () => {
+    const w = new Wakeup();
+    const seen = w.generation;
+    const waits = [w.wait(60_000, seen), w.wait(60_000, seen)];
+    w.notify();
+    await expect(Promise.all(waits)).resolves.toEqual([undefined, undefined]);
+  });
+});
