@@ -14,6 +14,11 @@ import { statusCallbackRoutes } from './status-callback-route.js';
 
 export const SERVICE_NAME = 'whatsapp';
 export const DEFAULT_PORT = 3002;
+/**
+ * Each in-flight send holds a database connection across its call to Twilio (see
+ * message-ledger.ts); staying below the pool's 10 connections leaves room for callbacks.
+ */
+export const DEFAULT_PREFETCH = 8;
 
 export interface WhatsappServiceOptions {
   readonly logger?: Logger;
@@ -98,7 +103,7 @@ export async function startWhatsappService(
         };
       },
     },
-    env,
+    { ...env, PREFETCH: env.PREFETCH ?? String(DEFAULT_PREFETCH) },
     options.logger ? { logger: options.logger } : {},
   );
   boundPort = running.port;

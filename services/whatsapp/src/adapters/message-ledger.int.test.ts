@@ -34,18 +34,19 @@ describe('message ledger', () => {
   it('when two deliveries of one order race, Twilio is called once and both see the same message', async () => {
     const orderId = randomUUID();
     const messageSid = sid();
-    let calls = 0;
+    const sentBy: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const send = async () => {
-      calls++;
+    const sendAs = (messageId: string) => async () => {
+      sentBy.push(messageId);
       await gate;
       return { sid: messageSid, status: 'queued' };
     };
-    const first = ledger.sendOnce(claim(orderId), send);
-    const second = ledger.sendOnce({ ...claim(orderId), messageId: 'other-delivery' }, send);
-    // The first call is inside Twilio holding the order's claim; the second must be queued on it.
-    await waitFor(() => calls === 1, { what: 'first send to start' });
+    const deliveries = [`${orderId}:whatsapp`, `${orderId}:replayed`].map((messageId) =>
+      ledger.sendOnce({ ...claim(orderId), messageId }, sendAs(messageId)),
+    );
+    // Whichever got the order's claim is inside Twilio; the other must be queued on the claim.
+    await waitFor(() => sentBy.length === 1, { what: 'one send to start' });
     await waitFor(
       async () =>
         (
@@ -53,18 +54,16 @@ describe('message ledger', () => {
             "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
           )
         ).rowCount === 1,
-      { what: 'second delivery to wait on the order lock' },
+      { what: 'the other delivery to wait on the order lock' },
     );
     release();
-    const results = await Promise.all([first, second]);
-    expect(calls).toBe(1);
+    const [a, b] = await Promise.all(deliveries);
+    if (!a || !b) throw new Error('expected two results');
+    const results = [a, b] as const;
+    expect(sentBy).toHaveLength(1);
     expect(results.map((r) => r.outcome).sort()).toEqual(['duplicate', 'sent']);
     expect(results[0].record).toEqual(results[1].record);
-    expect(results[0].record).toMatchObject({
-      messageSid,
-      messageId: `${orderId}:whatsapp`,
-      acceptedStatus: 'queued',
-    });
+    expect(results[0].record).toMatchObject({ messageSid, messageId: sentBy[0], acceptedStatus: 'queued' });
   });
 
   it('records nothing when the send fails, so a retry sends again', async () => {
