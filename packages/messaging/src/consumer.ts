@@ -18,6 +18,8 @@ export interface MessageContext {
   /** The broker redelivered this message (a consumer died or a channel closed holding it). */
   readonly redelivered: boolean;
   readonly routingKey: string;
+  /** The AMQP `timestamp` property: when the publisher says the message was created. */
+  readonly publishedAt: Date | undefined;
   readonly headers: Readonly<Record<string, unknown>>;
   readonly traceparent: string | undefined;
   /** A child logger carrying orderId, messageId and the queue. */
@@ -271,6 +273,10 @@ export class Consumer<C extends Contract> {
       attempt,
       redelivered: msg.fields.redelivered,
       routingKey,
+      publishedAt:
+        typeof props.timestamp === 'number' && props.timestamp > 0
+          ? new Date(props.timestamp * 1000)
+          : undefined,
       headers,
       traceparent:
         typeof headers[HEADERS.traceparent] === 'string'

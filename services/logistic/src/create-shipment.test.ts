@@ -79,6 +79,18 @@ describe('createShipment', () => {
     expect(ports.published).toEqual([{ type: 'created', payload: s, messageId: 'm1' }]);
   });
 
+  it('promises delivery from when the order was placed, not from when a delayed message arrived', async () => {
+    const ports = memoryPorts();
+    // Processed on Wednesday 25 November, but ordered on Monday 23rd at 09:00.
+    const outcome = await createShipment(
+      order(),
+      { messageId: 'm1', orderedAt: new Date('2026-11-23T09:00:00.000Z') },
+      deps(ports, '2026-11-25T09:00:00.000Z'),
+    );
+    expect(outcome.kind).toBe('created');
+    if (outcome.kind === 'created') expect(outcome.shipment.estimatedDelivery).toBe('2026-11-25');
+  });
+
   it('on a duplicate delivery announces the stored shipment again and creates nothing', async () => {
     const ports = memoryPorts();
     const first = await createShipment(order(), { messageId: 'm1' }, deps(ports));

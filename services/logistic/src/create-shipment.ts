@@ -44,6 +44,8 @@ export interface ShipmentRepository {
 export interface MessageMeta {
   readonly messageId: string;
   readonly traceparent?: string | undefined;
+  /** When the order was placed, from the message's AMQP timestamp (set by the outbox). */
+  readonly orderedAt?: Date | undefined;
 }
 
 /** Where outcome events go (order.events); resolves once the broker confirmed. */
@@ -110,7 +112,9 @@ export async function createShipment(
     totalWeightGrams: choice.totalWeightGrams,
     trackingNumber: formatTrackingNumber(choice.carrier.tracking, serial),
     estimatedDelivery: estimateDelivery({
-      orderedAt: now,
+      // A message that waited in a queue (broker outage, retries) is still promised
+      // from when the customer ordered, not from when we got round to it.
+      orderedAt: meta.orderedAt && meta.orderedAt < now ? meta.orderedAt : now,
       transitBusinessDays: choice.transitBusinessDays,
       cutoffHourUtc: rules.dispatchCutoffHourUtc,
       holidays: new Set(rules.holidays),

@@ -50,7 +50,7 @@ export function startLogisticService(
           handle: async ({ payload, ctx }) => {
             const outcome = await createShipment(
               payload,
-              { messageId: ctx.messageId, traceparent: ctx.traceparent },
+              { messageId: ctx.messageId, traceparent: ctx.traceparent, orderedAt: ctx.publishedAt },
               deps,
             );
             const log = ctx.logger;
