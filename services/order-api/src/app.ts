@@ -29,8 +29,8 @@ export interface AppOptions {
 
 export interface AppDeps {
   readonly pool: Pool;
-  /** The service's PostgreSQL schema (names the outbox NOTIFY channel). */
-  readonly schema: string;
+  /** Called after an order's outbox rows committed, to wake the relays. */
+  readonly outboxCommitted?: () => void;
   /** Reported by /readyz; null when this process has no broker connection. */
   readonly broker: BrokerStatus | null;
   readonly logger: Logger;
@@ -140,7 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
-  const repository = new OrderRepository(deps.pool, deps.schema);
+  const repository = new OrderRepository(deps.pool, deps.outboxCommitted);
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   orderRoutes(app, { repository, metrics: deps.metrics });
   opsRoutes(app, { pool: deps.pool, broker: deps.broker, registry: deps.registry });

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPES } from './http/problem.js';
 import type { RunningOrderApi } from './server.js';
 import { validOrder } from './test-support/order-fixtures.js';
+import { startStandaloneRelay } from './test-support/standalone-relay.js';
+import type { StandaloneRelay } from './test-support/standalone-relay.js';
 import { startTestApi, unpublished } from './test-support/test-api.js';
 
 // The database "goes down" for this suite alone: it stops accepting connections and
@@ -18,6 +20,7 @@ let vh: TestVhost;
 let db: TestDatabase;
 let api: RunningOrderApi;
 let admin: pg.Client;
+let relay: StandaloneRelay;
 
 async function takeDatabaseDown() {
   await admin.query(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`);
@@ -31,18 +34,20 @@ beforeAll(async () => {
   [vh, db] = await Promise.all([createTestVhost('order-dbdown'), createTestDatabase('order_dbdown')]);
   admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
-  // The safety poll is out of the picture: only NOTIFY can make the relay publish quickly.
-  api = await startTestApi({
-    AMQP_URL: vh.url,
-    DATABASE_URL: db.url,
-    OUTBOX_POLL_INTERVAL_MS: '600000',
-    OUTBOX_MAX_BACKOFF_MS: '1000',
-  });
+  api = await startTestApi({ AMQP_URL: vh.url, DATABASE_URL: db.url, RELAY_ENABLED: 'false' });
   await api.broker.waitUntilConnected();
-  await waitFor(() => api.relay?.listening, { what: 'relay listening' });
+  // A relay of another replica, with its safety poll out of the picture: it can only
+  // learn of new rows through its LISTEN session.
+  relay = await startStandaloneRelay(
+    'outage-relay',
+    { databaseUrl: db.url, amqpUrl: vh.url },
+    { pollIntervalMs: 600_000, maxBackoffMs: 1_000 },
+  );
+  await waitFor(() => relay.relay.listening, { what: 'relay listening' });
 });
 afterAll(async () => {
   await bringDatabaseBack().catch(() => undefined);
+  await relay?.stop();
   await api?.stop();
   await admin?.end();
   await vh?.delete();
@@ -77,7 +82,7 @@ describe('when the database is unavailable', () => {
     });
     // The LISTEN session was terminated too; it must come back for new orders to be
     // picked up without the (disabled) poll.
-    await waitFor(() => api.relay?.listening, { what: 'LISTEN re-established' });
+    await waitFor(() => relay.relay.listening, { what: 'LISTEN re-established' });
     const res = await post();
     expect(res.statusCode).toBe(201);
     const { id } = res.json() as { id: string };

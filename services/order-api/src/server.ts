@@ -10,6 +10,8 @@ import type { OrderApiConfig } from './config.js';
 import type { ApiInstance } from './http/api-instance.js';
 import { createApiMetrics } from './metrics.js';
 import { OutboxRelay } from './outbox/relay.js';
+import { OutboxSignal } from './outbox/outbox-signal.js';
+import { outboxNotifyChannel } from './adapters/order-repository.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -91,9 +93,15 @@ export async function startOrderApi(
 
   let app: ApiInstance;
   try {
+    const signal = new OutboxSignal(
+      pool,
+      outboxNotifyChannel(schema),
+      relay ? () => relay.wake() : null,
+      logger,
+    );
     app = await buildApp({
       pool,
-      schema,
+      outboxCommitted: () => signal.rowsCommitted(),
       broker,
       logger,
       registry,

@@ -41,8 +41,7 @@ WITH idem AS (
   FROM go, jsonb_to_recordset($14::jsonb) AS m(message_id text, channel text)
   RETURNING 1
 )
-SELECT EXISTS (SELECT 1 FROM ord) AS created,
-       CASE WHEN EXISTS (SELECT 1 FROM ord) THEN pg_notify($20::text, '') END AS notified`;
+SELECT EXISTS (SELECT 1 FROM ord) AS created`;
 
 const FIND_KEY_SQL = `SELECT request_hash, response FROM idempotency_keys WHERE client = $1 AND key = $2`;
 
@@ -82,14 +81,11 @@ export function outboxNotifyChannel(schema: string): string {
 }
 
 export class OrderRepository implements OrderStore {
-  private readonly notifyChannel: string;
-
+  /** @param onCommitted called after an order and its outbox rows committed (wakes the relays). */
   constructor(
     private readonly pool: Pool,
-    schema: string,
-  ) {
-    this.notifyChannel = outboxNotifyChannel(schema);
-  }
+    private readonly onCommitted: () => void = () => undefined,
+  ) {}
 
   async insertOrder(
     order: AcceptedOrder,
@@ -130,10 +126,12 @@ export class OrderRepository implements OrderStore {
           idempotency?.requestHash ?? null,
           response.statusCode,
           JSON.stringify(response.body),
-          this.notifyChannel,
         ],
       });
-      if (result.rows[0]?.created) return { kind: 'created' };
+      if (result.rows[0]?.created) {
+        this.onCommitted();
+        return { kind: 'created' };
+      }
     } catch (err) {
       if (isUniqueViolation(err, 'orders_reference_key')) return { kind: 'reference-taken' };
       throw err;

@@ -1,5 +1,4 @@
 import { CHANNELS } from '@notify/contracts';
-import { Broker, Publisher } from '@notify/messaging';
 import { AMQP_URL, createTestVhost, waitFor } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
 import { createPool } from '@notify/service-kit';
@@ -7,12 +6,11 @@ import type { Pool, PoolClient } from '@notify/service-kit';
 import { createTestDatabase } from '@notify/service-kit/testing';
 import type { TestDatabase } from '@notify/service-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { publisherTopology } from '../server.js';
 import type { RunningOrderApi } from '../server.js';
 import { validOrder } from '../test-support/order-fixtures.js';
 import { TcpProxy } from '../test-support/tcp-proxy.js';
-import { silent, startTestApi, unpublished } from '../test-support/test-api.js';
-import { OutboxRelay } from './relay.js';
+import { startStandaloneRelay } from '../test-support/standalone-relay.js';
+import { startTestApi, unpublished } from '../test-support/test-api.js';
 
 let vh: TestVhost;
 let db: TestDatabase;
@@ -33,6 +31,12 @@ async function start(env: Record<string, string>): Promise<RunningOrderApi> {
   const api = await startTestApi({ DATABASE_URL: db.url, ...env });
   cleanups.push(() => api.stop());
   return api;
+}
+
+async function relay(name: string, options: Parameters<typeof startStandaloneRelay>[2]) {
+  const r = await startStandaloneRelay(name, { databaseUrl: db.url, amqpUrl: vh.url }, options);
+  cleanups.push(() => r.stop());
+  return r;
 }
 
 async function postOrder(api: RunningOrderApi): Promise<string> {
@@ -106,11 +110,13 @@ describe('outbox relay', () => {
     for (const c of CHANNELS) expect(done.channels[c].state).toBe('published');
   });
 
-  it('picks new rows up on NOTIFY, not by polling', async () => {
-    const api = await start({ AMQP_URL: vh.url, OUTBOX_POLL_INTERVAL_MS: '600000' });
+  it('a relay in another process picks new rows up on NOTIFY, not by polling', async () => {
+    const api = await start({ AMQP_URL: vh.url, RELAY_ENABLED: 'false' });
     await api.broker.waitUntilConnected();
-    await waitFor(() => api.relay?.listening, { what: 'listening' });
     await clearAll(api.pool);
+    // Its poll is out of the picture: only the API's NOTIFY can wake it.
+    const other = await relay('listening-relay', { pollIntervalMs: 600_000 });
+    await waitFor(() => other.relay.listening, { what: 'listening' });
     const id = await postOrder(api);
     await waitFor(async () => (await unpublished(api.pool)) === 0, { what: 'published without a poll' });
     expect([...(await drainQueues()).keys()].sort()).toEqual(CHANNELS.map((c) => `${id}:${c}`).sort());
@@ -121,36 +127,10 @@ describe('outbox relay', () => {
     const api = await start({ AMQP_URL: vh.url, RELAY_ENABLED: 'false' });
     await api.broker.waitUntilConnected();
     await clearAll(api.pool);
-    const relays: OutboxRelay[] = [];
-    for (let i = 0; i < 2; i++) {
-      const pool = createPool({ url: db.url, schema: 'order_api', max: 4 });
-      const broker = await Broker.connect({
-        url: vh.url,
-        connectionName: `relay-${i}`,
-        topology: publisherTopology(),
-      });
-      await broker.waitUntilConnected();
-      const publisher = new Publisher(broker);
-      const relay = new OutboxRelay({
-        pool,
-        publisher,
-        broker,
-        databaseUrl: db.url,
-        schema: 'order_api',
-        logger: silent,
-        batchSize: 10,
-        concurrency: 2,
-        pollIntervalMs: 200,
-      });
-      cleanups.push(async () => {
-        await relay.stop();
-        await publisher.close();
-        await broker.close();
-        await pool.end();
-      });
-      relays.push(relay);
-      relay.start();
-    }
+    const relays = [
+      await relay('relay-1', { batchSize: 10, concurrency: 2, pollIntervalMs: 200 }),
+      await relay('relay-2', { batchSize: 10, concurrency: 2, pollIntervalMs: 200 }),
+    ].map((r) => r.relay);
     const ids: string[] = [];
     for (let round = 0; round < 10; round++) {
       ids.push(...(await Promise.all(Array.from({ length: 20 }, () => postOrder(api)))));
@@ -175,42 +155,22 @@ describe('outbox relay', () => {
 
     // The relay's database session dies right after the broker confirmed the batch and
     // before it is marked published: the transaction is gone, the rows stay unpublished.
-    const pool = createPool({ url: db.url, schema: 'order_api', max: 4 });
     const admin = createPool({ url: db.url, schema: 'order_api', max: 1 });
+    cleanups.push(() => admin.end());
     let crashes = 0;
-    const crashingPool = withClientQueryHook(pool, async (client, name) => {
-      if (name === 'order-api-outbox-mark-published' && crashes === 0) {
-        crashes++;
-        const pid = (client as unknown as { processID: number }).processID;
-        await admin.query('SELECT pg_terminate_backend($1)', [pid]);
-      }
-    });
-    const broker = await Broker.connect({
-      url: vh.url,
-      connectionName: 'crashy-relay',
-      topology: publisherTopology(),
-    });
-    await broker.waitUntilConnected();
-    const publisher = new Publisher(broker);
-    const relay = new OutboxRelay({
-      pool: crashingPool,
-      publisher,
-      broker,
-      databaseUrl: db.url,
-      schema: 'order_api',
-      logger: silent,
+    await relay('crashy-relay', {
       initialBackoffMs: 50,
       maxBackoffMs: 200,
       pollIntervalMs: 200,
+      wrapPool: (pool) =>
+        withClientQueryHook(pool, async (client, name) => {
+          if (name === 'order-api-outbox-mark-published' && crashes === 0) {
+            crashes++;
+            const pid = (client as unknown as { processID: number }).processID;
+            await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+          }
+        }),
     });
-    cleanups.push(async () => {
-      await relay.stop();
-      await publisher.close();
-      await broker.close();
-      await pool.end();
-      await admin.end();
-    });
-    relay.start();
 
     await waitFor(async () => (await unpublished(api.pool)) === 0, { what: 'published after the crash' });
     expect(crashes).toBe(1);

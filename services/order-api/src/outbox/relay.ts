@@ -116,7 +116,7 @@ export interface OutboxRelayOptions {
 export class OutboxRelay {
   /** Counters for this relay instance (tests compare them across replicas). */
   readonly stats = { published: 0, failed: 0, batches: 0 };
-  private readonly wake = new Wakeup();
+  private readonly rowsReady = new Wakeup();
   private readonly brokerBack = new Wakeup();
   private readonly listener: OutboxListener;
   private readonly log: Logger | undefined;
@@ -130,7 +130,7 @@ export class OutboxRelay {
     if (state !== 'connected') return;
     void this.options.pool.query(RELEASE_BACKOFF_SQL).catch(() => undefined);
     this.brokerBack.notify();
-    this.wake.notify();
+    this.rowsReady.notify();
   };
 
   constructor(private readonly options: OutboxRelayOptions) {
@@ -142,8 +142,8 @@ export class OutboxRelay {
     this.listener = new OutboxListener({
       databaseUrl: options.databaseUrl,
       channel: outboxNotifyChannel(options.schema),
-      onNotify: () => this.wake.notify(),
-      onListening: () => this.wake.notify(),
+      onNotify: () => this.rowsReady.notify(),
+      onListening: () => this.rowsReady.notify(),
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }
@@ -151,6 +151,11 @@ export class OutboxRelay {
   /** The LISTEN session is up (readiness detail; the poll still works without it). */
   get listening(): boolean {
     return this.listener.listening;
+  }
+
+  /** New rows were committed by this process: look now. */
+  wake(): void {
+    this.rowsReady.notify();
   }
 
   start(): void {
@@ -165,7 +170,7 @@ export class OutboxRelay {
   /** Finishes the batches in flight (their publishes confirm or time out), then stops. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake.notify();
+    this.rowsReady.notify();
     this.brokerBack.notify();
     await Promise.all(this.workers);
     this.workers = [];
@@ -182,7 +187,7 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
-      const wakeSeen = this.wake.generation;
+      const wakeSeen = this.rowsReady.generation;
       const brokerSeen = this.brokerBack.generation;
       if (!this.options.broker.isReady()) {
         await this.brokerBack.wait(this.pollIntervalMs, brokerSeen);
@@ -198,7 +203,7 @@ export class OutboxRelay {
         if (this.stopping) break;
         failures++;
         this.log?.warn({ err: errorMessage(err) }, 'outbox batch failed; backing off');
-        await this.wake.wait(this.backoff(failures), wakeSeen);
+        await this.rowsReady.wait(this.backoff(failures), wakeSeen);
         continue;
       }
       if (this.stopping) break;
@@ -209,7 +214,7 @@ export class OutboxRelay {
       }
       failures = 0;
       if (claimed >= this.batchSize) continue;
-      await this.wake.wait(this.pollIntervalMs, wakeSeen);
+      await this.rowsReady.wait(this.pollIntervalMs, wakeSeen);
     }
   }
 

@@ -1,0 +1,262 @@
+// Benchmark of POST /orders against the real PostgreSQL and RabbitMQ of this machine.
+//
+//   npx turbo run build --filter=@notify/order-api && \
+//     (cd services/order-api && npx tsx bench/post-orders.ts)
+//
+// Starts the built API (dist/main.js) as a child process on a database and vhost of its
+// own (both removed afterwards), then measures in one run:
+//   1. the broker's limit: raw amqplib publishing the same five persistent messages per
+//      order on a confirm channel (mandatory, like the relay),
+//   2. the highest closed-loop order rate with zero errors, and the end-to-end rate
+//      (until the relay has every message confirmed),
+//   3. p50/p99 latency at a fixed rate of half that maximum (autocannon corrects for
+//      coordinated omission), and the time from each 201 until all five messages of
+//      that order were confirmed by the broker and marked published.
+// Options (env): BENCH_SECONDS (default 8), BENCH_CONNECTIONS (default "16,48"),
+// BENCH_LOG_LEVEL (API log level, default "info"), BENCH_CPU_PROF=<dir> (profile the API
+// process with node --cpu-prof; open the .cpuprofile in Chrome DevTools).
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { CHANNELS, notifications } from '@notify/contracts';
+import { createTestVhost, waitFor } from '@notify/messaging/testing';
+import { createPool } from '@notify/service-kit';
+import { createTestDatabase } from '@notify/service-kit/testing';
+import amqplib from 'amqplib';
+import autocannon from 'autocannon';
+import { buildOutboxMessages } from '../src/domain/order-messages.js';
+import { priceOrder } from '../src/domain/pricing.js';
+import { validOrder } from '../src/test-support/order-fixtures.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '16,48').split(',').map(Number);
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
+const root = fileURLToPath(new URL('..', import.meta.url));
+const mainJs = `${root}dist/main.js`;
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** Raw amqplib: five persistent, mandatory messages per order on a confirm channel. */
+async function rawBrokerLimit(url: string, seconds: number): Promise<{ messagesPerSecond: number }> {
+  const input = validOrder();
+  const sample = buildOutboxMessages({
+    id: '3f2c1a9e-7b4d-4c8e-9f1a-2b3c4d5e6f70',
+    reference: 'ORD-3F2C1A9E7B4D',
+    placedAt: new Date().toISOString(),
+    currency: input.currency,
+    customer: input.customer,
+    totals: priceOrder(input.currency, input.items),
+    shippingAddress: input.shippingAddress,
+    billingAddress: input.billingAddress,
+    paymentMethodToken: input.paymentMethodToken,
+    metadata: { ip: '203.0.113.7' },
+  });
+  const bodies = sample.map((m) => ({ ...m, content: Buffer.from(JSON.stringify(m.payload)) }));
+  const conn = await amqplib.connect(url);
+  const ch = await conn.createConfirmChannel();
+  const maxInFlight = 1000;
+  let inFlight = 0;
+  let confirmed = 0;
+  let seq = 0;
+  const deadline = Date.now() + seconds * 1000;
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const pump = () => {
+      while (inFlight < maxInFlight && Date.now() < deadline) {
+        const m = bodies[seq % bodies.length]!;
+        seq++;
+        inFlight++;
+        const ok = ch.publish(
+          notifications[m.channel].exchange,
+          m.routingKey,
+          m.content,
+          {
+            persistent: true,
+            mandatory: true,
+            messageId: `raw-${seq}:${m.channel}`,
+            type: m.contractType,
+            contentType: 'application/json',
+            timestamp: Math.floor(Date.now() / 1000),
+            appId: 'bench-raw',
+          },
+          (err) => {
+            inFlight--;
+            if (err) return reject(err);
+            confirmed++;
+            if (Date.now() >= deadline && inFlight === 0) resolve();
+            else if (inFlight < maxInFlight / 2) setImmediate(pump);
+          },
+        );
+        if (!ok) {
+          ch.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  for (const c of CHANNELS) await ch.purgeQueue(c);
+  await conn.close();
+  return { messagesPerSecond: confirmed / elapsed };
+}
+
+interface LoadResult {
+  ordersPerSecond: number;
+  total: number;
+  errors: number;
+  non2xx: number;
+  p50: number;
+  p99: number;
+  accepted: Map<string, number>;
+}
+
+async function load(url: string, options: { connections: number; seconds: number; rate?: number }) {
+  const accepted = new Map<string, number>();
+  const body = JSON.stringify(validOrder());
+  const result = await autocannon({
+    url,
+    connections: options.connections,
+    duration: options.seconds,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        path: '/orders',
+        headers: { 'content-type': 'application/json' },
+        body,
+        onResponse: (status: number, responseBody: string) => {
+          if (status !== 201) return;
+          // Wall-clock time of the 201, comparable with the database's published_at.
+          const at = performance.timeOrigin + performance.now();
+          accepted.set((JSON.parse(responseBody) as { id: string }).id, at);
+        },
+      },
+    ],
+  });
+  return {
+    ordersPerSecond: result['2xx'] / options.seconds,
+    total: result['2xx'],
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    accepted,
+  } satisfies LoadResult;
+}
+
+async function main() {
+  if (!existsSync(mainJs)) {
+    console.error('build first: npx turbo run build --filter=@notify/order-api');
+    process.exit(1);
+  }
+  const [vh, db] = await Promise.all([createTestVhost('bench-order-api'), createTestDatabase('bench_order_api')]);
+  const port = await freePort();
+  const pool = createPool({ url: db.url, schema: 'order_api', max: 2 });
+  let child: ChildProcess | undefined;
+  try {
+    const profileDir = process.env.BENCH_CPU_PROF;
+    const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    child = spawn(process.execPath, [...nodeArgs, mainJs], {
+      cwd: root,
+      env: {
+        ...process.env,
+        AMQP_URL: vh.url,
+        DATABASE_URL: db.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL,
+        RATE_LIMIT_MAX: '0',
+        NODE_ENV: 'production',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(
+      async () => {
+        const r = await fetch(`${base}/readyz`);
+        return r.ok && ((await r.json()) as { status: string }).status === 'ready';
+      },
+      { timeoutMs: 60_000, what: 'API ready' },
+    );
+    const backlog = async () =>
+      (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL'))
+        .rows[0]?.n ?? 0;
+    const drained = () => waitFor(async () => (await backlog()) === 0, { timeoutMs: 120_000, what: 'outbox drained' });
+
+    // Warm-up: JIT, prepared statements, channels.
+    await load(base, { connections: 8, seconds: 2 });
+    await drained();
+
+    const raw = await rawBrokerLimit(vh.url, 5);
+    const rawOrders = raw.messagesPerSecond / CHANNELS.length;
+
+    let best: (LoadResult & { endToEnd: number; connections: number }) | undefined;
+    for (const connections of CONNECTIONS) {
+      const started = performance.now();
+      const r = await load(base, { connections, seconds: SECONDS });
+      await drained();
+      const endToEnd = r.total / ((performance.now() - started) / 1000);
+      console.log(
+        `closed loop c=${connections}: ${fmt(r.ordersPerSecond)} orders/s accepted, ${fmt(endToEnd)} orders/s ` +
+          `published end to end, errors ${r.errors}, non-2xx ${r.non2xx}, p50 ${r.p50} ms, p99 ${r.p99} ms`,
+      );
+      if (r.errors === 0 && r.non2xx === 0 && (!best || endToEnd > best.endToEnd)) {
+        best = { ...r, endToEnd, connections };
+      }
+    }
+    if (!best) throw new Error('no run without errors');
+    const sustained = Math.min(best.ordersPerSecond, best.endToEnd);
+
+    const rate = Math.max(1, Math.floor(sustained / 2));
+    const fixed = await load(base, { connections: 32, seconds: SECONDS, rate });
+    await drained();
+    const ids = [...fixed.accepted.keys()];
+    const { rows } = await pool.query<{ order_id: string; confirmed_ms: number }>(
+      `SELECT order_id, EXTRACT(EPOCH FROM max(published_at)) * 1000 AS confirmed_ms
+       FROM outbox WHERE order_id = ANY($1::uuid[]) GROUP BY order_id HAVING count(*) = 5`,
+      [ids],
+    );
+    const lags = rows
+      .map((r) => Number(r.confirmed_ms) - (fixed.accepted.get(r.order_id) ?? NaN))
+      .sort((a, b) => a - b);
+    const beforeResponse = lags.filter((l) => l < 0).length;
+
+    const rows2 = [
+      ['broker limit (raw amqplib, 5 confirmed persistent msgs/order)', `${fmt(rawOrders)} orders/s (${fmt(raw.messagesPerSecond)} msgs/s)`],
+      [`max sustained, zero errors (c=${best.connections})`, `${fmt(sustained)} orders/s (${fmt((100 * sustained) / rawOrders)}% of broker limit; target >= 50%)`],
+      [`fixed rate ${rate}/s: latency p50 / p99`, `${fmt(fixed.p50)} / ${fmt(fixed.p99)} ms (target p99 < 25 ms), errors ${fixed.errors + fixed.non2xx}`],
+      ['201 -> all 5 confirmed: p50 / p99 / max', `${fmt(percentile(lags, 50))} / ${fmt(percentile(lags, 99))} / ${fmt(lags.at(-1) ?? NaN)} ms over ${lags.length} orders (target p99 < 50 ms)`],
+      ['orders fully confirmed before their 201 arrived', `${beforeResponse}`],
+    ];
+    const width = Math.max(...rows2.map((r) => r[0]!.length));
+    console.log('\nOrder API benchmark');
+    for (const [k, v] of rows2) console.log(`  ${k!.padEnd(width)}  ${v}`);
+  } finally {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await pool.end();
+    await vh.delete();
+    await db.drop();
+  }
+}
+
+await main();

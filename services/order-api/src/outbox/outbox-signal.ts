@@ -1,0 +1,45 @@
+import type { Pool } from '@notify/service-kit';
+import type { Logger } from 'pino';
+
+/**
+ * Tells relays that outbox rows were committed. The relay of this process is woken
+ * directly; relays of other replicas through a NOTIFY sent after the commit, coalesced
+ * so that at most one is in flight: a burst of orders costs one or two notifications.
+ *
+ * The NOTIFY is deliberately not part of the order's own transaction: PostgreSQL
+ * serialises the commits of all transactions that notify (a database-wide lock held
+ * through the WAL flush), which would turn group commit off exactly under load. If the
+ * process dies between the commit and the NOTIFY, the relays' safety poll finds the rows.
+ */
+export class OutboxSignal {
+  private inFlight = false;
+  private pending = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly channel: string,
+    private readonly wakeLocal: (() => void) | null,
+    private readonly logger?: Logger,
+  ) {}
+
+  rowsCommitted(): void {
+    this.wakeLocal?.();
+    if (this.inFlight) {
+      this.pending = true;
+      return;
+    }
+    this.send();
+  }
+
+  private send(): void {
+    this.inFlight = true;
+    this.pending = false;
+    this.pool
+      .query({ name: 'order-api-outbox-notify', text: "SELECT pg_notify($1, '')", values: [this.channel] })
+      .catch((err: unknown) => this.logger?.warn({ err: (err as Error).message }, 'outbox NOTIFY failed'))
+      .finally(() => {
+        this.inFlight = false;
+        if (this.pending) this.send();
+      });
+  }
+}
