@@ -2,7 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    testTimeout: 90_000,
-    hookTimeout: 60_000,
+    // Each suite runs the whole system (six processes); side by side they would only
+    // compete for the same CPUs and make every deadline tighter.
+    fileParallelism: false,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
   },
 });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { serviceDir, serviceEntry } from './services.js';
 import type { ServiceName } from './services.js';
 
@@ -13,6 +14,11 @@ export interface ServiceProcessOptions {
   /** Node binary to run with (default: the current one). */
   readonly node?: string;
 }
+
+/** See the file: a spawned service stops by itself when its supervisor's pipe closes. */
+export const EXIT_WITH_PARENT_PRELOAD = fileURLToPath(
+  new URL('../preload/exit-with-parent.mjs', import.meta.url),
+);
 
 /**
  * One service running from its built output as a separate OS process, the way
@@ -55,11 +61,22 @@ export class ServiceProcess {
   start(): void {
     if (this.running) return;
     this.starts++;
-    const child = spawn(this.options.node ?? process.execPath, [serviceEntry(this.options.name)], {
-      cwd: serviceDir(this.options.name),
-      env: { ...process.env, ...this.options.env, PORT: String(this.options.port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const entry = serviceEntry(this.options.name);
+    const child = spawn(
+      this.options.node ?? process.execPath,
+      ['--import', EXIT_WITH_PARENT_PRELOAD, entry],
+      {
+        cwd: serviceDir(this.options.name),
+        env: { ...process.env, ...this.options.env, PORT: String(this.options.port) },
+        // stdin stays an open pipe that the service watches (see the preload).
+        stdio: ['pipe', 'pipe', 'pipe'],
+        // A process group of its own: a Ctrl-C in the terminal (or turbo signalling the
+        // task's group) must reach only the supervisor, which stops the services in order.
+        // Signalled twice (by the terminal and then by stop()), a service would take the
+        // second signal as "exit now" and skip draining.
+        detached: true,
+      },
+    );
     this.child = child;
     const onLine = (line: string) => {
       this.recent.push(line);

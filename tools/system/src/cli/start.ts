@@ -4,7 +4,7 @@ import { startMailCatcher } from '@notify/mail-catcher';
 import type { MailCatcher } from '@notify/mail-catcher';
 import { DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
-import { createLineFormatter } from '../log-output.js';
+import { createLineFormatter, wantsPrettyOutput } from '../log-output.js';
 import { checkBroker, checkDatabase, PreflightError } from '../preflight.js';
 import { SERVICES } from '../services.js';
 import type { ServiceName } from '../services.js';
@@ -14,9 +14,7 @@ import type { Stack } from '../stack.js';
 const env = process.env;
 const amqpUrl = env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/notify';
-const pretty = env.LOG_PRETTY
-  ? env.LOG_PRETTY === '1' || env.LOG_PRETTY === 'true'
-  : Boolean(process.stdout.isTTY);
+const pretty = wantsPrettyOutput(env);
 
 function say(line: string) {
   process.stdout.write(`${line}\n`);
@@ -71,8 +69,15 @@ async function main() {
     say('stopped');
     process.exit(code);
   };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  // One Ctrl-C often arrives more than once (turbo signals the task's process group, and
+  // npm passes its own copy on), so repeats are ignored rather than taken as "kill now".
+  // Turbo force-kills this process on a second Ctrl-C; the services then stop by themselves
+  // (see preload/exit-with-parent.mjs).
+  const onSignal = () => void stop(0);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // The terminal (or turbo's pseudo-terminal) went away: stop as on Ctrl-C, not as an orphan.
+  process.on('SIGHUP', onSignal);
 
   const stack = await startStack({
     amqpUrl,
