@@ -4,16 +4,15 @@ import {
   channelConsumers,
   deliveryEvents,
   events,
-  fullTopology,
   orderEventsConsumer,
 } from '@notify/contracts';
-import type { Channel, ConsumerTopology } from '@notify/contracts';
+import type { Channel } from '@notify/contracts';
 import { declareTopology } from '@notify/messaging';
 import type { TopologySpec } from '@notify/messaging';
 import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUEUE_DEPTH_USER, brokerGrants } from './rabbitmq/broker-users.js';
+import { QUEUE_DEPTH_USER, brokerGrants, brokerUses } from './rabbitmq/broker-users.js';
 import { loadScratchBroker } from './testing/scratch-broker.js';
 import type { ScratchBroker } from './testing/scratch-broker.js';
 
@@ -74,26 +73,11 @@ async function expectRefused(conn: ChannelModel, action: (ch: ConfirmChannel) =>
   expect(error.message).toContain('ACCESS_REFUSED');
 }
 
-function consumerSpec(t: ConsumerTopology): TopologySpec {
-  return {
-    exchanges: fullTopology().exchanges,
-    queues: [t.queue, t.deadLetterQueue, ...t.retryQueues],
-    bindings: t.bindings,
-  };
-}
-
-/** What the order API declares: every exchange and every queue but its own (server.ts), then its own. */
-function orderApiSpecs(): TopologySpec[] {
-  const full = fullTopology();
-  const own = new Set(consumerSpec(orderEventsConsumer).queues?.map((q) => q.name));
-  return [
-    {
-      exchanges: full.exchanges,
-      queues: full.queues.filter((q) => !own.has(q.name)),
-      bindings: full.bindings.filter((b) => !own.has(b.queue)),
-    },
-    consumerSpec(orderEventsConsumer),
-  ];
+/** What the user declares on connect, as the services do it. */
+function declared(user: string): TopologySpec {
+  const use = brokerUses().find((u) => u.user === user);
+  if (!use) throw new Error(`no broker use for ${user}`);
+  return use.declares;
 }
 
 async function receiveOne(ch: ConfirmChannel, queue: string): Promise<string> {
@@ -120,7 +104,7 @@ describe('the order API user', () => {
   it('re-declares the whole topology, publishes each channel message with confirms and reads a dead-letter queue', async () => {
     const conn = await connectAs('order-api');
     const ch = await channelOf(conn);
-    for (const spec of orderApiSpecs()) await declareTopology(ch, spec);
+    await declareTopology(ch, declared('order-api'));
     for (const c of CHANNELS) await publishConfirmed(ch, EXCHANGES.notification.name, c);
     await publishConfirmed(ch, EXCHANGES.notification.name, 'no-such-channel');
     await ch.get(channelConsumers.email.deadLetterQueue.name);
@@ -154,12 +138,14 @@ describe.each(CHANNELS)('the %s service user', (channel: Channel) => {
   const topology = channelConsumers[channel];
   const others = CHANNELS.filter((c) => c !== channel);
   const grant = brokerGrants().find((g) => g.user === channel);
-  const ownEvents = Object.values(events).filter((e) => grant?.eventRoutingKeys?.includes(e.routingKey));
+  const ownEvents = Object.values(events).filter((e) =>
+    grant?.eventRoutingKeys?.write.includes(e.routingKey),
+  );
 
   it('declares its topology, consumes its queue, retries, dead-letters and publishes its events with confirms', async () => {
     const conn = await connectAs(channel);
     const ch = await channelOf(conn);
-    await declareTopology(ch, consumerSpec(topology));
+    await declareTopology(ch, declared(channel));
 
     const api = await channelOf(await connectAs('order-api'));
     const received = receiveOne(ch, topology.queue.name);

@@ -67,7 +67,8 @@ const CHANNEL_REQUIREMENTS: Record<Channel, Pick<DeployedService, 'requiredInPro
     secrets: ['TWILIO_AUTH_TOKEN'],
   },
   logistic: { requiredInProduction: [], secrets: [] },
-  payment: { requiredInProduction: ['PAYMENT_GATEWAY'], secrets: [] },
+  // The simulated gateway is the only one and the default; production must opt in to it.
+  payment: { requiredInProduction: ['PAYMENT_ALLOW_SIMULATOR'], secrets: [] },
   fraud: { requiredInProduction: [], secrets: [] },
 };
 
@@ -79,7 +80,8 @@ export const SERVICES: readonly DeployedService[] = [
     port: 3000,
     schema: 'order_api',
     kind: 'api',
-    requiredInProduction: ['API_KEYS'],
+    // API_KEYS has a default (no keys: authentication off), so it is not required.
+    requiredInProduction: [],
     secrets: ['API_KEYS'],
   },
   ...CHANNELS.map((channel): DeployedService => ({

@@ -6,35 +6,63 @@ import {
   deliveryEvents,
   events,
   fullTopology,
+  notifications,
   orderEventsConsumer,
 } from '@notify/contracts';
-import type { Channel, Contract, ConsumerTopology } from '@notify/contracts';
+import type {
+  BindingSpec,
+  Channel,
+  Contract,
+  ConsumerTopology,
+  ExchangeSpec,
+  QueueSpec,
+} from '@notify/contracts';
 import type { ServiceName } from '../service-catalogue.js';
 
-// Who may do what on the broker, derived from the topology in @notify/contracts.
+// Who may do what on the broker, derived from what each service does with the topology
+// of @notify/contracts (as packages/messaging and packages/service-kit do it).
 //
 // RabbitMQ checks, per vhost and by resource name (exchanges and queues share one
 // namespace):
 //   configure  exchange.declare, queue.declare (also of what already exists), deletes
 //   write      basic.publish on the exchange; queue.bind on the destination queue
 //   read       basic.consume/get on the queue; queue.bind on the source exchange
-// Creating (not re-declaring) a queue with a dead-letter exchange also needs read on
-// the queue and write on that exchange, and creating an exchange with an alternate
-// exchange needs read on it and write on the alternate. The definitions file creates
-// the whole topology before any service connects, so a service only re-declares what
-// it uses; the grants below let each consumer create its own queues as well, but never
-// let the order API create (and so read) a channel's work queue.
+// and, with topic permissions on a topic exchange, the routing keys published (write)
+// and bound (read). Creating (not re-declaring) a queue with a dead-letter exchange also
+// needs read on the queue and write on that exchange. The definitions file creates the
+// whole topology before any service connects, so services re-declare; each consumer may
+// also create its own queues, but the order API can never create (and so read) a
+// channel's work queue.
+
+export interface TopologyUse {
+  readonly exchanges: readonly ExchangeSpec[];
+  readonly queues: readonly QueueSpec[];
+  readonly bindings: readonly BindingSpec[];
+}
+
+export interface BrokerUse {
+  readonly user: ServiceName | typeof QUEUE_DEPTH_USER;
+  /** What the service declares on every connect. */
+  readonly declares: TopologyUse;
+  /** Exchanges it publishes to, with the routing keys when they are fixed. */
+  readonly publishes: readonly { readonly exchange: string; readonly routingKeys: readonly string[] }[];
+  readonly consumes: readonly string[];
+  /** Queues it may create when missing (its own). */
+  readonly creates: readonly QueueSpec[];
+}
 
 export interface BrokerGrant {
-  /** Broker user name: the service's name, or `keda` for the autoscaler. */
-  readonly user: ServiceName | typeof QUEUE_DEPTH_USER;
+  readonly user: BrokerUse['user'];
   /** Names (exchanges and queues) the user may declare. */
   readonly configure: readonly string[];
   readonly write: readonly string[];
   readonly read: readonly string[];
-  /** Routing keys this user may publish to the `order.events` topic exchange; undefined = any. */
-  readonly eventRoutingKeys?: readonly string[];
+  /** Routing keys on the `order.events` topic exchange: published, and bound from. */
+  readonly eventRoutingKeys?: { readonly write: readonly string[]; readonly read: readonly string[] };
 }
+
+/** KEDA reads queue depth with a passive queue.declare, which needs no permission. */
+export const QUEUE_DEPTH_USER = 'keda';
 
 /** Outcome events each channel's service publishes, besides the runner's lifecycle events. */
 const OUTCOME_EVENTS: Record<Channel, readonly Contract[]> = {
@@ -45,60 +73,122 @@ const OUTCOME_EVENTS: Record<Channel, readonly Contract[]> = {
   fraud: [events.fraudAssessed],
 };
 
-const exchangeNames = ALL_EXCHANGES.map((e) => e.name);
+const queuesOf = (t: ConsumerTopology): QueueSpec[] => [t.queue, t.deadLetterQueue, ...t.retryQueues];
 
-function queueNames(t: ConsumerTopology): string[] {
-  return [t.queue.name, t.deadLetterQueue.name, ...t.retryQueues.map((q) => q.name)];
-}
-
-/** What running a consumer on topology `t` takes: declare, bind, consume, retry, dead-letter. */
-function consumerNeeds(t: ConsumerTopology) {
+function merge(...parts: TopologyUse[]): TopologyUse {
   return {
-    configure: [...exchangeNames, ...queueNames(t)],
-    write: [...queueNames(t), EXCHANGES.retry.name, EXCHANGES.deadLetter.name],
-    read: [t.queue.name, ...t.retryQueues.map((q) => q.name), ...t.bindings.map((b) => b.exchange)],
+    exchanges: [...new Map(parts.flatMap((p) => p.exchanges).map((e) => [e.name, e])).values()],
+    queues: [...new Map(parts.flatMap((p) => p.queues).map((q) => [q.name, q])).values()],
+    bindings: parts.flatMap((p) => p.bindings),
   };
 }
 
-function channelGrant(channel: Channel): BrokerGrant {
-  const needs = consumerNeeds(channelConsumers[channel]);
-  const life = deliveryEvents[channel];
+/** What the consumer runner declares for topology `t`. */
+function consumerDeclares(t: ConsumerTopology): TopologyUse {
+  return { exchanges: ALL_EXCHANGES, queues: queuesOf(t), bindings: t.bindings };
+}
+
+/** Consumer services also declare the order API's event queue, so their events are never unroutable. */
+function orderEventsQueueDeclare(): TopologyUse {
   return {
-    user: channel,
-    configure: needs.configure,
-    write: [...needs.write, EXCHANGES.events.name],
-    read: needs.read,
-    eventRoutingKeys: [...OUTCOME_EVENTS[channel], life.retrying, life.deadLettered].map((c) => c.routingKey),
+    exchanges: ALL_EXCHANGES,
+    queues: [orderEventsConsumer.queue],
+    bindings: orderEventsConsumer.bindings.filter(
+      (b) => b.exchange === EXCHANGES.events.name && b.queue === orderEventsConsumer.queue.name,
+    ),
   };
 }
 
-function orderApiGrant(): BrokerGrant {
+/** The order API re-declares every queue but its own so orders wait even before a consumer ever ran. */
+function orderApiPublisherDeclares(): TopologyUse {
   const full = fullTopology();
-  const needs = consumerNeeds(orderEventsConsumer);
-  const channelDeadLetterQueues = CHANNELS.map((c) => channelConsumers[c].deadLetterQueue.name);
+  const own = new Set(queuesOf(orderEventsConsumer).map((q) => q.name));
   return {
-    user: 'order-api',
-    // The API re-declares every queue so that an order placed before a consumer ever ran
-    // still waits in its queue.
-    configure: [...needs.configure, ...full.queues.map((q) => q.name)],
-    write: [...needs.write, ...full.bindings.map((b) => b.queue), EXCHANGES.notification.name],
-    // Dead letters of every channel are read back by the replay feature.
-    read: [...needs.read, ...full.bindings.map((b) => b.exchange), ...channelDeadLetterQueues],
+    exchanges: full.exchanges,
+    queues: full.queues.filter((q) => !own.has(q.name)),
+    bindings: full.bindings.filter((b) => !own.has(b.queue)),
   };
 }
 
-/**
- * KEDA reads queue depth with a passive queue.declare, which RabbitMQ allows without any
- * permission: the user only needs to be let into the vhost.
- */
-export const QUEUE_DEPTH_USER = 'keda';
+export function brokerUses(): BrokerUse[] {
+  const retryAndDeadLetter = [
+    { exchange: EXCHANGES.retry.name, routingKeys: [] },
+    { exchange: EXCHANGES.deadLetter.name, routingKeys: [] },
+  ];
+  return [
+    {
+      user: 'order-api',
+      declares: merge(orderApiPublisherDeclares(), consumerDeclares(orderEventsConsumer)),
+      publishes: [
+        {
+          exchange: EXCHANGES.notification.name,
+          routingKeys: CHANNELS.map((c) => notifications[c].routingKey),
+        },
+        ...retryAndDeadLetter,
+      ],
+      // Its status consumer, and the dead letters of every channel for replay.
+      consumes: [
+        orderEventsConsumer.queue.name,
+        ...CHANNELS.map((c) => channelConsumers[c].deadLetterQueue.name),
+      ],
+      creates: queuesOf(orderEventsConsumer),
+    },
+    ...CHANNELS.map((c): BrokerUse => ({
+      user: c,
+      declares: merge(consumerDeclares(channelConsumers[c]), orderEventsQueueDeclare()),
+      publishes: [
+        ...retryAndDeadLetter,
+        {
+          exchange: EXCHANGES.events.name,
+          routingKeys: [...OUTCOME_EVENTS[c], deliveryEvents[c].retrying, deliveryEvents[c].deadLettered].map(
+            (e) => e.routingKey,
+          ),
+        },
+      ],
+      consumes: [channelConsumers[c].queue.name],
+      creates: queuesOf(channelConsumers[c]),
+    })),
+    {
+      user: QUEUE_DEPTH_USER,
+      declares: { exchanges: [], queues: [], bindings: [] },
+      publishes: [],
+      consumes: [],
+      creates: [],
+    },
+  ];
+}
 
-function queueDepthGrant(): BrokerGrant {
-  return { user: QUEUE_DEPTH_USER, configure: [], write: [], read: [] };
+function grantFor(use: BrokerUse): BrokerGrant {
+  const withDeadLetter = use.creates.filter((q) => typeof q.arguments['x-dead-letter-exchange'] === 'string');
+  const eventBindings = use.declares.bindings.filter((b) => b.exchange === EXCHANGES.events.name);
+  const eventPublishes = use.publishes.filter((p) => p.exchange === EXCHANGES.events.name);
+  const touchesEvents = eventBindings.length > 0 || eventPublishes.length > 0;
+  return {
+    user: use.user,
+    configure: [...use.declares.exchanges.map((e) => e.name), ...use.declares.queues.map((q) => q.name)],
+    write: [
+      ...use.declares.bindings.map((b) => b.queue),
+      ...use.publishes.map((p) => p.exchange),
+      ...withDeadLetter.map((q) => q.arguments['x-dead-letter-exchange'] as string),
+    ],
+    read: [
+      ...use.declares.bindings.map((b) => b.exchange),
+      ...use.consumes,
+      ...withDeadLetter.map((q) => q.name),
+    ],
+    ...(touchesEvents
+      ? {
+          eventRoutingKeys: {
+            write: eventPublishes.flatMap((p) => p.routingKeys),
+            read: eventBindings.map((b) => b.routingKey),
+          },
+        }
+      : {}),
+  };
 }
 
 export function brokerGrants(): BrokerGrant[] {
-  return [orderApiGrant(), ...CHANNELS.map(channelGrant), queueDepthGrant()];
+  return brokerUses().map(grantFor);
 }
 
 function escapeRegex(s: string): string {

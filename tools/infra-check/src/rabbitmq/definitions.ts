@@ -133,8 +133,8 @@ export function buildDefinitions(options: DefinitionsOptions = {}): Definitions 
             user: userName(g.user),
             vhost,
             exchange: EXCHANGES.events.name,
-            write: exactNames(g.eventRoutingKeys),
-            read: '^$',
+            write: exactNames(g.eventRoutingKeys.write),
+            read: exactNames(g.eventRoutingKeys.read),
           },
         ]
       : [],

@@ -1,0 +1,273 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { waitFor } from '@notify/messaging/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureNode24 } from './images/node24.js';
+import { runDockerfile } from './images/dockerfile-runner.js';
+import type { DockerImage } from './images/dockerfile-runner.js';
+import { REPO_ROOT, repoPath } from './repo-paths.js';
+import { SERVICES } from './service-catalogue.js';
+import type { DeployedService } from './service-catalogue.js';
+import { renderOverlays } from './testing/render-overlay.js';
+import type { RenderedOverlays } from './testing/render-overlay.js';
+import { loadScratchBroker } from './testing/scratch-broker.js';
+import type { ScratchBroker } from './testing/scratch-broker.js';
+import { createScratchPostgres } from './testing/scratch-postgres.js';
+import type { ScratchPostgres } from './testing/scratch-postgres.js';
+
+// The image check: for each service, run infra/docker/Dockerfile's own steps (prune,
+// install from the pruned lockfile, build, stage the run-time files) into a fresh folder
+// on Node 24, then start the service from that folder alone, with the environment the
+// production overlay gives it, as the image's unprivileged user, against the real
+// RabbitMQ (its own least-privileged broker user) and PostgreSQL (its own role from the
+// init script); see it become ready, pass the image's HEALTHCHECK, and exit 0 on SIGTERM.
+// Builds share a turbo cache folder, as CI shares a remote cache: outputs are the same.
+
+const verbose = process.env.INFRA_CHECK_VERBOSE === '1';
+const log = (line: string) => {
+  if (verbose) console.log(line);
+};
+
+let node24: string;
+let broker: ScratchBroker;
+let db: ScratchPostgres;
+let overlays: RenderedOverlays;
+let work: string;
+const timings: string[] = [];
+const running = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  node24 = await ensureNode24(log);
+  work = await mkdtemp(path.join(tmpdir(), 'notify-images-'));
+  // The service runs as the image's user and must reach its folder, as in the image.
+  await chmod(work, 0o755);
+  broker = await loadScratchBroker('image');
+  db = await createScratchPostgres('image');
+  overlays = await renderOverlays(['production']);
+}, 600_000);
+
+afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await broker?.delete();
+  await db?.drop();
+  if (work) await rm(work, { recursive: true, force: true });
+  if (timings.length) console.log(`image check timings:\n  ${timings.join('\n  ')}`);
+});
+
+/** `uid:gid` of the image's USER, used when this process may switch user (it runs as root). */
+function imageUser(image: DockerImage): { uid: number; gid: number } | undefined {
+  const m = /^(\d+):(\d+)$/.exec(image.user ?? '');
+  if (!m || process.getuid?.() !== 0) return undefined;
+  return { uid: Number(m[1]), gid: Number(m[2]) };
+}
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+function start(image: DockerImage, env: Record<string, string>, argv = [...image.cmd]): Started {
+  const [command, ...args] = argv;
+  const user = imageUser(image);
+  const child = spawn(command as string, args, {
+    cwd: image.workdir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(user ?? {}),
+  });
+  running.add(child);
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (verbose) process.stdout.write(chunk);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  return { child, output: () => output, exited };
+}
+
+function listeningPort(output: string): number | undefined {
+  for (const line of output.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { port?: unknown };
+      if (typeof entry.port === 'number' && entry.port > 0) return entry.port;
+    } catch {
+      // Not a log line of the service's logger.
+    }
+  }
+  return undefined;
+}
+
+async function filesUnder(dir: string, skip: (rel: string) => boolean, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(path.join(dir, rel), { withFileTypes: true })) {
+    const p = path.join(rel, entry.name);
+    if (skip(p)) continue;
+    if (entry.isDirectory()) out.push(...(await filesUnder(dir, skip, p)));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Workspace folders a package needs at run time: its own and, recursively, its production @notify dependencies. */
+async function productionWorkspaces(dir: string): Promise<string[]> {
+  const folders = new Map<string, string>();
+  for (const group of ['packages', 'services', 'tools']) {
+    for (const d of await readdir(repoPath(group))) {
+      const pkg = await readFile(repoPath(group, d, 'package.json'), 'utf8').catch(() => undefined);
+      if (pkg) folders.set((JSON.parse(pkg) as { name: string }).name, `${group}/${d}`);
+    }
+  }
+  const seen = new Set<string>();
+  const visit = async (folder: string) => {
+    if (seen.has(folder)) return;
+    seen.add(folder);
+    const pkg = JSON.parse(await readFile(repoPath(folder, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    for (const dep of Object.keys(pkg.dependencies ?? {})) {
+      const f = folders.get(dep);
+      if (f) await visit(f);
+    }
+  };
+  await visit(dir);
+  return [...seen].sort();
+}
+
+const DEV_ONLY_PACKAGES = ['typescript', 'vitest', 'turbo', 'eslint', 'tsx', 'prettier'];
+
+describe.each(SERVICES)('the $name image', (s: DeployedService) => {
+  let image: DockerImage;
+  let env: Record<string, string>;
+
+  it("builds with the Dockerfile's own steps on Node 24", async () => {
+    const started = Date.now();
+    const buildDir = path.join(work, s.name);
+    image = await runDockerfile({
+      dockerfile: repoPath('infra/docker/Dockerfile'),
+      context: REPO_ROOT,
+      workDir: buildDir,
+      buildArgs: { PACKAGE: s.package, APP_DIR: s.dir, PORT: String(s.port) },
+      env: {
+        PATH: `${path.dirname(node24)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        HOME: process.env.HOME ?? '/root',
+        TURBO_CACHE_DIR: path.join(work, 'turbo-cache'),
+        TURBO_TELEMETRY_DISABLED: '1',
+      },
+      log,
+    });
+    timings.push(
+      `${s.name}: build ${((Date.now() - started) / 1000).toFixed(1)} s (${image.steps
+        .map(
+          (st) =>
+            `${st.step.split(':')[1]?.trim().split(' ').slice(0, 3).join(' ')} ${(st.ms / 1000).toFixed(1)}`,
+        )
+        .join(', ')})`,
+    );
+    expect(image.skipped).toEqual([expect.stringContaining('tini')]);
+    expect(image.entrypoint).toEqual(['/usr/bin/tini', '--']);
+    expect(image.user).toBe('1000:1000');
+    expect(image.env.NODE_ENV).toBe('production');
+    expect(image.labels['org.opencontainers.image.title']).toBe(s.package);
+    expect(image.workdir).toBe(path.join(image.root, 'app', s.dir));
+  }, 600_000);
+
+  it('holds the service, the workspaces and packages it runs with, and nothing else', async () => {
+    const app = path.join(image.root, 'app');
+    const expected = await productionWorkspaces(s.dir);
+    const present: string[] = [];
+    for (const group of ['packages', 'services', 'tools']) {
+      for (const d of await readdir(path.join(app, group)).catch(() => [])) present.push(`${group}/${d}`);
+    }
+    expect(present.sort()).toEqual(expected);
+
+    const sources = await filesUnder(app, (rel) => rel.split(path.sep).includes('node_modules'));
+    const typescript = sources.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+    expect(typescript, 'TypeScript sources in the image: add a `files` field to the package.json').toEqual(
+      [],
+    );
+    expect(sources).toContain(path.join(s.dir, 'dist', 'main.js'));
+
+    for (const folder of expected) {
+      const pkg = JSON.parse(await readFile(repoPath(folder, 'package.json'), 'utf8')) as {
+        files?: string[];
+      };
+      for (const entry of pkg.files ?? []) {
+        const there = await stat(path.join(app, folder, entry)).then(
+          () => true,
+          () => false,
+        );
+        expect(there, `${folder}/${entry}`).toBe(true);
+      }
+    }
+    const modules = await readdir(path.join(app, 'node_modules'));
+    for (const dev of DEV_ONLY_PACKAGES) expect(modules, dev).not.toContain(dev);
+  });
+
+  it('refuses to start in production without each variable it requires, naming it', async () => {
+    env = {
+      ...image.env,
+      ...overlays.environmentOf('production', s),
+      AMQP_URL: broker.url(s.name),
+      DATABASE_URL: db.url(s.schema),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PATH: `${path.dirname(node24)}:/usr/bin:/bin`,
+    };
+    expect(env.NODE_ENV).toBe('production');
+    for (const variable of s.requiredInProduction) {
+      const { [variable]: _left, ...without } = env;
+      const run = start(image, without);
+      const code = await Promise.race([
+        run.exited,
+        waitFor(() => listeningPort(run.output()), { timeoutMs: 60_000, what: `${s.name} to stop` }).then(
+          () => 'started',
+        ),
+      ]);
+      if (code === 'started') run.child.kill('SIGKILL');
+      expect(code, `${s.name} without ${variable}`).not.toBe('started');
+      expect(code).not.toBe(0);
+      expect(run.output()).toContain(variable);
+    }
+  }, 300_000);
+
+  it('starts from its image folder alone, becomes ready, passes its health check and exits 0 on SIGTERM', async () => {
+    const started = Date.now();
+    const run = start(image, env);
+    const port = await waitFor(() => listeningPort(run.output()) ?? (run.child.exitCode !== null ? -1 : 0), {
+      timeoutMs: 120_000,
+      what: `${s.name} to listen`,
+    });
+    expect(port, run.output()).toBeGreaterThan(0);
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) })).status ===
+        200,
+      { timeoutMs: 120_000, what: `${s.name} /readyz` },
+    );
+    const ready = Date.now();
+
+    const healthcheck = start(image, { ...env, PORT: String(port) }, image.healthcheck ?? ['false']);
+    expect(await healthcheck.exited).toBe(0);
+
+    run.child.kill('SIGTERM');
+    const code = await Promise.race([
+      run.exited,
+      waitFor(() => false, { timeoutMs: 60_000, what: `${s.name} to exit after SIGTERM` }),
+    ]);
+    expect(code, run.output()).toBe(0);
+    timings.push(
+      `${s.name}: ready in ${((ready - started) / 1000).toFixed(1)} s, stopped in ${((Date.now() - ready) / 1000).toFixed(1)} s`,
+    );
+  }, 300_000);
+});

@@ -1,0 +1,254 @@
+import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { channelConsumers } from '@notify/contracts';
+import type { Channel } from '@notify/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { K8sObject } from './k8s/base-manifests.js';
+import { KustomizeError, kustomizeBuild, nameHash, parseEnvFile } from './k8s/kustomize.js';
+import { brokerGrants } from './rabbitmq/broker-users.js';
+import { VHOST, buildDefinitions } from './rabbitmq/definitions.js';
+import { repoPath } from './repo-paths.js';
+import { COMMON_SECRETS, SERVICES } from './service-catalogue.js';
+import type { DeployedService } from './service-catalogue.js';
+
+// Renders the overlays the way an operator applies them (secrets made from the committed
+// examples, the broker definitions from the generator) and checks what Kubernetes gets.
+
+let work: string;
+const rendered = new Map<string, K8sObject[]>();
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(tmpdir(), 'notify-k8s-'));
+  await cp(repoPath('infra/k8s'), work, { recursive: true });
+  const secrets = path.join(work, 'overlays/production/secrets');
+  for (const f of await readdir(secrets)) {
+    if (f.endsWith('.example'))
+      await cp(path.join(secrets, f), path.join(secrets, f.replace(/\.example$/, '')));
+  }
+  const definitions = buildDefinitions({
+    passwords: Object.fromEntries(brokerGrants().map((g) => [g.user, randomBytes(12).toString('hex')])),
+  });
+  await writeFile(
+    path.join(work, 'overlays/rabbitmq-cluster/secrets/definitions.json'),
+    JSON.stringify(definitions),
+  );
+  for (const overlay of ['production', 'rabbitmq-cluster'])
+    rendered.set(overlay, await kustomizeBuild(path.join(work, 'overlays', overlay)));
+});
+
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+type Obj = K8sObject & { spec?: any; data?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- manifests are checked field by field
+
+function find(objects: K8sObject[], kind: string, name: string): Obj {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind} ${name}`);
+  return o as Obj;
+}
+
+const decode = (o: Obj, key: string) => Buffer.from(o.data?.[key] ?? '', 'base64').toString('utf8');
+
+describe('the kustomize renderer', () => {
+  it('reads env files as kustomize does: literal values, comments and blank lines skipped', () => {
+    expect(parseEnvFile('# c\n\nA=1\n  B="x" <y>\nC=\nD\n', 'f')).toEqual([
+      ['A', '1'],
+      ['B', '"x" <y>'],
+      ['C', ''],
+      ['D', ''],
+    ]);
+    expect(() => parseEnvFile('1A=x', 'f')).toThrow(KustomizeError);
+  });
+
+  it("names a generated ConfigMap with kubectl kustomize's hash", () => {
+    // `configMapGenerator: [{name: x, literals: [a=b]}]` renders as x-4h2mbtbbt6 with kubectl 1.32.
+    expect(nameHash({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'b' } })).toBe(
+      '4h2mbtbbt6',
+    );
+  });
+
+  it('refuses a kustomization field it does not implement', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'notify-kz-'));
+    try {
+      await writeFile(path.join(dir, 'kustomization.yaml'), 'namePrefix: x-\nresources: []\n');
+      await expect(kustomizeBuild(dir)).rejects.toThrow(/unsupported kustomization fields: namePrefix/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails when an overlay needs a secret file the operator has not made', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'notify-kz-'));
+    try {
+      await cp(repoPath('infra/k8s'), dir, { recursive: true });
+      await expect(kustomizeBuild(path.join(dir, 'overlays/production'))).rejects.toThrow(/does not exist/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.each(['production', 'rabbitmq-cluster'])('the %s overlay', (overlay) => {
+  const objects = () => rendered.get(overlay) as K8sObject[];
+
+  it('puts everything namespaced into the notify namespace', () => {
+    for (const o of objects()) {
+      if (o.kind === 'Namespace') expect(o.metadata.name).toBe('notify');
+      else expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('notify');
+    }
+  });
+
+  it('deploys exactly the six services', () => {
+    const names = objects()
+      .filter((o) => o.kind === 'Deployment')
+      .map((o) => o.metadata.name);
+    expect(names.sort()).toEqual(SERVICES.map((s) => s.name).sort());
+  });
+
+  describe.each(SERVICES)('$name', (s: DeployedService) => {
+    const deployment = () => find(objects(), 'Deployment', s.name);
+    const pod = () => deployment().spec.template.spec;
+    const container = () => {
+      const cs = pod().containers;
+      expect(cs).toHaveLength(1);
+      return cs[0];
+    };
+    const envSources = () => {
+      const refs = container().envFrom as { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+      const cm = refs.find((r) => r.configMapRef)?.configMapRef?.name as string;
+      const secret = refs.find((r) => r.secretRef)?.secretRef?.name as string;
+      return { config: find(objects(), 'ConfigMap', cm), secret: find(objects(), 'Secret', secret) };
+    };
+
+    it('probes liveness on /healthz and readiness on /readyz at the port it listens on', () => {
+      const c = container();
+      expect(c.ports).toEqual([{ name: 'http', containerPort: s.port, protocol: 'TCP' }]);
+      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+      expect(c.startupProbe.httpGet.path).toBe('/healthz');
+    });
+
+    it('asks for and is limited in CPU and memory', () => {
+      const r = container().resources;
+      for (const kind of ['requests', 'limits']) {
+        expect(r[kind].cpu, kind).toBeTruthy();
+        expect(r[kind].memory, kind).toBeTruthy();
+      }
+    });
+
+    it('runs as non-root on a read-only root filesystem without capabilities', () => {
+      const p = pod();
+      expect(p.securityContext.runAsNonRoot).toBe(true);
+      expect(p.securityContext.runAsUser).toBeGreaterThan(0);
+      expect(p.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+      expect(p.automountServiceAccountToken).toBe(false);
+      const sc = container().securityContext;
+      expect(sc.readOnlyRootFilesystem).toBe(true);
+      expect(sc.allowPrivilegeEscalation).toBe(false);
+      expect(sc.capabilities.drop).toEqual(['ALL']);
+      const tmp = container().volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/tmp');
+      expect(p.volumes.find((v: { name: string }) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+    });
+
+    it('is given longer to stop than the service takes to drain', () => {
+      const drainSeconds = Number(envSources().config.data?.SHUTDOWN_TIMEOUT_MS) / 1000;
+      expect(drainSeconds).toBeGreaterThan(0);
+      // runMain forces the exit 5 s after the drain timeout; the pod must outlive that.
+      expect(pod().terminationGracePeriodSeconds).toBeGreaterThan(drainSeconds + 5);
+    });
+
+    it('gets every variable it requires, credentials from its Secret only', () => {
+      const { config, secret } = envSources();
+      const keys = new Set([...Object.keys(config.data ?? {}), ...Object.keys(secret.data ?? {})]);
+      for (const v of ['NODE_ENV', 'AMQP_URL', 'DATABASE_URL', 'PORT', ...s.requiredInProduction])
+        expect(keys.has(v), v).toBe(true);
+      expect(config.data?.NODE_ENV).toBe('production');
+      expect(config.data?.PORT).toBe(String(s.port));
+      for (const v of [...COMMON_SECRETS, ...s.secrets]) {
+        expect(Object.keys(secret.data ?? {}), v).toContain(v);
+        expect(Object.keys(config.data ?? {}), v).not.toContain(v);
+      }
+      const amqp = new URL(decode(secret, 'AMQP_URL'));
+      expect([amqp.username, amqp.pathname]).toEqual([s.name, `/${VHOST}`]);
+      expect(new URL(decode(secret, 'DATABASE_URL')).username).toBe(s.schema);
+    });
+
+    it("uses the release's image", () => {
+      expect(container().image).toMatch(new RegExp(`^registry\\.example\\.com/notify/${s.name}:\\S+$`));
+    });
+
+    it('has a Service and a PodDisruptionBudget that select its pods', () => {
+      const labels = deployment().spec.template.metadata.labels;
+      const svc = find(objects(), 'Service', s.name);
+      expect(labels).toMatchObject(svc.spec.selector);
+      expect(svc.spec.ports).toEqual([{ name: 'http', port: s.port, targetPort: 'http', protocol: 'TCP' }]);
+      const pdb = find(objects(), 'PodDisruptionBudget', s.name);
+      expect(labels).toMatchObject(pdb.spec.selector.matchLabels);
+      expect(pdb.spec.maxUnavailable ?? pdb.spec.minAvailable).toBeDefined();
+      expect(deployment().spec.replicas).toBeUndefined();
+    });
+
+    if (s.kind === 'api') {
+      it('scales on CPU with a HorizontalPodAutoscaler', () => {
+        const hpa = find(objects(), 'HorizontalPodAutoscaler', s.name);
+        expect(hpa.apiVersion).toBe('autoscaling/v2');
+        expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: s.name });
+        expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+      });
+    } else {
+      it("scales on its queue's depth with a KEDA ScaledObject", () => {
+        const so = find(objects(), 'ScaledObject', s.name);
+        expect(so.apiVersion).toBe('keda.sh/v1alpha1');
+        expect(so.spec.scaleTargetRef.name).toBe(s.name);
+        const [trigger, ...rest] = so.spec.triggers;
+        expect(rest).toEqual([]);
+        expect(trigger.type).toBe('rabbitmq');
+        expect(trigger.metadata.queueName).toBe(channelConsumers[s.name as Channel].queue.name);
+        expect(trigger.metadata.vhostName).toBe(VHOST);
+        const auth = find(objects(), 'TriggerAuthentication', trigger.authenticationRef.name);
+        const [ref] = auth.spec.secretTargetRef;
+        expect(ref.parameter).toBe('host');
+        const secret = find(objects(), 'Secret', ref.name);
+        expect(new URL(decode(secret, ref.key)).protocol).toBe('amqp:');
+        expect(
+          objects().some((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === s.name),
+        ).toBe(false);
+      });
+    }
+  });
+});
+
+describe('the rabbitmq-cluster overlay', () => {
+  it('runs three RabbitMQ nodes that import the definitions and share the broker settings', async () => {
+    const objects = rendered.get('rabbitmq-cluster') as K8sObject[];
+    const cluster = find(objects, 'RabbitmqCluster', 'notify-rabbitmq');
+    expect(cluster.apiVersion).toBe('rabbitmq.com/v1beta1');
+    expect(cluster.spec.replicas).toBe(3);
+    const volume = cluster.spec.override.statefulSet.spec.template.spec.volumes[0];
+    const secret = find(objects, 'Secret', volume.secret.secretName);
+    const imported = JSON.parse(decode(secret, 'definitions.json'));
+    expect(imported.users.map((u: { name: string }) => u.name)).toEqual(brokerGrants().map((g) => g.user));
+
+    const settings = (text: string) =>
+      new Map(
+        text
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !l.startsWith('#'))
+          .map((l) => l.split(/\s*=\s*/) as [string, string]),
+      );
+    const conf = settings(await readFile(repoPath('infra/rabbitmq/rabbitmq.conf'), 'utf8'));
+    const additional = settings(cluster.spec.rabbitmq.additionalConfig);
+    for (const [key, value] of additional) {
+      if (key === 'load_definitions') {
+        const mount = cluster.spec.override.statefulSet.spec.template.spec.containers[0].volumeMounts[0];
+        expect(value).toBe(path.posix.join(mount.mountPath, 'definitions.json'));
+      } else expect(conf.get(key), key).toBe(value);
+    }
+    for (const key of ['default_queue_type', 'disk_free_limit.absolute', 'vm_memory_high_watermark.relative'])
+      expect(additional.has(key), key).toBe(true);
+  });
+});
