@@ -1,45 +1,25 @@
-import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { channelConsumers } from '@notify/contracts';
 import type { Channel } from '@notify/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { K8sObject } from './k8s/base-manifests.js';
 import { KustomizeError, kustomizeBuild, nameHash, parseEnvFile } from './k8s/kustomize.js';
 import { brokerGrants } from './rabbitmq/broker-users.js';
-import { VHOST, buildDefinitions } from './rabbitmq/definitions.js';
+import { VHOST } from './rabbitmq/definitions.js';
 import { repoPath } from './repo-paths.js';
 import { COMMON_SECRETS, SERVICES } from './service-catalogue.js';
 import type { DeployedService } from './service-catalogue.js';
+import { renderOverlays } from './testing/render-overlay.js';
 
 // Renders the overlays the way an operator applies them (secrets made from the committed
 // examples, the broker definitions from the generator) and checks what Kubernetes gets.
-
-let work: string;
 const rendered = new Map<string, K8sObject[]>();
 
 beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), 'notify-k8s-'));
-  await cp(repoPath('infra/k8s'), work, { recursive: true });
-  const secrets = path.join(work, 'overlays/production/secrets');
-  for (const f of await readdir(secrets)) {
-    if (f.endsWith('.example'))
-      await cp(path.join(secrets, f), path.join(secrets, f.replace(/\.example$/, '')));
-  }
-  const definitions = buildDefinitions({
-    passwords: Object.fromEntries(brokerGrants().map((g) => [g.user, randomBytes(12).toString('hex')])),
-  });
-  await writeFile(
-    path.join(work, 'overlays/rabbitmq-cluster/secrets/definitions.json'),
-    JSON.stringify(definitions),
-  );
-  for (const overlay of ['production', 'rabbitmq-cluster'])
-    rendered.set(overlay, await kustomizeBuild(path.join(work, 'overlays', overlay)));
-});
-
-afterAll(async () => {
-  if (work) await rm(work, { recursive: true, force: true });
+  const r = await renderOverlays(['production', 'rabbitmq-cluster']);
+  for (const [name, objects] of r.overlays) rendered.set(name, objects);
 });
 
 type Obj = K8sObject & { spec?: any; data?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- manifests are checked field by field
