@@ -37,7 +37,7 @@ export async function checkBroker(amqpUrl: string): Promise<void> {
   const port = Number(u.port || (u.protocol === 'amqps:' ? 5671 : 5672));
   if (!(await reachable(u.hostname, port))) {
     throw new PreflightError(
-      `RabbitMQ is not reachable at ${redact(amqpUrl)}: start it (e.g. 'rabbitmq-server -detached', or 'docker compose -f infra/compose.yaml up rabbitmq') or set AMQP_URL`,
+      `RabbitMQ is not reachable at ${redact(amqpUrl)}: start it (e.g. 'rabbitmq-server -detached', or 'docker run -d -p 5672:5672 -p 15672:15672 rabbitmq:4.1-management') or set AMQP_URL`,
     );
   }
 }
@@ -51,7 +51,7 @@ export async function checkDatabase(databaseUrl: string): Promise<void> {
   const port = Number(u.port || 5432);
   if (!(await reachable(u.hostname, port))) {
     throw new PreflightError(
-      `PostgreSQL is not reachable at ${redact(databaseUrl)}: start it (e.g. 'pg_ctlcluster 15 main start', or 'docker compose -f infra/compose.yaml up postgres') or set DATABASE_URL`,
+      `PostgreSQL is not reachable at ${redact(databaseUrl)}: start it (e.g. 'pg_ctlcluster 15 main start', or 'docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15') or set DATABASE_URL`,
     );
   }
   const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
