@@ -18,8 +18,9 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CHANNELS, notifications } from '@notify/contracts';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
@@ -43,6 +44,16 @@ function percentile(sorted: number[], p: number): number {
 }
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
@@ -52,7 +63,10 @@ async function freePort(): Promise<number> {
 }
 
 /** Raw amqplib: five persistent, mandatory messages per order on a confirm channel. */
-async function rawBrokerLimit(url: string, seconds: number): Promise<{ messagesPerSecond: number }> {
+async function rawBrokerLimit(
+  url: string,
+  seconds: number,
+): Promise<{ messagesPerSecond: number; messages: number }> {
   const input = validOrder();
   const sample = buildOutboxMessages({
     id: '3f2c1a9e-7b4d-4c8e-9f1a-2b3c4d5e6f70',
@@ -113,7 +127,7 @@ async function rawBrokerLimit(url: string, seconds: number): Promise<{ messagesP
   const elapsed = (performance.now() - started) / 1000;
   for (const c of CHANNELS) await ch.purgeQueue(c);
   await conn.close();
-  return { messagesPerSecond: confirmed / elapsed };
+  return { messagesPerSecond: confirmed / elapsed, messages: confirmed };
 }
 
 interface LoadResult {
@@ -165,7 +179,10 @@ async function main() {
     console.error('build first: npx turbo run build --filter=@notify/order-api');
     process.exit(1);
   }
-  const [vh, db] = await Promise.all([createTestVhost('bench-order-api'), createTestDatabase('bench_order_api')]);
+  const [vh, db] = await Promise.all([
+    createTestVhost('bench-order-api'),
+    createTestDatabase('bench_order_api'),
+  ]);
   const port = await freePort();
   const pool = createPool({ url: db.url, schema: 'order_api', max: 2 });
   let child: ChildProcess | undefined;
@@ -197,20 +214,48 @@ async function main() {
     const backlog = async () =>
       (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL'))
         .rows[0]?.n ?? 0;
-    const drained = () => waitFor(async () => (await backlog()) === 0, { timeoutMs: 120_000, what: 'outbox drained' });
+    const drained = () =>
+      waitFor(async () => (await backlog()) === 0, { timeoutMs: 120_000, what: 'outbox drained' });
 
     // Warm-up: JIT, prepared statements, channels.
     await load(base, { connections: 8, seconds: 2 });
     await drained();
 
+    const benchCpuBefore = process.cpuUsage();
     const raw = await rawBrokerLimit(vh.url, 5);
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    const rawClientCpuPerOrder = ((benchCpu.user + benchCpu.system) / 1000 / raw.messages) * CHANNELS.length;
     const rawOrders = raw.messagesPerSecond / CHANNELS.length;
 
+    // CPU spent per order by the API process and by the PostgreSQL sessions of its
+    // database: unlike rates, this does not depend on what else the machine is doing.
+    const backends = async () =>
+      (
+        await pool.query<{ pid: number }>(
+          'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+        )
+      ).rows.map((r) => r.pid);
+    const cpu = async () => {
+      const pids = await backends();
+      return {
+        api: cpuSeconds(child!.pid!),
+        pg: new Map(pids.map((pid) => [pid, cpuSeconds(pid)])),
+      };
+    };
+    const cpuPerOrder: { api: number; pg: number }[] = [];
     let best: (LoadResult & { endToEnd: number; connections: number }) | undefined;
     for (const connections of CONNECTIONS) {
       const started = performance.now();
+      const before = await cpu();
       const r = await load(base, { connections, seconds: SECONDS });
       await drained();
+      const after = await cpu();
+      let pgSeconds = 0;
+      for (const [pid, t] of after.pg) pgSeconds += t - (before.pg.get(pid) ?? t);
+      cpuPerOrder.push({
+        api: ((after.api - before.api) * 1000) / r.total,
+        pg: (pgSeconds * 1000) / r.total,
+      });
       const endToEnd = r.total / ((performance.now() - started) / 1000);
       console.log(
         `closed loop c=${connections}: ${fmt(r.ordersPerSecond)} orders/s accepted, ${fmt(endToEnd)} orders/s ` +
@@ -238,11 +283,35 @@ async function main() {
     const beforeResponse = lags.filter((l) => l < 0).length;
 
     const rows2 = [
-      ['broker limit (raw amqplib, 5 confirmed persistent msgs/order)', `${fmt(rawOrders)} orders/s (${fmt(raw.messagesPerSecond)} msgs/s)`],
-      [`max sustained, zero errors (c=${best.connections})`, `${fmt(sustained)} orders/s (${fmt((100 * sustained) / rawOrders)}% of broker limit; target >= 50%)`],
-      [`fixed rate ${rate}/s: latency p50 / p99`, `${fmt(fixed.p50)} / ${fmt(fixed.p99)} ms (target p99 < 25 ms), errors ${fixed.errors + fixed.non2xx}`],
-      ['201 -> all 5 confirmed: p50 / p99 / max', `${fmt(percentile(lags, 50))} / ${fmt(percentile(lags, 99))} / ${fmt(lags.at(-1) ?? NaN)} ms over ${lags.length} orders (target p99 < 50 ms)`],
+      [
+        'broker limit (raw amqplib, 5 confirmed persistent msgs/order)',
+        `${fmt(rawOrders)} orders/s (${fmt(raw.messagesPerSecond)} msgs/s)`,
+      ],
+      [
+        `max sustained, zero errors (c=${best.connections})`,
+        `${fmt(sustained)} orders/s (${fmt((100 * sustained) / rawOrders)}% of broker limit; target >= 50%)`,
+      ],
+      [
+        `fixed rate ${rate}/s: latency p50 / p99`,
+        `${fmt(fixed.p50)} / ${fmt(fixed.p99)} ms (target p99 < 25 ms), errors ${fixed.errors + fixed.non2xx}`,
+      ],
+      [
+        '201 -> all 5 confirmed: p50 / p99 / max',
+        `${fmt(percentile(lags, 50))} / ${fmt(percentile(lags, 99))} / ${fmt(lags.at(-1) ?? NaN)} ms over ${lags.length} orders (target p99 < 50 ms)`,
+      ],
       ['orders fully confirmed before their 201 arrived', `${beforeResponse}`],
+      [
+        'CPU per order: API process / its PostgreSQL sessions',
+        cpuPerOrder.map((c) => `${fmt(c.api, 2)} / ${fmt(c.pg, 2)} ms`).join(', ') +
+          ` (raw amqplib client: ${fmt(rawClientCpuPerOrder, 2)} ms)`,
+      ],
+      [
+        'machine',
+        `${os.cpus().length} CPUs, load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}`,
+      ],
     ];
     const width = Math.max(...rows2.map((r) => r[0]!.length));
     console.log('\nOrder API benchmark');

@@ -140,7 +140,9 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
-  const repository = new OrderRepository(deps.pool, deps.outboxCommitted);
+  const repository = new OrderRepository(deps.pool, {
+    ...(deps.outboxCommitted ? { onCommitted: deps.outboxCommitted } : {}),
+  });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   orderRoutes(app, { repository, metrics: deps.metrics });
   opsRoutes(app, { pool: deps.pool, broker: deps.broker, registry: deps.registry });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { fullTopology, orderEventsConsumer } from '@notify/contracts';
 import { Broker, Publisher } from '@notify/messaging';
@@ -96,6 +97,7 @@ export async function startOrderApi(
     const signal = new OutboxSignal(
       pool,
       outboxNotifyChannel(schema),
+      relay?.instanceId ?? randomUUID(),
       relay ? () => relay.wake() : null,
       logger,
     );

@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 export interface OutboxListenerOptions {
   readonly databaseUrl: string;
   readonly channel: string;
-  /** A transaction that wrote outbox rows committed. */
-  readonly onNotify: () => void;
+  /** Outbox rows were committed; `payload` names the process that wrote them. */
+  readonly onNotify: (payload: string) => void;
   /** LISTEN is (re-)established: notifications sent while it was down are lost, so look now. */
   readonly onListening: () => void;
   readonly logger?: Logger;
@@ -70,7 +70,7 @@ export class OutboxListener {
     client.on('error', onLost);
     client.on('end', () => onLost());
     client.on('notification', (msg) => {
-      if (msg.channel === this.options.channel) this.options.onNotify();
+      if (msg.channel === this.options.channel) this.options.onNotify(msg.payload ?? '');
     });
     try {
       await client.connect();

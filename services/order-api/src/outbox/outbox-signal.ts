@@ -15,9 +15,14 @@ export class OutboxSignal {
   private inFlight = false;
   private pending = false;
 
+  /**
+   * @param sender carried as the NOTIFY payload; the relay of this process ignores
+   *   notifications with its own id, since it was already woken directly.
+   */
   constructor(
     private readonly pool: Pool,
     private readonly channel: string,
+    private readonly sender: string,
     private readonly wakeLocal: (() => void) | null,
     private readonly logger?: Logger,
   ) {}
@@ -35,7 +40,11 @@ export class OutboxSignal {
     this.inFlight = true;
     this.pending = false;
     this.pool
-      .query({ name: 'order-api-outbox-notify', text: "SELECT pg_notify($1, '')", values: [this.channel] })
+      .query({
+        name: 'order-api-outbox-notify',
+        text: 'SELECT pg_notify($1, $2)',
+        values: [this.channel, this.sender],
+      })
       .catch((err: unknown) => this.logger?.warn({ err: (err as Error).message }, 'outbox NOTIFY failed'))
       .finally(() => {
         this.inFlight = false;

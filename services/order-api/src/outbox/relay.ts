@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { HEADERS, notifications } from '@notify/contracts';
 import type { NotificationContract, Payload } from '@notify/contracts';
 import {
@@ -19,12 +20,12 @@ import { Wakeup } from './wakeup.js';
 // publishing them too. published_at is set only after the broker's confirm, in the same
 // transaction; if the process dies before COMMIT the locks go away with the session and
 // the rows are published again with the same message id, which consumers de-duplicate.
-const CLAIM_SQL = `
+const claimSql = (limit: number) => `
 SELECT id, message_id, order_id, contract_type, payload, headers, attempts, created_at
 FROM outbox
 WHERE published_at IS NULL AND next_attempt_at <= now()
 ORDER BY id
-LIMIT $1
+LIMIT ${Math.max(1, Math.floor(limit))}
 FOR UPDATE SKIP LOCKED`;
 
 // The channel state moves forward only: a state already past `published` (set by the
@@ -116,7 +117,10 @@ export interface OutboxRelayOptions {
 export class OutboxRelay {
   /** Counters for this relay instance (tests compare them across replicas). */
   readonly stats = { published: 0, failed: 0, batches: 0 };
+  /** Sent with this process's NOTIFYs, so its own LISTEN session can ignore them. */
+  readonly instanceId = randomUUID();
   private readonly rowsReady = new Wakeup();
+  private readonly claimText: string;
   private readonly brokerBack = new Wakeup();
   private readonly listener: OutboxListener;
   private readonly log: Logger | undefined;
@@ -136,13 +140,18 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.log = options.logger?.child({ component: 'outbox-relay' });
     this.batchSize = options.batchSize ?? 100;
+    // BEGIN, the commit setting and the claim go in one round trip (simple protocol,
+    // so the limit, our own integer, is written into the text).
+    this.claimText = `BEGIN; SET LOCAL synchronous_commit TO off; ${claimSql(this.batchSize)}`;
     this.pollIntervalMs = options.pollIntervalMs ?? 5_000;
     this.initialBackoffMs = options.initialBackoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.listener = new OutboxListener({
       databaseUrl: options.databaseUrl,
       channel: outboxNotifyChannel(options.schema),
-      onNotify: () => this.rowsReady.notify(),
+      onNotify: (sender) => {
+        if (sender !== this.instanceId) this.rowsReady.notifyOne();
+      },
       onListening: () => this.rowsReady.notify(),
       ...(options.logger ? { logger: options.logger } : {}),
     });
@@ -155,7 +164,7 @@ export class OutboxRelay {
 
   /** New rows were committed by this process: look now. */
   wake(): void {
-    this.rowsReady.notify();
+    this.rowsReady.notifyOne();
   }
 
   start(): void {
@@ -232,12 +241,8 @@ export class OutboxRelay {
     try {
       // A lost mark only means a re-publish under the same message id, so the relay's
       // commits need not wait for the WAL flush; the order's own insert still does.
-      await client.query('BEGIN; SET LOCAL synchronous_commit TO off');
-      const { rows } = await client.query<OutboxRow>({
-        name: 'order-api-outbox-claim',
-        text: CLAIM_SQL,
-        values: [this.batchSize],
-      });
+      const replies = (await client.query(this.claimText)) as unknown as { rows: OutboxRow[] }[];
+      const rows = replies[2]?.rows ?? [];
       if (rows.length === 0) {
         await client.query('COMMIT');
         return { claimed: 0, brokerFailures: 0 };

@@ -18,4 +18,18 @@ describe('Wakeup', () => {
     w.notify();
     await expect(Promise.all(waits)).resolves.toEqual([undefined, undefined]);
   });
+
+  it('notifyOne wakes a single idle waiter, and busy loops still see the new generation', async () => {
+    const w = new Wakeup();
+    const seen = w.generation;
+    const woken: number[] = [];
+    const a = w.wait(60_000, seen).then(() => woken.push(1));
+    void w.wait(200, seen).then(() => woken.push(2));
+    w.notifyOne();
+    await a;
+    expect(woken).toEqual([1]);
+    expect(w.generation).not.toBe(seen);
+    // A loop that was busy during the notify does not go to sleep on the old generation.
+    await w.wait(60_000, seen);
+  });
 });

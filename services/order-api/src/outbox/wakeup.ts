@@ -15,6 +15,17 @@ export class Wakeup {
     for (const wake of [...this.waiters]) wake();
   }
 
+  /**
+   * Wakes one waiter. Loops that are busy also see the new generation and look once
+   * more instead of sleeping, so nothing is missed, but idle loops are not all sent
+   * after the same few rows.
+   */
+  notifyOne(): void {
+    this.gen++;
+    const first = this.waiters.values().next();
+    if (!first.done) first.value();
+  }
+
   /** Resolves on the first notify after `since`, or after `timeoutMs`. */
   wait(timeoutMs: number, since: number): Promise<void> {
     if (this.gen !== since) return Promise.resolve();
