@@ -1,5 +1,6 @@
 // `npm run demo`: posts a realistic order to a running system (`npm start`) and follows
 // it live until every channel is final, one line per change.
+import { CURRENCY_EXPONENTS } from '@notify/contracts';
 import { followOrder, FollowTimeoutError, isOrderFinal } from '../follow-order.js';
 import { OrderApiClient, OrderApiError } from '../order-client.js';
 import { sampleOrder } from '../sample-order.js';
@@ -9,6 +10,11 @@ const timeoutMs = Number(process.env.DEMO_TIMEOUT_MS ?? 60_000);
 
 function say(line: string) {
   process.stdout.write(`${line}\n`);
+}
+
+function money(minor: number, currency: string, locale: string): string {
+  const exponent = (CURRENCY_EXPONENTS as Record<string, number>)[currency] ?? 2;
+  return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(minor / 10 ** exponent);
 }
 
 function since(start: number): string {
@@ -35,7 +41,7 @@ async function main(): Promise<number> {
   }
   say(
     `order ${accepted.id} (${accepted.reference}) for ${body.customer.name} <${body.customer.email}>, ` +
-      `${body.items.length} items, total ${accepted.total} ${accepted.currency} minor units: ${accepted.status}`,
+      `${body.items.length} items, total ${money(accepted.total, accepted.currency, body.customer.locale)}: ${accepted.status}`,
   );
   say(`following ${apiUrl}/orders/${accepted.id} until every channel is final...`);
   try {
