@@ -1,0 +1,71 @@
+import { PROFILES, SCENARIO_IDS } from './fault-profiles.js';
+import type { FaultProfile, ScenarioId } from './fault-profiles.js';
+
+export interface CliOptions {
+  readonly profile: FaultProfile;
+  readonly scenarios: readonly ScenarioId[] | undefined;
+  readonly json: string | undefined;
+  readonly logs: string | undefined;
+}
+
+export const USAGE = `usage: npm run system:faults -- [--profile short|full] [--only 1,4,8] [--json <file>] [--logs <dir>]
+
+  --profile  short (default): scenarios 1-8 with a small load, a few minutes;
+             full: scenarios 1-9 with production service settings and a ten-minute soak
+  --only     run these scenarios of the profile only
+  --json     also write the report as JSON to <file>
+  --logs     keep every service's log in <dir> (the temporary folder is removed)`;
+
+export class UsageError extends Error {}
+
+export function parseCliOptions(argv: readonly string[]): CliOptions {
+  let profile: FaultProfile = PROFILES.short;
+  let scenarios: ScenarioId[] | undefined;
+  let json: string | undefined;
+  let logs: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--profile': {
+        const name = value();
+        if (name !== 'short' && name !== 'full') throw new UsageError(`unknown profile "${name}"`);
+        profile = PROFILES[name];
+        break;
+      }
+      case '--only':
+        scenarios = value()
+          .split(',')
+          .map((s) => {
+            const n = Number(s.trim());
+            if (!(SCENARIO_IDS as readonly number[]).includes(n)) throw new UsageError(`no scenario "${s}"`);
+            return n as ScenarioId;
+          });
+        break;
+      case '--json':
+        json = value();
+        break;
+      case '--logs':
+        logs = value();
+        break;
+      case '--':
+        break;
+      default:
+        throw new UsageError(`unknown option "${arg}"`);
+    }
+  }
+  if (scenarios) {
+    const missing = scenarios.filter((s) => !profile.scenarios.includes(s));
+    if (missing.length) {
+      throw new UsageError(`scenario ${missing.join(', ')} is not part of the ${profile.name} profile`);
+    }
+  }
+  return { profile, scenarios, json, logs };
+}

@@ -1,0 +1,178 @@
+import type { MailCatcher } from '@notify/mail-catcher';
+import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
+import type pg from 'pg';
+import type { AcceptedOrder, EffectSnapshot, ProviderCopy, RowEffect } from './effect-audit.js';
+
+// Reads what happened for a set of orders: the stand-ins' records, each service's own
+// tables (names from their migrations) and, when the API reports outcomes, its view.
+
+function group<T>(items: readonly T[], key: (t: T) => string | undefined, copy: (t: T) => ProviderCopy) {
+  const out = new Map<string, ProviderCopy[]>();
+  for (const item of items) {
+    const k = key(item);
+    if (k === undefined) continue;
+    const list = out.get(k) ?? [];
+    list.push(copy(item));
+    out.set(k, list);
+  }
+  return out;
+}
+
+async function rows<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, ids: string[]): Promise<R[]> {
+  try {
+    return (await pool.query<R>(sql, [ids])).rows;
+  } catch (err) {
+    // A schema that does not exist yet (the service never started) means no effects.
+    if ((err as { code?: string }).code === '42P01' || (err as { code?: string }).code === '3F000') return [];
+    throw err;
+  }
+}
+
+function rowEffects(list: { order_id: string; n: string | number; at: Date; ok: boolean }[]) {
+  return new Map<string, RowEffect>(
+    list.map((r) => [r.order_id, { count: Number(r.n), at: r.at.getTime(), ok: r.ok }]),
+  );
+}
+
+export interface SnapshotSources {
+  readonly pool: pg.Pool;
+  readonly mail: MailCatcher;
+  readonly sandbox: WhatsappSandbox;
+  /** Base URL of the order API and the states that mean success, when it reports outcomes. */
+  readonly api?: { readonly url: string; readonly successStates: readonly string[] };
+}
+
+export async function collectSnapshot(
+  sources: SnapshotSources,
+  orders: readonly AcceptedOrder[],
+): Promise<EffectSnapshot> {
+  const ids = orders.map((o) => o.orderId);
+  const { pool } = sources;
+  const emails = new Set(orders.map((o) => o.email.toLowerCase()));
+  const phones = new Set(orders.map((o) => `whatsapp:${o.phone}`));
+
+  const mails = group(
+    sources.mail.messages().filter((m) => m.envelope.to.some((t) => emails.has(t.toLowerCase()))),
+    (m) => m.envelope.to.map((t) => t.toLowerCase()).find((t) => emails.has(t)),
+    (m) => ({ at: Date.parse(m.receivedAt), key: m.messageId ?? m.id }),
+  );
+  const whatsapps = group(
+    sources.sandbox.messages().filter((m) => phones.has(m.to)),
+    (m) => m.to.replace(/^whatsapp:/, ''),
+    (m) => ({ at: Date.parse(m.dateCreated), key: m.sid }),
+  );
+
+  const [stored, email, wa, ship, pay, fraud] = await Promise.all([
+    rows<{ id: string }>(pool, 'SELECT id::text FROM order_api.orders WHERE id = ANY($1::uuid[])', ids),
+    rows<{ order_id: string; status: string; smtp_message_id: string }>(
+      pool,
+      'SELECT order_id::text, status, smtp_message_id FROM email.order_confirmations WHERE order_id = ANY($1::uuid[])',
+      ids,
+    ),
+    rows<{ order_id: string; message_sid: string }>(
+      pool,
+      'SELECT order_id::text, message_sid FROM whatsapp.messages WHERE order_id = ANY($1::uuid[])',
+      ids,
+    ),
+    rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
+      pool,
+      `SELECT order_id::text, count(*) AS n, max(created_at) AS at, true AS ok
+       FROM logistic.shipments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
+      ids,
+    ),
+    // Authorisations the processor handed out, counted by distinct id over every attempt:
+    // a redelivery must get the stored result back, never a second authorisation.
+    rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
+      pool,
+      `SELECT p.order_id::text,
+              greatest(1, (SELECT count(DISTINCT a.authorization_id) FROM payment.attempts a
+                           WHERE a.order_id = p.order_id AND a.authorization_id IS NOT NULL)) AS n,
+              p.decided_at AS at, p.status = 'authorized' AS ok
+       FROM payment.payments p WHERE p.order_id = ANY($1::uuid[])`,
+      ids,
+    ),
+    rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
+      pool,
+      `SELECT order_id::text, count(*) AS n, max(assessed_at) AS at, true AS ok
+       FROM fraud.assessments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
+      ids,
+    ),
+  ]);
+
+  let apiStates: Map<string, Record<string, string>> | undefined;
+  if (sources.api) apiStates = await readApiStates(sources.api.url, ids);
+
+  return {
+    stored: new Set(stored.map((r) => r.id)),
+    mails,
+    whatsapps,
+    emailRecords: new Map(
+      email.map((r) => [r.order_id, { sent: r.status === 'sent', smtpMessageId: r.smtp_message_id }]),
+    ),
+    whatsappRecords: new Map(wa.map((r) => [r.order_id, { sid: r.message_sid }])),
+    shipments: rowEffects(ship),
+    payments: rowEffects(pay),
+    assessments: rowEffects(fraud),
+    ...(apiStates && sources.api ? { apiStates, apiSuccessStates: sources.api.successStates } : {}),
+  };
+}
+
+async function readApiStates(url: string, ids: readonly string[]) {
+  const out = new Map<string, Record<string, string>>();
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const id = ids[next++]!;
+      try {
+        const r = await fetch(`${url}/orders/${id}`, { signal: AbortSignal.timeout(10_000) });
+        if (!r.ok) continue;
+        const view = (await r.json()) as { channels?: Record<string, { state?: string }> };
+        out.set(
+          id,
+          Object.fromEntries(Object.entries(view.channels ?? {}).map(([c, v]) => [c, v.state ?? ''])),
+        );
+      } catch {
+        // Unanswered: the order counts as not reported.
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return out;
+}
+
+/**
+ * The channel states that mean "succeeded" in this API's OpenAPI document, or undefined
+ * while the API only reports publication (before the status loop of issue 5).
+ */
+export async function apiSuccessStates(url: string): Promise<string[] | undefined> {
+  try {
+    const r = await fetch(`${url}/openapi.json`, { signal: AbortSignal.timeout(10_000) });
+    if (!r.ok) return undefined;
+    const doc: unknown = await r.json();
+    const enums: string[][] = [];
+    const walk = (v: unknown) => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') {
+        const o = v as Record<string, unknown>;
+        if (Array.isArray(o.enum) && o.enum.includes('published')) enums.push(o.enum as string[]);
+        Object.values(o).forEach(walk);
+      }
+    };
+    walk(doc);
+    const states = enums.find((e) => e.includes('succeeded'));
+    return states ? ['succeeded'] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function outboxBacklog(pool: pg.Pool): Promise<number> {
+  try {
+    const r = await pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM order_api.outbox WHERE published_at IS NULL',
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  } catch {
+    return -1;
+  }
+}

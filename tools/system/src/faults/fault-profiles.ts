@@ -1,0 +1,97 @@
+import type { ServiceName } from '../services.js';
+
+export const SCENARIO_IDS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+export type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+export interface FaultProfile {
+  readonly name: 'short' | 'full';
+  readonly scenarios: readonly ScenarioId[];
+  /** Orders per second while a scenario's load runs. */
+  readonly rate: number;
+  /** Orders per scenario (scenario 7 and the soak set their own). */
+  readonly orders: number;
+  /** How long the broker application stays stopped (scenario 1). */
+  readonly brokerDownMs: number;
+  /** How long PostgreSQL stays down (scenario 4). */
+  readonly databaseDownMs: number;
+  /** How long a resource alarm stays raised (scenario 5). */
+  readonly alarmMs: number;
+  readonly alarms: readonly ('memory' | 'disk')[];
+  /** SMTP stand-in answer delay and Twilio 429s (scenario 7). */
+  readonly slowSmtpDelayMs: number;
+  readonly twilio429s: number;
+  readonly slowOrders: number;
+  /** How long the killed cluster node stays down (scenario 8). */
+  readonly nodeDownMs: number;
+  readonly soakMs: number;
+  readonly soakRate: number;
+  /** How long every accepted order may take to reach all five effects after the load. */
+  readonly settleTimeoutMs: number;
+  /**
+   * Service settings. The short profile shrinks retry delays and SMTP timeouts (and with
+   * them the send lease, which must outlast them) so that the recovery a crash forces fits
+   * in minutes; the full profile runs the services with their production defaults.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  readonly serviceEnv: Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
+}
+
+const common = {
+  // One client (the suite) sends every order; the per-client limit is for the internet.
+  RATE_LIMIT_MAX: '0',
+};
+
+export const PROFILES: Record<FaultProfile['name'], FaultProfile> = {
+  short: {
+    name: 'short',
+    scenarios: [1, 2, 3, 4, 5, 6, 7, 8],
+    rate: 8,
+    orders: 48,
+    brokerDownMs: 4_000,
+    databaseDownMs: 4_000,
+    alarmMs: 4_000,
+    alarms: ['memory'],
+    slowSmtpDelayMs: 2_500,
+    twilio429s: 60,
+    slowOrders: 48,
+    nodeDownMs: 6_000,
+    soakMs: 0,
+    soakRate: 0,
+    settleTimeoutMs: 180_000,
+    env: {
+      ...common,
+      RETRY_DELAYS_MS: '1000,2000,4000,8000,16000',
+      // Shorter than production, not short: on a loaded machine a starved event loop
+      // fires a timer before it reads the reply waiting in the socket, and an SMTP
+      // timeout after DATA is a resend (the documented window).
+      SMTP_CONNECTION_TIMEOUT_MS: '5000',
+      SMTP_GREETING_TIMEOUT_MS: '5000',
+      SMTP_SOCKET_TIMEOUT_MS: '15000',
+      SMTP_SEND_LEASE_MS: '45000',
+    },
+    serviceEnv: {
+      // Enough attempts for a redelivery to outlive the send lease after a crash mid-send
+      // (attempts at 0, 1, 3, 7, 15, 31, 47, ... s); the other services keep the default six.
+      email: { RETRY_MAX_ATTEMPTS: '10' },
+    },
+  },
+  full: {
+    name: 'full',
+    scenarios: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    rate: 20,
+    orders: 600,
+    brokerDownMs: 20_000,
+    databaseDownMs: 15_000,
+    alarmMs: 20_000,
+    alarms: ['memory', 'disk'],
+    slowSmtpDelayMs: 4_000,
+    twilio429s: 400,
+    slowOrders: 200,
+    nodeDownMs: 30_000,
+    soakMs: 10 * 60_000,
+    soakRate: 15,
+    settleTimeoutMs: 20 * 60_000,
+    env: { ...common },
+    serviceEnv: {},
+  },
+};
