@@ -1,7 +1,7 @@
 // Benchmark for issue 4: how fast each consumer service drains a backlog, next to raw
 // amqplib consume+ack on the same queue and backlog size, in the same run.
 //
-//   npx tsx tools/system/bench/drain-backlog.ts [--orders 10000] [--together]
+//   npx tsx tools/system/bench/drain-backlog.ts [--orders 10000] [--together] [--node <binary>]
 //
 // Services run as processes from their built output (build first:
 // npx turbo run build --filter=@notify/system...), against their own vhost and database,
@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     orders: { type: 'string', default: '10000' },
     together: { type: 'boolean', default: false },
     'max-drain-seconds': { type: 'string', default: '600' },
+    // A Node binary (or wrapper script) to run the services with, e.g. one adding --cpu-prof.
+    node: { type: 'string' },
   },
 });
 const ORDERS = Number(args.orders);
@@ -42,13 +44,20 @@ function orderMessages(i: number): { channel: Channel; orderId: string; payload:
   // Distinct customers, so fraud's velocity history looks like a shop's, not one person's.
   const email = `customer.${i}@example.com`;
   const phone = `+4477009${String(i % 100_000).padStart(5, '0')}`;
+  // One IP for every order would serialise fraud's per-key locks: a single shopper, not a shop.
+  const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   const e = exampleMessages;
   const payloads: Record<Channel, unknown> = {
     email: { ...e.email, orderId, recipient: { ...e.email.recipient, email } },
     whatsapp: { ...e.whatsapp, orderId, to: phone },
     logistic: { ...e.logistic, orderId, recipient: { ...e.logistic.recipient, email, phone } },
     payment: { ...e.payment, orderId, customer: { ...e.payment.customer, email } },
-    fraud: { ...e.fraud, orderId, customer: { ...e.fraud.customer, email, phone } },
+    fraud: {
+      ...e.fraud,
+      orderId,
+      customer: { ...e.fraud.customer, email, phone },
+      metadata: { ...e.fraud.metadata, ip },
+    },
   };
   return CHANNELS.map((channel) => ({ channel, orderId, payload: payloads[channel] }));
 }
@@ -187,6 +196,7 @@ async function main() {
       from: '+14155238886',
     },
     services,
+    ...(args.node ? { node: args.node } : {}),
     ports: Object.fromEntries(CHANNELS.map((c, i) => [c, ports[i]!])),
     // Production's level: one info line per message is part of what a service costs.
     env: { LOG_LEVEL: 'info', PAYMENT_SIMULATOR_LATENCY_MS: '0' },
