@@ -91,6 +91,11 @@ async function main() {
       from: env.TWILIO_WHATSAPP_FROM ?? '+14155238886',
     },
     env: pretty ? { LOG_PRETTY: '0' } : {},
+    // Real Twilio cannot call 127.0.0.1: with a real account, a public URL (a tunnel) given
+    // here is where the callbacks go.
+    ...(env.WHATSAPP_STATUS_CALLBACK_URL
+      ? { serviceEnv: { whatsapp: { WHATSAPP_STATUS_CALLBACK_URL: env.WHATSAPP_STATUS_CALLBACK_URL } } }
+      : {}),
     onLine: (service, line) => say(formatters.get(service)!(line)),
   });
   running.stack = stack;
