@@ -163,8 +163,8 @@ describe('outbox relay', () => {
       maxBackoffMs: 200,
       pollIntervalMs: 200,
       wrapPool: (pool) =>
-        withClientQueryHook(pool, async (client, name) => {
-          if (name === 'order-api-outbox-mark-published' && crashes === 0) {
+        withClientQueryHook(pool, async (client, text) => {
+          if (text.includes('outbox-mark-published') && crashes === 0) {
             crashes++;
             const pid = (client as unknown as { processID: number }).processID;
             await admin.query('SELECT pg_terminate_backend($1)', [pid]);
@@ -181,15 +181,15 @@ describe('outbox relay', () => {
   });
 });
 
-/** A pool whose clients call `hook(client, queryName)` before each named query. */
-function withClientQueryHook(pool: Pool, hook: (client: PoolClient, name: string) => Promise<void>): Pool {
+/** A pool whose clients call `hook(client, sqlText)` before each query. */
+function withClientQueryHook(pool: Pool, hook: (client: PoolClient, text: string) => Promise<void>): Pool {
   const wrapClient = (client: PoolClient): PoolClient =>
     new Proxy(client, {
       get(target, prop, receiver) {
         if (prop === 'query') {
           return async (...args: unknown[]) => {
-            const config = args[0] as { name?: string } | string;
-            if (typeof config === 'object' && config?.name) await hook(target, config.name);
+            const config = args[0] as { text?: string } | string;
+            await hook(target, typeof config === 'string' ? config : (config?.text ?? ''));
             return (target.query as (...a: unknown[]) => unknown)(...args);
           };
         }

@@ -30,7 +30,7 @@ FOR UPDATE SKIP LOCKED`;
 
 // The channel state moves forward only: a state already past `published` (set by the
 // outcome events) is kept, but published_at is recorded either way.
-const MARK_PUBLISHED_SQL = `
+const MARK_PUBLISHED_SQL = `/* outbox-mark-published */
 WITH done AS (
   UPDATE outbox
   SET published_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
@@ -255,15 +255,6 @@ export class OutboxRelay {
         if (r?.ok) publishedIds.push(row.id);
         else if (r) failed.push({ row, error: r.error, brokerLevel: r.brokerLevel });
       });
-      let lags: number[] = [];
-      if (publishedIds.length) {
-        const marked = await client.query<{ lag_seconds: number }>({
-          name: 'order-api-outbox-mark-published',
-          text: MARK_PUBLISHED_SQL,
-          values: [publishedIds],
-        });
-        lags = marked.rows.map((r) => r.lag_seconds);
-      }
       if (failed.length) {
         await client.query({
           name: 'order-api-outbox-mark-failed',
@@ -275,7 +266,18 @@ export class OutboxRelay {
           ],
         });
       }
-      await client.query('COMMIT');
+      let lags: number[] = [];
+      if (publishedIds.length) {
+        // Mark and COMMIT in one round trip (simple protocol); the ids are bigints
+        // read from the table, checked before they are written into the text.
+        if (!publishedIds.every((id) => /^\d+$/.test(id))) throw new Error('unexpected outbox id');
+        const replies = (await client.query(
+          `${MARK_PUBLISHED_SQL.replace('$1::bigint[]', `'{${publishedIds.join(',')}}'::bigint[]`)}; COMMIT`,
+        )) as unknown as { rows: { lag_seconds: number }[] }[];
+        lags = (replies[0]?.rows ?? []).map((r) => r.lag_seconds);
+      } else {
+        await client.query('COMMIT');
+      }
 
       this.stats.batches++;
       this.stats.published += publishedIds.length;
