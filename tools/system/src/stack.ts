@@ -68,7 +68,7 @@ export interface Stack {
  * Starts the services as separate processes from their built output and waits until
  * each answers /readyz. Services start in parallel; a failure stops the rest.
  */
-export async function startStack(options: StackOptions, readyTimeoutMs = 90_000): Promise<Stack> {
+export async function startStack(options: StackOptions, readyTimeoutMs = 180_000): Promise<Stack> {
   const names = options.services ?? SERVICES.map((s) => s.name);
   const processes = new Map<ServiceName, ServiceProcess>();
   for (const s of SERVICES) {
