@@ -59,6 +59,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const url = withHeartbeat(options.url, options.heartbeatSeconds ?? 10);
     const holder: { broker?: Broker } = {};
     const setup = async (model: ChannelModel) => {
+      // Until amqplib hands the model over (after setup), nothing else listens for its
+      // errors; a server-side close in this window must not crash the process.
+      model.on('error', () => {});
       const ch = await model.createChannel();
       ch.on('error', () => {});
       try {
