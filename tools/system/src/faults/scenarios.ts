@@ -209,8 +209,18 @@ const closeConnections: Scenario = {
 
 const CONSUMERS: readonly ServiceName[] = ['email', 'whatsapp', 'logistic', 'payment', 'fraud'];
 
-/** How long before a kill a provider's acceptance can still have had its record lost. */
-const CRASH_WINDOW_MS = 5_000;
+/**
+ * How long one send of the service can be under way: its own bound (the email service's
+ * send lease, which it checks outlasts every SMTP timeout; the Twilio request timeout). A
+ * copy the provider accepted within that time before the sender died, or while its
+ * database was down, may have lost its record: that is the documented window.
+ */
+export function sendBoundMs(profile: FaultProfile, effect: CrashWindow['effect']): number {
+  const env = { ...profile.env, ...profile.serviceEnv[effect] };
+  return effect === 'email'
+    ? Number(env.SMTP_SEND_LEASE_MS ?? 120_000)
+    : Number(env.TWILIO_REQUEST_TIMEOUT_MS ?? 15_000);
+}
 
 const killServices: Scenario = {
   id: 3,
@@ -229,7 +239,12 @@ const killServices: Scenario = {
       killed.push(name);
       ctx.log(`SIGKILL ${name}`);
       if (name === 'email' || name === 'whatsapp') {
-        windows.push({ effect: name, from: at - CRASH_WINDOW_MS, to: at, cause: `${name} SIGKILLed` });
+        windows.push({
+          effect: name,
+          from: at - sendBoundMs(ctx.profile, name),
+          to: at,
+          cause: `${name} SIGKILLed`,
+        });
       }
       // The API comes back while the client keeps retrying; consumers come back at once.
       restarts.push(ctx.system.start(name));
@@ -275,7 +290,7 @@ const databaseRestart: Scenario = {
       faultEnd,
       windows: (['email', 'whatsapp'] as const).map((effect) => ({
         effect,
-        from: faultStart - CRASH_WINDOW_MS,
+        from: faultStart - sendBoundMs(ctx.profile, effect),
         to: faultEnd,
         cause: 'PostgreSQL down between the provider answer and the commit',
       })),
