@@ -6,16 +6,65 @@ import type { AcceptedOrder, EffectSnapshot, ProviderCopy, RowEffect } from './e
 // Reads what happened for a set of orders: the stand-ins' records, each service's own
 // tables (names from their migrations) and, when the API reports outcomes, its view.
 
-function group<T>(items: readonly T[], key: (t: T) => string | undefined, copy: (t: T) => ProviderCopy) {
-  const out = new Map<string, ProviderCopy[]>();
-  for (const item of items) {
-    const k = key(item);
-    if (k === undefined) continue;
-    const list = out.get(k) ?? [];
-    list.push(copy(item));
-    out.set(k, list);
+/**
+ * What the SMTP and Twilio stand-ins accepted, kept compactly (recipient, Message-ID or
+ * SID, time) for the whole run. The stand-ins themselves are emptied after every
+ * scenario: holding tens of thousands of full messages in the suite's process, which
+ * also serves SMTP and the Twilio API, would slow their answers down until the services
+ * time out, and every timeout after DATA is a resend the suite would then count.
+ */
+export class ProviderLedger {
+  private readonly mails = new Map<string, ProviderCopy[]>();
+  private readonly texts = new Map<string, ProviderCopy[]>();
+
+  constructor(
+    readonly mail: MailCatcher,
+    readonly sandbox: WhatsappSandbox,
+  ) {}
+
+  private static add(into: Map<string, ProviderCopy[]>, key: string, copy: ProviderCopy) {
+    const list = into.get(key) ?? [];
+    list.push(copy);
+    into.set(key, list);
   }
-  return out;
+
+  /** Moves what the stand-ins hold into the ledger and empties them. */
+  archive(): void {
+    for (const m of this.mail.messages()) {
+      for (const to of m.envelope.to) {
+        ProviderLedger.add(this.mails, to.toLowerCase(), {
+          at: Date.parse(m.receivedAt),
+          key: m.messageId ?? m.id,
+        });
+      }
+    }
+    for (const m of this.sandbox.messages()) {
+      ProviderLedger.add(this.texts, m.to.replace(/^whatsapp:/, ''), {
+        at: Date.parse(m.dateCreated),
+        key: m.sid,
+      });
+    }
+    this.mail.clear();
+    this.sandbox.clear();
+  }
+
+  /** Copies per lower-case recipient and per E.164 number: archived plus still held. */
+  copies(emails: ReadonlySet<string>, phones: ReadonlySet<string>) {
+    const mails = new Map<string, ProviderCopy[]>();
+    const texts = new Map<string, ProviderCopy[]>();
+    for (const e of emails) if (this.mails.has(e)) mails.set(e, [...this.mails.get(e)!]);
+    for (const p of phones) if (this.texts.has(p)) texts.set(p, [...this.texts.get(p)!]);
+    for (const m of this.mail.messages()) {
+      for (const to of m.envelope.to.map((t) => t.toLowerCase()).filter((t) => emails.has(t))) {
+        ProviderLedger.add(mails, to, { at: Date.parse(m.receivedAt), key: m.messageId ?? m.id });
+      }
+    }
+    for (const m of this.sandbox.messages()) {
+      const phone = m.to.replace(/^whatsapp:/, '');
+      if (phones.has(phone)) ProviderLedger.add(texts, phone, { at: Date.parse(m.dateCreated), key: m.sid });
+    }
+    return { mails, texts };
+  }
 }
 
 async function rows<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, ids: string[]): Promise<R[]> {
@@ -36,8 +85,7 @@ function rowEffects(list: { order_id: string; n: string | number; at: Date; ok: 
 
 export interface SnapshotSources {
   readonly pool: pg.Pool;
-  readonly mail: MailCatcher;
-  readonly sandbox: WhatsappSandbox;
+  readonly providers: ProviderLedger;
   /** Base URL of the order API and the states that mean success, when it reports outcomes. */
   readonly api?: { readonly url: string; readonly successStates: readonly string[] };
 }
@@ -48,18 +96,9 @@ export async function collectSnapshot(
 ): Promise<EffectSnapshot> {
   const ids = orders.map((o) => o.orderId);
   const { pool } = sources;
-  const emails = new Set(orders.map((o) => o.email.toLowerCase()));
-  const phones = new Set(orders.map((o) => `whatsapp:${o.phone}`));
-
-  const mails = group(
-    sources.mail.messages().filter((m) => m.envelope.to.some((t) => emails.has(t.toLowerCase()))),
-    (m) => m.envelope.to.map((t) => t.toLowerCase()).find((t) => emails.has(t)),
-    (m) => ({ at: Date.parse(m.receivedAt), key: m.messageId ?? m.id }),
-  );
-  const whatsapps = group(
-    sources.sandbox.messages().filter((m) => phones.has(m.to)),
-    (m) => m.to.replace(/^whatsapp:/, ''),
-    (m) => ({ at: Date.parse(m.dateCreated), key: m.sid }),
+  const { mails, texts: whatsapps } = sources.providers.copies(
+    new Set(orders.map((o) => o.email.toLowerCase())),
+    new Set(orders.map((o) => o.phone)),
   );
 
   const [stored, email, wa, ship, pay, fraud] = await Promise.all([
@@ -84,11 +123,12 @@ export async function collectSnapshot(
     // a redelivery must get the stored result back, never a second authorisation.
     rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
       pool,
-      `SELECT p.order_id::text,
-              greatest(1, (SELECT count(DISTINCT a.authorization_id) FROM payment.attempts a
-                           WHERE a.order_id = p.order_id AND a.authorization_id IS NOT NULL)) AS n,
+      `SELECT p.order_id::text, greatest(1, count(DISTINCT a.authorization_id)) AS n,
               p.decided_at AS at, p.status = 'authorized' AS ok
-       FROM payment.payments p WHERE p.order_id = ANY($1::uuid[])`,
+       FROM payment.payments p
+       LEFT JOIN payment.attempts a ON a.order_id = p.order_id AND a.authorization_id IS NOT NULL
+       WHERE p.order_id = ANY($1::uuid[])
+       GROUP BY p.order_id, p.decided_at, p.status`,
       ids,
     ),
     rows<{ order_id: string; n: string; at: Date; ok: boolean }>(

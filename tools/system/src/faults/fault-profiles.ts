@@ -78,7 +78,7 @@ export const PROFILES: Record<FaultProfile['name'], FaultProfile> = {
   full: {
     name: 'full',
     scenarios: [1, 2, 3, 4, 5, 6, 7, 8, 9],
-    rate: 20,
+    rate: 15,
     orders: 600,
     brokerDownMs: 20_000,
     databaseDownMs: 15_000,

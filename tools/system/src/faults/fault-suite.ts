@@ -8,7 +8,7 @@ import { ORDER_EVENTS_QUEUE, UNROUTABLE_QUEUE } from '@notify/contracts';
 import pg from 'pg';
 import { summarise } from './effect-audit.js';
 import type { AcceptedOrder, AuditSummary, CrashWindow } from './effect-audit.js';
-import { apiSuccessStates, collectSnapshot, outboxBacklog } from './effect-snapshot.js';
+import { apiSuccessStates, collectSnapshot, outboxBacklog, ProviderLedger } from './effect-snapshot.js';
 import type { FaultProfile, ScenarioId } from './fault-profiles.js';
 import { freePorts } from './free-ports.js';
 import { Haproxy } from './haproxy.js';
@@ -137,13 +137,15 @@ export class FaultSuite {
     }
 
     const databaseUrl = await database.createDatabase('notify');
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 5_000 });
+    // The audit runs six queries at once over thousands of orders; give them room and time.
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 8, connectionTimeoutMillis: 30_000 });
     pool.on('error', () => undefined);
     this.onTeardown('close the audit pool', () => pool.end());
     const mail = await startMailCatcher({ maxMessages: 1_000_000 });
     this.onTeardown('close the SMTP stand-in', () => mail.close());
     const sandbox = await startWhatsappSandbox({ maxMessages: 1_000_000 });
     this.onTeardown('close the Twilio stand-in', () => sandbox.close());
+    const providers = new ProviderLedger(mail, sandbox);
     const factory = new OrderFactory(this.runId);
     const audits = new Map<ScenarioRow, { orders: AcceptedOrder[]; windows: CrashWindow[] }>();
 
@@ -180,6 +182,7 @@ export class FaultSuite {
           pool,
           mail,
           sandbox,
+          providers,
           factory,
           runTag: this.runId,
           inFlightQueue: (name) =>
@@ -246,12 +249,11 @@ export class FaultSuite {
 
     // A duplicate can arrive after its scenario's books were closed: count once more at the end.
     for (const [row, { orders, windows }] of audits) {
-      const late = summarise(
-        orders,
-        await collectSnapshot({ pool, mail, sandbox }, orders),
-        windows,
-        undefined,
-      );
+      const snapshot = await collectSnapshot({ pool, providers }, orders).catch(async () => {
+        await sleep(5_000);
+        return collectSnapshot({ pool, providers }, orders);
+      });
+      const late = summarise(orders, snapshot, windows, undefined);
       if (late.duplicated > row.duplicated || late.windowDuplicated > row.windowDuplicated) {
         row.notes.push(
           `duplicates found after the scenario ended: ${late.duplicated + late.windowDuplicated}`,
@@ -278,7 +280,7 @@ export class FaultSuite {
     success: string[] | undefined,
     audits: Map<ScenarioRow, { orders: AcceptedOrder[]; windows: CrashWindow[] }>,
   ): Promise<ScenarioRow> {
-    const { profile, system, pool, mail, sandbox } = ctx;
+    const { profile, system, pool, providers } = ctx;
     this.log(`scenario ${scenario.id}: ${scenario.title}`);
     system.takeUnexpectedExits();
     const outcome = await scenario.run(ctx);
@@ -291,14 +293,13 @@ export class FaultSuite {
 
     const settled = outcome.settle ? outcome.settle() : Promise.resolve([] as Check[]);
     const deadline = Date.now() + profile.settleTimeoutMs;
-    const audit = async (withApi: boolean): Promise<AuditSummary> =>
+    const auditOnce = async (withApi: boolean): Promise<AuditSummary> =>
       summarise(
         accepted,
         await collectSnapshot(
           {
             pool,
-            mail,
-            sandbox,
+            providers,
             ...(withApi && success ? { api: { url: system.apiUrl, successStates: success } } : {}),
           },
           accepted,
@@ -306,6 +307,19 @@ export class FaultSuite {
         outcome.windows,
         outcome.faultEnd,
       );
+    // Reading the books can fail too (the private database was just restarted, a slow
+    // query on a loaded machine); that is asked again, it is not the system's failure.
+    const audit = async (withApi: boolean): Promise<AuditSummary> => {
+      for (let tries = 1; ; tries++) {
+        try {
+          return await auditOnce(withApi);
+        } catch (err) {
+          if (tries >= 10) throw err;
+          this.log(`  audit query failed (${(err as Error).message}); asking again`);
+          await sleep(3_000);
+        }
+      }
+    };
     let summary = await audit(false);
     while (summary.lost > 0 && Date.now() < deadline) {
       await sleep(2_000);
@@ -364,6 +378,7 @@ export class FaultSuite {
       problems,
     };
     audits.set(row, { orders: accepted, windows: outcome.windows });
+    providers.archive();
     for (const p of problems) this.log(`  ${p}`);
     for (const c of checks.filter((x) => !x.ok)) this.log(`  check failed: ${c.name}: ${c.detail}`);
     return row;

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { ServiceName } from '../services.js';
 import type { CrashWindow } from './effect-audit.js';
 import { outboxBacklog } from './effect-snapshot.js';
+import type { ProviderLedger } from './effect-snapshot.js';
 import type { FaultProfile, ScenarioId } from './fault-profiles.js';
 import { answerCounts, longestAcceptGap, startTraffic } from './order-traffic.js';
 import type { OrderFactory, PlacedOrder, TrafficOptions, TrafficRun } from './order-traffic.js';
@@ -46,6 +47,8 @@ export interface ScenarioContext {
   readonly pool: pg.Pool;
   readonly mail: MailCatcher;
   readonly sandbox: WhatsappSandbox;
+  /** Everything the stand-ins accepted during the run (they are emptied between scenarios). */
+  readonly providers: ProviderLedger;
   readonly factory: OrderFactory;
   readonly runTag: string;
   /**
