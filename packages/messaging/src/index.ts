@@ -5,3 +5,4 @@ export * from './broker.js';
 export * from './publisher.js';
 export * from './consumer.js';
 export * from './trace.js';
+export * from './dead-letters.js';

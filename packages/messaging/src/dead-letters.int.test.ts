@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { channelConsumers, exampleMessages, fullTopology, HEADERS, notifications } from '@notify/contracts';
+import type { EmailMessage } from '@notify/contracts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Broker } from './broker.js';
+import { Consumer } from './consumer.js';
+import { DeadLetterQueues } from './dead-letters.js';
+import type { DeadLetter } from './dead-letters.js';
+import { PermanentError } from './errors.js';
+import { Publisher } from './publisher.js';
+import { createTestVhost, waitFor } from './testing/index.js';
+import type { TestVhost } from './testing/index.js';
+
+let vh: TestVhost;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  vh = await createTestVhost('deadletters');
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+afterAll(async () => {
+  await vh?.delete();
+});
+
+async function connect(name: string) {
+  const broker = await Broker.connect({ url: vh.url, connectionName: name, topology: fullTopology() });
+  cleanups.push(() => broker.close());
+  await broker.waitUntilConnected();
+  const publisher = new Publisher(broker, { timeoutMs: 10_000 });
+  cleanups.push(() => publisher.close());
+  return { broker, publisher };
+}
+
+function emailFor(orderId: string): EmailMessage {
+  return { ...structuredClone(exampleMessages.email), orderId };
+}
+
+describe('dead-letter queues', () => {
+  it('summarises without consuming, replays chosen messages with their ids, and the consumer handles each once', async () => {
+    const { broker, publisher } = await connect('dlq-replay');
+    const rejecting = new Set<string>();
+    const handled: { messageId: string; attempt: number; headers: Record<string, unknown> }[] = [];
+    const consumer = new Consumer(broker, {
+      topology: channelConsumers.email,
+      contracts: [notifications.email],
+      publisher,
+      handler: async ({ payload, ctx }) => {
+        if (rejecting.has(payload.orderId))
+          throw new PermanentError('mailbox unknown', { detail: '550 5.1.1' });
+        handled.push({ messageId: ctx.messageId, attempt: ctx.attempt, headers: { ...ctx.headers } });
+      },
+    });
+    cleanups.push(() => consumer.stop());
+    await consumer.start();
+
+    const orders = [randomUUID(), randomUUID(), randomUUID()];
+    for (const id of orders) rejecting.add(id);
+    for (const id of orders) {
+      await publisher.publish(notifications.email, emailFor(id), {
+        messageId: `${id}:email`,
+        correlationId: id,
+      });
+    }
+    // A message that is not even JSON is dead-lettered by the runner with its own reason.
+    await publisher.publishRaw({
+      exchange: 'notification',
+      routingKey: 'email',
+      content: Buffer.from('{not json'),
+      properties: { messageId: 'garbage-1', type: notifications.email.type, contentType: 'application/json' },
+    });
+    await waitFor(async () => ((await vh.queue('email.dlq'))?.messages ?? 0) === 4 || undefined, {
+      what: 'four dead letters',
+    });
+
+    const dlq = new DeadLetterQueues(broker, publisher);
+    const summary = await dlq.summarize(channelConsumers.email);
+    expect(summary.queue).toBe('email.dlq');
+    expect(summary.count).toBe(4);
+    expect(summary.sampled).toBe(4);
+    expect(summary.reasons.map((r) => [r.reason, r.count])).toEqual([
+      ['permanent-failure', 3],
+      ['invalid-json', 1],
+    ]);
+    expect(summary.reasons[0]?.example).toContain('550 5.1.1');
+    expect(summary.oldest?.messageId).toBe(`${orders[0]}:email`);
+    expect(summary.oldest?.correlationId).toBe(orders[0]);
+    expect(summary.messages).toHaveLength(4);
+    // Looking consumed nothing.
+    await waitFor(async () => ((await vh.queue('email.dlq'))?.messages ?? 0) === 4 || undefined, {
+      what: 'messages back after the summary',
+    });
+
+    // The cause is fixed for two orders; replay exactly those two.
+    rejecting.clear();
+    const seen: DeadLetter[] = [];
+    const result = await dlq.replay(
+      channelConsumers.email,
+      { messageIds: [`${orders[1]}:email`, `${orders[2]}:email`, 'no-such-id'] },
+      { beforeRepublish: async (l) => void seen.push(l) },
+    );
+    expect(result.replayed.map((l) => l.messageId).sort()).toEqual(
+      [`${orders[1]}:email`, `${orders[2]}:email`].sort(),
+    );
+    expect(result.notFound).toEqual(['no-such-id']);
+    expect(seen).toHaveLength(2);
+    await waitFor(async () => handled.length === 2 || undefined, { what: 'two replayed messages handled' });
+    expect(handled.map((h) => h.messageId).sort()).toEqual(result.replayed.map((l) => l.messageId).sort());
+    for (const h of handled) {
+      expect(h.attempt).toBe(1);
+      expect(h.headers['x-replay-count']).toBe(1);
+      expect(h.headers[HEADERS.deathReason]).toBeUndefined();
+    }
+    // The other two stay dead-lettered, and only the replayed ones left the queue.
+    await waitFor(async () => ((await vh.queue('email.dlq'))?.messages ?? 0) === 2 || undefined, {
+      what: 'two left in the dead-letter queue',
+    });
+    const after = await dlq.summarize(channelConsumers.email);
+    expect(after.messages.map((m) => m.messageId).sort()).toEqual([`${orders[0]}:email`, 'garbage-1'].sort());
+    expect(handled).toHaveLength(2);
+
+    // Replaying everything with a limit takes that many from the head of the queue.
+    const one = await dlq.replay(channelConsumers.email, { limit: 1 });
+    expect(one.replayed).toHaveLength(1);
+    await waitFor(async () => ((await vh.queue('email.dlq'))?.messages ?? 0) === 1 || undefined, {
+      what: 'one left after a limited replay',
+    });
+  });
+
+  it('reports an empty queue as empty', async () => {
+    const { broker, publisher } = await connect('dlq-empty');
+    const summary = await new DeadLetterQueues(broker, publisher).summarize(channelConsumers.fraud);
+    expect(summary).toMatchObject({ queue: 'fraud.dlq', count: 0, sampled: 0, oldest: null, reasons: [] });
+  });
+});
