@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { ALL_EXCHANGES, orderEventsConsumer } from '@notify/contracts';
 import { Counter, startConsumerService } from '@notify/service-kit';
 import type { ConsumerServiceDefinition, RunningService } from '@notify/service-kit';
 import type { Logger } from 'pino';
@@ -15,21 +14,12 @@ export const fraudService: ConsumerServiceDefinition<'fraud', FraudConfig> = {
   defaultPort: 3005,
   migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
   config: (env) => loadFraudConfig(env),
-  setup: async ({ config, pool, broker, publisher, registry, logger }) => {
+  setup: async ({ config, pool, publisher, registry, logger }) => {
     const { rules } = config;
-    // fraud.assessed is published mandatory: with no queue bound on order.events it would
-    // come back unroutable and be retried until dead-lettered. Declaring the order API's
-    // queue (idempotent, from the contract) keeps the events when the API is not up yet.
-    await broker.addTopology({
-      // The exchanges too: a binding to an exchange not declared yet fails the whole declaration.
-      exchanges: ALL_EXCHANGES,
-      queues: [
-        orderEventsConsumer.queue,
-        orderEventsConsumer.deadLetterQueue,
-        ...orderEventsConsumer.retryQueues,
-      ],
-      bindings: orderEventsConsumer.bindings,
-    });
+    // fraud.assessed is published mandatory; the service kit declares the order API's
+    // events queue and its binding before consuming, as it does for every channel. Only
+    // that much: its dead-letter and retry queues are the order API's to declare, and the
+    // broker user fraud runs as in production may not (infra/rabbitmq/definitions.json).
     const store = new AssessmentRepository(pool);
     const decisions = new Counter({
       name: 'fraud_assessments_total',
