@@ -7,7 +7,9 @@ import type { Pool, Registry } from '@notify/service-kit';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { Logger } from 'pino';
+import type { DeadLetterQueues } from '@notify/messaging';
 import { OrderRepository } from './adapters/order-repository.js';
+import { StatusRepository } from './adapters/status-repository.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
 import type { ApiInstance } from './http/api-instance.js';
 import { acceptJsonOnly } from './http/json-body-parser.js';
@@ -15,7 +17,11 @@ import { HttpProblem, problemFor, sendProblem, statusTitle } from './http/proble
 import type { ApiMetrics } from './metrics.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import type { BrokerStatus } from './routes/ops-routes.js';
+import { deadLetterRoutes } from './routes/dead-letter-routes.js';
 import { orderRoutes } from './routes/order-routes.js';
+import { orderStreamRoutes } from './routes/order-stream-routes.js';
+import type { OrderStreamOptions } from './routes/order-stream-routes.js';
+import type { OrderChanges } from './status/order-changes.js';
 
 export interface AppOptions {
   /** Bearer keys; empty disables authentication. */
@@ -25,6 +31,7 @@ export interface AppOptions {
   readonly rateLimitWindowMs: number;
   readonly bodyLimitBytes: number;
   readonly trustProxy: boolean;
+  readonly streams: OrderStreamOptions;
 }
 
 export interface AppDeps {
@@ -33,6 +40,9 @@ export interface AppDeps {
   readonly outboxCommitted?: () => void;
   /** Reported by /readyz; null when this process has no broker connection. */
   readonly broker: BrokerStatus | null;
+  /** Announces changed orders to this process's event streams. */
+  readonly changes: OrderChanges;
+  readonly deadLetters: DeadLetterQueues;
   readonly logger: Logger;
   readonly registry: Registry;
   readonly metrics: ApiMetrics;
@@ -124,10 +134,21 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
         version: '1.0.0',
         description:
           'Places orders and reports the state of their five notifications (email, WhatsApp, logistic, ' +
-          'payment, fraud). Errors are RFC 9457 problem documents (application/problem+json).',
+          'payment, fraud). Errors are RFC 9457 problem documents (application/problem+json).\n\n' +
+          '**Channel states**, in rank order: `pending` (in the outbox) < `published` (confirmed by the ' +
+          'broker) < `retrying` < `failed` (the service settled a negative outcome: payment declined, ' +
+          'not shippable, email refused, WhatsApp undelivered) < `dead_lettered` (the message is parked in ' +
+          'its dead-letter queue; replayable) < `succeeded`. A channel only moves up: late, duplicated or ' +
+          'reordered events never move it back. Only a replay of a dead letter starts it over from `published`. ' +
+          'WhatsApp follows the furthest Twilio status seen (queued < sent < delivered|failed|undelivered < read) ' +
+          'in `details.deliveryStatus`.\n\n' +
+          '**Order status**, the first rule that holds: `flagged` when the fraud assessment decided ' +
+          '`review` or `reject`; `attention` when a channel is `failed` or `dead_lettered`; `completed` ' +
+          'when all five `succeeded`; `processing` when all five were published; otherwise `accepted`.',
       },
       tags: [
         { name: 'orders', description: 'Orders and their notifications' },
+        { name: 'dead letters', description: 'Dead-lettered messages and their replay' },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
       ...(options.apiKeys.length
@@ -145,6 +166,8 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   orderRoutes(app, { repository, metrics: deps.metrics });
+  orderStreamRoutes(app, { repository, changes: deps.changes, options: options.streams });
+  deadLetterRoutes(app, { deadLetters: deps.deadLetters, statuses: new StatusRepository(deps.pool) });
   opsRoutes(app, { pool: deps.pool, broker: deps.broker, registry: deps.registry });
 
   await app.ready();

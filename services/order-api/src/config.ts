@@ -53,6 +53,13 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       OUTBOX_POLL_INTERVAL_MS: num({ default: 5_000, desc: 'Safety poll when no NOTIFY arrives' }),
       OUTBOX_MAX_BACKOFF_MS: num({ default: 30_000 }),
       PUBLISH_TIMEOUT_MS: num({ default: 10_000 }),
+      STATUS_CONSUMER_ENABLED: bool({
+        default: true,
+        desc: 'Consume outcome events (order-api.events) into channel states in this process',
+      }),
+      STATUS_CONSUMER_PREFETCH: num({ default: 32 }),
+      SSE_MAX_STREAMS: num({ default: 1_000, desc: 'Open GET /orders/:id/events streams per process' }),
+      SSE_HEARTBEAT_MS: num({ default: 15_000, desc: 'Keep-alive comment interval on event streams' }),
     },
     env,
   );

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { fullTopology, orderEventsConsumer } from '@notify/contracts';
-import { Broker, Publisher } from '@notify/messaging';
+import { Broker, DeadLetterQueues, Publisher } from '@notify/messaging';
 import type { TopologySpec } from '@notify/messaging';
-import { createLogger, createPool, createRegistry, migrate } from '@notify/service-kit';
+import { createLogger, createPool, createRegistry, Gauge, migrate } from '@notify/service-kit';
 import type { Logger, Pool } from '@notify/service-kit';
 import { buildApp } from './app.js';
 import { loadOrderApiConfig, SERVICE_NAME } from './config.js';
@@ -13,13 +13,16 @@ import { createApiMetrics } from './metrics.js';
 import { OutboxRelay } from './outbox/relay.js';
 import { OutboxSignal } from './outbox/outbox-signal.js';
 import { outboxNotifyChannel } from './adapters/order-repository.js';
+import { StatusRepository } from './adapters/status-repository.js';
+import { OrderChanges } from './status/order-changes.js';
+import { createStatusConsumer } from './status/status-consumer.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
 /**
  * What the API declares on the broker: every exchange and each channel's queues, so a
  * message published before a consumer service ever started still waits in its queue.
- * The outcome-event queue belongs to the status consumer and is left to it.
+ * The outcome-event queue belongs to the status consumer, which declares it itself.
  */
 export function publisherTopology(): TopologySpec {
   const full = fullTopology();
@@ -41,6 +44,8 @@ export interface RunningOrderApi {
   readonly pool: Pool;
   readonly broker: Broker;
   readonly relay: OutboxRelay | null;
+  /** Folds outcome events into channel states; null with STATUS_CONSUMER_ENABLED=false. */
+  readonly statusConsumer: { readonly isConsuming: boolean } | null;
   readonly logger: Logger;
   /** The port actually bound (PORT=0 picks a free one). */
   readonly port: number;
@@ -92,6 +97,26 @@ export async function startOrderApi(
       })
     : null;
 
+  const changes = new OrderChanges({ databaseUrl: config.DATABASE_URL, schema, logger });
+  new Gauge({
+    name: 'order_event_streams',
+    help: 'Open GET /orders/:id/events streams of this process',
+    registers: [registry],
+    collect() {
+      this.set(changes.size);
+    },
+  });
+  const statusConsumer = config.STATUS_CONSUMER_ENABLED
+    ? createStatusConsumer({
+        broker,
+        publisher,
+        statuses: new StatusRepository(pool),
+        registry,
+        logger,
+        prefetch: config.STATUS_CONSUMER_PREFETCH,
+      })
+    : null;
+
   let app: ApiInstance;
   try {
     const signal = new OutboxSignal(
@@ -105,10 +130,13 @@ export async function startOrderApi(
       pool,
       outboxCommitted: () => signal.rowsCommitted(),
       broker,
+      changes,
+      deadLetters: new DeadLetterQueues(broker, publisher),
       logger,
       registry,
       metrics,
       options: {
+        streams: { maxStreams: config.SSE_MAX_STREAMS, heartbeatMs: config.SSE_HEARTBEAT_MS },
         apiKeys: config.API_KEYS,
         rateLimitMax: config.RATE_LIMIT_MAX,
         rateLimitWindowMs: config.RATE_LIMIT_WINDOW,
@@ -116,8 +144,12 @@ export async function startOrderApi(
         trustProxy: config.TRUST_PROXY,
       },
     });
+    changes.start();
+    await statusConsumer?.start();
     await app.listen({ port: config.PORT, host: config.HOST });
   } catch (err) {
+    await statusConsumer?.stop().catch(() => undefined);
+    await changes.stop();
     await publisher.close();
     await broker.close();
     await pool.end();
@@ -136,12 +168,15 @@ export async function startOrderApi(
     pool,
     broker,
     relay,
+    statusConsumer,
     logger,
     port,
     url: `http://${host}:${port}`,
     stop() {
       stopped ??= (async () => {
+        await statusConsumer?.stop(config.SHUTDOWN_TIMEOUT_MS);
         await app.close();
+        await changes.stop();
         await relay?.stop();
         await publisher.close();
         // A connection still declaring its topology is not closed by broker.close() (it

@@ -9,6 +9,8 @@ export interface OutboxListenerOptions {
   /** LISTEN is (re-)established: notifications sent while it was down are lost, so look now. */
   readonly onListening: () => void;
   readonly logger?: Logger;
+  /** Session name shown in pg_stat_activity. */
+  readonly applicationName?: string;
   readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
 }
 
@@ -52,7 +54,7 @@ export class OutboxListener {
     if (this.stopped) return;
     const client = new pg.Client({
       connectionString: this.options.databaseUrl,
-      application_name: 'order-api-outbox-listener',
+      application_name: this.options.applicationName ?? 'order-api-outbox-listener',
       keepAlive: true,
       connectionTimeoutMillis: 5_000,
     });

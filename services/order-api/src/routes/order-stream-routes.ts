@@ -1,0 +1,138 @@
+import { PassThrough } from 'node:stream';
+import Type from 'typebox';
+import type { OrderRepository } from '../adapters/order-repository.js';
+import type { ApiInstance } from '../http/api-instance.js';
+import { refuseOtherMethods } from '../http/method-not-allowed.js';
+import { OrderIdParams, problemResponses } from '../http/order-schemas.js';
+import type { OrderViewBody } from '../http/order-schemas.js';
+import { HttpProblem, statusTitle } from '../http/problem.js';
+import type { OrderChanges } from '../status/order-changes.js';
+
+export interface OrderStreamOptions {
+  /** Open streams this process serves at most; more are refused with 503. */
+  readonly maxStreams: number;
+  /** A comment line is sent this often so proxies keep an idle stream open. */
+  readonly heartbeatMs: number;
+}
+
+/** What each SSE `order` event carries: the order's status and its channels, no customer data. */
+function statusView(order: OrderViewBody) {
+  return { id: order.id, reference: order.reference, status: order.status, channels: order.channels };
+}
+
+/**
+ * `GET /orders/:id/events`: Server-Sent Events. The first `order` event is the order's
+ * current state; another follows each time a channel changes (whichever replica made
+ * the change: they are announced through PostgreSQL NOTIFY). Every event carries the
+ * whole status, so a client that reconnects needs no history. Comment lines keep an
+ * idle stream alive. The stream ends when the client leaves or the server shuts down.
+ */
+export function orderStreamRoutes(
+  app: ApiInstance,
+  deps: { repository: OrderRepository; changes: OrderChanges; options: OrderStreamOptions },
+): void {
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
+
+  app.get(
+    '/orders/:id/events',
+    {
+      schema: {
+        summary: 'Follow an order live (Server-Sent Events)',
+        description:
+          'A `text/event-stream`. Each `order` event has the JSON `{id, reference, status, channels}` ' +
+          '(as in GET /orders/:id); the first is sent at once, then one per change. Lines starting with ' +
+          '`:` are keep-alive comments. Browsers: `new EventSource(url)` when authentication is off, ' +
+          'otherwise `fetch` with the Authorization header (EventSource cannot send headers).',
+        tags: ['orders'],
+        params: OrderIdParams,
+        response: {
+          200: Type.Unsafe({
+            description: 'Server-Sent Events',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          }),
+          ...problemResponses(400, 401, 404, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { changes, repository, options } = deps;
+      if (changes.size >= options.maxStreams) {
+        throw new HttpProblem(503, statusTitle(503), {
+          detail: 'too many open event streams on this server; retry later',
+          headers: { 'retry-after': '5' },
+        });
+      }
+      const id = request.params.id;
+      const stream = new PassThrough();
+      let lastSent = '';
+      let seq = 0;
+      let reading = false;
+      let again = false;
+      const send = (order: OrderViewBody) => {
+        const data = JSON.stringify(statusView(order));
+        if (data === lastSent || stream.writableEnded) return;
+        lastSent = data;
+        stream.write(`id: ${++seq}\nevent: order\ndata: ${data}\n\n`);
+      };
+      // Notifications that arrive during a read coalesce into one more read.
+      const refresh = async () => {
+        if (reading) {
+          again = true;
+          return;
+        }
+        reading = true;
+        try {
+          do {
+            again = false;
+            const order = await repository.findOrder(id);
+            if (order) send(order);
+          } while (again && !stream.writableEnded);
+        } catch (err) {
+          request.log.warn({ err, orderId: id }, 'could not read the order for its event stream');
+        } finally {
+          reading = false;
+        }
+      };
+
+      // Follow before the first read, so no change between the two is missed.
+      const unfollow = changes.follow(id, () => void refresh());
+      let first: OrderViewBody | null;
+      try {
+        first = await repository.findOrder(id);
+      } catch (err) {
+        unfollow();
+        throw err;
+      }
+      if (!first) {
+        unfollow();
+        throw new HttpProblem(404, statusTitle(404), { detail: 'there is no order with this id' });
+      }
+
+      const heartbeat = setInterval(() => {
+        if (!stream.writableEnded) stream.write(': keep-alive\n\n');
+      }, options.heartbeatMs);
+      heartbeat.unref();
+      const end = () => {
+        if (!open.delete(end)) return;
+        unfollow();
+        clearInterval(heartbeat);
+        stream.end();
+      };
+      open.add(end);
+      reply.raw.once('close', end);
+
+      stream.write('retry: 3000\n\n');
+      send(first);
+      return reply
+        .code(200)
+        .header('content-type', 'text/event-stream; charset=utf-8')
+        .header('cache-control', 'no-cache, no-transform')
+        .header('x-accel-buffering', 'no')
+        .send(stream);
+    },
+  );
+  refuseOtherMethods(app, '/orders/:id/events', ['GET']);
+}
