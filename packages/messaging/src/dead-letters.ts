@@ -44,6 +44,8 @@ export interface ReplayHooks {
    * the message in the dead-letter queue.
    */
   readonly beforeRepublish?: (letter: DeadLetter) => Promise<void>;
+  /** The republish failed after beforeRepublish ran; the message stays dead-lettered. */
+  readonly republishFailed?: (letter: DeadLetter, err: unknown) => Promise<void>;
 }
 
 export interface ReplayResult {
@@ -159,12 +161,17 @@ export class DeadLetterQueues {
         if (wanted && !(letter.messageId && wanted.has(letter.messageId))) continue;
         if (letter.messageId) found.add(letter.messageId);
         await hooks.beforeRepublish?.(letter);
-        await this.publisher.publishRaw({
-          exchange: EXCHANGES.retry.name,
-          routingKey: topology.queue.name,
-          content: msg.content,
-          properties: replayProperties(msg, letter),
-        });
+        try {
+          await this.publisher.publishRaw({
+            exchange: EXCHANGES.retry.name,
+            routingKey: topology.queue.name,
+            content: msg.content,
+            properties: replayProperties(msg, letter),
+          });
+        } catch (err) {
+          await hooks.republishFailed?.(letter, err).catch(() => undefined);
+          throw err;
+        }
         ch.ack(msg);
         replayed.push(letter);
       }
