@@ -126,9 +126,10 @@ export function brokerUses(): BrokerUse[] {
         },
         ...retryAndDeadLetter,
       ],
-      // Its status consumer, and the dead letters of every channel for replay.
+      // Its status consumer, and the dead letters of every channel and its own, for replay.
       consumes: [
         orderEventsConsumer.queue.name,
+        orderEventsConsumer.deadLetterQueue.name,
         ...CHANNELS.map((c) => channelConsumers[c].deadLetterQueue.name),
       ],
       creates: queuesOf(orderEventsConsumer),
