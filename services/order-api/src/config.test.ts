@@ -34,4 +34,12 @@ describe('loadOrderApiConfig', () => {
     expect(message).toContain('PORT');
     expect(message).not.toContain('short-secret');
   });
+
+  it('refuses to start in production without API keys unless anonymous access is chosen explicitly', () => {
+    expect(() => loadOrderApiConfig({ NODE_ENV: 'production' })).toThrow(/API_KEYS/);
+    expect(
+      loadOrderApiConfig({ NODE_ENV: 'production', API_KEYS: 'key-one-0123456789abcdef' }).API_KEYS,
+    ).toHaveLength(1);
+    expect(loadOrderApiConfig({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' }).API_KEYS).toEqual([]);
+  });
 });

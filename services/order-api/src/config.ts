@@ -1,4 +1,4 @@
-import { bool, commonSpecs, loadConfig, makeValidator, num } from '@notify/service-kit';
+import { bool, commonSpecs, ConfigError, loadConfig, makeValidator, num } from '@notify/service-kit';
 
 export const SERVICE_NAME = 'order-api';
 
@@ -38,10 +38,14 @@ export const apiKeyList = makeValidator<string[]>((input: string) => {
 });
 
 export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(
+  const config = loadConfig(
     {
       ...commonSpecs({ defaultPort: 3000, database: 'notify' }),
       API_KEYS: apiKeyList({ default: [], desc: 'Comma-separated bearer keys; empty disables auth' }),
+      ALLOW_ANONYMOUS: bool({
+        default: false,
+        desc: 'Allow starting in production without API_KEYS (only behind a gateway that authenticates)',
+      }),
       RATE_LIMIT_MAX: num({ default: 6_000, desc: 'Requests per client per window; 0 disables' }),
       RATE_LIMIT_WINDOW: duration({ default: 60_000, desc: 'Rate limit window' }),
       BODY_LIMIT_BYTES: num({ default: 64 * 1024 }),
@@ -63,6 +67,13 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     env,
   );
+  // An API that places orders and replays dead letters is never open by accident.
+  if (config.NODE_ENV === 'production' && config.API_KEYS.length === 0 && !config.ALLOW_ANONYMOUS) {
+    throw new ConfigError({
+      API_KEYS: 'is required in production (or set ALLOW_ANONYMOUS=true behind an authenticating gateway)',
+    });
+  }
+  return config;
 }
 
 export type OrderApiConfig = ReturnType<typeof loadOrderApiConfig>;

@@ -80,8 +80,8 @@ export const SERVICES: readonly DeployedService[] = [
     port: 3000,
     schema: 'order_api',
     kind: 'api',
-    // API_KEYS has a default (no keys: authentication off), so it is not required.
-    requiredInProduction: [],
+    // Without keys the API would be open; in production it refuses to start (ALLOW_ANONYMOUS opts out).
+    requiredInProduction: ['API_KEYS'],
     secrets: ['API_KEYS'],
   },
   ...CHANNELS.map((channel): DeployedService => ({
