@@ -165,6 +165,55 @@ describe('sendOrderConfirmation', () => {
     ]);
   });
 
+  it('keeps trying to record an accepted send while the database is away, and never sends twice', async () => {
+    const h = harness(claimed, ok);
+    let refusals = 2;
+    const markSent = h.deps.log.markSent;
+    const deps: SendOrderConfirmationDeps = {
+      ...h.deps,
+      recordRetryDelayMs: () => 1,
+      log: {
+        ...h.deps.log,
+        markSent: async (orderId, r) => {
+          if (refusals-- > 0) {
+            h.calls.push('markSent refused');
+            throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+          }
+          return markSent(orderId, r);
+        },
+      },
+    };
+    await sendOrderConfirmation(message, delivery(), deps);
+    expect(h.calls).toEqual([
+      `claim ${message.orderId} lease=60000`,
+      'send',
+      'markSent refused',
+      'markSent refused',
+      'markSent 250 2.0.0 OK',
+    ]);
+    expect(h.published).toEqual([{ sent: expect.objectContaining({ orderId: message.orderId }) }]);
+  });
+
+  it('gives up recording once the claim could expire, so the failure is not hidden', async () => {
+    const h = harness(claimed, ok);
+    const deps: SendOrderConfirmationDeps = {
+      ...h.deps,
+      leaseMs: 50,
+      recordRetryDelayMs: () => 20,
+      log: {
+        ...h.deps.log,
+        markSent: async () => {
+          h.calls.push('markSent refused');
+          throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        },
+      },
+    };
+    await expect(sendOrderConfirmation(message, delivery(), deps)).rejects.toThrow(/ECONNREFUSED/);
+    expect(h.calls.filter((c) => c === 'send')).toHaveLength(1);
+    expect(h.calls.filter((c) => c === 'markSent refused').length).toBeLessThanOrEqual(3);
+    expect(h.published).toEqual([]);
+  });
+
   it('treats an unclassified error from the mailer as transient', async () => {
     const h = harness(claimed, async () => {
       throw new Error('socket hang up');

@@ -68,7 +68,16 @@ export interface SendOrderConfirmationDeps {
   readonly maxAttempts: number;
   readonly leaseMs: number;
   readonly now?: () => Date;
+  /**
+   * Pause before the n-th new try to record a send the server accepted but the database
+   * did not take (default: 250 ms doubling up to 4 s). Tries go on while the claim's
+   * lease holds, so no other delivery can send meanwhile.
+   */
+  readonly recordRetryDelayMs?: (attempt: number) => number;
 }
+
+const defaultRecordRetryDelayMs = (attempt: number) => Math.min(4_000, 250 * 2 ** (attempt - 1));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface DeliveryInfo {
   readonly messageId: string;
@@ -94,6 +103,8 @@ export async function sendOrderConfirmation(
   const mail = deps.compose(message);
   const orderId = message.orderId;
 
+  // The lease the claim holds starts no earlier than this (the database sets it on commit).
+  const claimStartedAt = Date.now();
   const claim = await deps.log.claim({
     orderId,
     deliveryMessageId: delivery.messageId,
@@ -166,9 +177,40 @@ export async function sendOrderConfirmation(
   }
 
   // From here until markSent commits lies the window README.md describes.
-  const record = await deps.log.markSent(orderId, { smtpResponse, sentAt: now() });
+  const record = await recordSent(orderId, { smtpResponse, sentAt: now() }, claimStartedAt, deps, log);
   log?.info({ smtpMessageId: record.smtpMessageId, locale: record.locale }, 'order confirmation sent');
   await deps.outcomes.sent(record, trace);
+}
+
+/**
+ * Records an accepted send. The mail is out: if the database cannot take the record right
+ * now (restarted, failed over, a dropped connection), giving up would leave the claim
+ * `sending` and the next delivery would send the mail again once the lease expired. So
+ * the record is tried again for as long as the lease keeps every other delivery from
+ * sending (with a margin for clock skew); only then is the failure thrown.
+ */
+async function recordSent(
+  orderId: string,
+  result: { smtpResponse: string; sentAt: Date },
+  claimStartedAt: number,
+  deps: SendOrderConfirmationDeps,
+  log: Logger | undefined,
+): Promise<SentConfirmation> {
+  const delay = deps.recordRetryDelayMs ?? defaultRecordRetryDelayMs;
+  const deadline = claimStartedAt + deps.leaseMs - Math.min(5_000, deps.leaseMs / 10);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.log.markSent(orderId, result);
+    } catch (err) {
+      const wait = delay(attempt);
+      if (Date.now() + wait >= deadline) throw err;
+      log?.warn(
+        { err: (err as Error).message, attempt },
+        'the server accepted the mail but recording it failed; trying again while the claim holds',
+      );
+      await sleep(wait);
+    }
+  }
 }
 
 /** The server's reply with its code in front, as it goes into the dead letter's headers. */
