@@ -66,6 +66,31 @@ describe('message ledger', () => {
     expect(results[0].record).toMatchObject({ messageSid, messageId: sentBy[0], acceptedStatus: 'queued' });
   });
 
+  it('when the connection dies after Twilio accepted, records the message on a new one, so a retry does not send again', async () => {
+    const orderId = randomUUID();
+    const messageSid = sid();
+    let sends = 0;
+    const result = await ledger.sendOnce(claim(orderId), async () => {
+      sends++;
+      // The database drops the transaction's connection while Twilio is answering.
+      const killed = await pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      expect(killed.rowCount).toBe(1);
+      return { sid: messageSid, status: 'queued' };
+    });
+    expect(result).toMatchObject({ outcome: 'sent', record: { orderId, messageSid } });
+    expect(await readMessageState(pool, orderId)).toMatchObject({ record: { messageSid } });
+    const retried = await ledger.sendOnce(claim(orderId), async () => {
+      sends++;
+      return { sid: sid(), status: 'queued' };
+    });
+    expect(retried).toMatchObject({ outcome: 'duplicate', record: { messageSid } });
+    expect(sends).toBe(1);
+  });
+
   it('records nothing when the send fails, so a retry sends again', async () => {
     const orderId = randomUUID();
     await expect(

@@ -98,53 +98,103 @@ async function applyStatus(
   return { inserted: true, row: inserted.rows[0], current: after };
 }
 
-export function createMessageLedger(pool: Pool): MessageLedger & StatusLedger {
+/** Inserts the accepted message (with the statuses parked for its SID) inside the order's transaction. */
+async function recordAccepted(
+  client: PoolClient,
+  claim: { orderId: string; messageId: string; to: string },
+  accepted: AcceptedMessage,
+): Promise<SendOnceResult> {
+  const status = acceptedStatus(accepted.status);
+  const at = new Date().toISOString();
+  await lock(client, `whatsapp:sid:${accepted.sid}`);
+  const inserted = await client.query<MessageRow>(
+    `INSERT INTO messages (order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $5, $6)
+     RETURNING ${MESSAGE_COLUMNS}`,
+    [claim.orderId, claim.messageId, claim.to, accepted.sid, status, at],
+  );
+  const row = inserted.rows[0] as MessageRow;
+  await applyStatus(client, row, { status, errorCode: undefined, at, source: 'api' });
+
+  const parked = await client.query<HistoryRow>(
+    `DELETE FROM unmatched_statuses WHERE message_sid = $1
+     RETURNING status, error_code, received_at AS occurred_at`,
+    [accepted.sid],
+  );
+  const earlyStatuses: StatusRecord[] = [];
+  let current = row;
+  for (const early of parked.rows.sort((a, b) => a.occurred_at.getTime() - b.occurred_at.getTime())) {
+    if (!isWhatsappStatus(early.status)) continue;
+    const applied = await applyStatus(client, current, {
+      status: early.status,
+      errorCode: early.error_code ?? undefined,
+      at: early.occurred_at.toISOString(),
+      source: 'callback',
+    });
+    current = { ...current, status: applied.current };
+    if (applied.inserted) earlyStatuses.push(toStatusRecord(row.order_id, row.message_sid, applied.row));
+  }
+  return { outcome: 'sent', record: toSentRecord(row), earlyStatuses };
+}
+
+export function createMessageLedger(
+  pool: Pool,
+  options: { recordRetryMs?: number; recordRetryDelayMs?: (attempt: number) => number } = {},
+): MessageLedger & StatusLedger {
+  const recordRetryMs = options.recordRetryMs ?? 60_000;
+  const delay = options.recordRetryDelayMs ?? ((n: number) => Math.min(2_000, 100 * 2 ** (n - 1)));
+
+  /** Records a message Twilio accepted after its own transaction failed, retrying while the database is away. */
+  async function recordLate(
+    claim: { orderId: string; messageId: string; to: string },
+    accepted: AcceptedMessage,
+    firstError: unknown,
+  ): Promise<SendOnceResult> {
+    const deadline = Date.now() + recordRetryMs;
+    let lastError = firstError;
+    for (let attempt = 1; Date.now() < deadline; attempt++) {
+      await new Promise((r) => setTimeout(r, delay(attempt)));
+      try {
+        return await withTransaction(pool, async (client) => {
+          await lock(client, `whatsapp:order:${claim.orderId}`);
+          const existing = await client.query<MessageRow>(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`,
+            [claim.orderId],
+          );
+          if (existing.rows[0]) return { outcome: 'duplicate', record: toSentRecord(existing.rows[0]) };
+          return recordAccepted(client, claim, accepted);
+        });
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
   return {
     async sendOnce(claim, send: () => Promise<AcceptedMessage>): Promise<SendOnceResult> {
-      // The transaction stays open across the call to Twilio so that a concurrent delivery
-      // of the same order waits on the order lock instead of sending a second message.
-      return withTransaction(pool, async (client) => {
-        await lock(client, `whatsapp:order:${claim.orderId}`);
-        const existing = await client.query<MessageRow>(
-          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`,
-          [claim.orderId],
-        );
-        if (existing.rows[0]) return { outcome: 'duplicate', record: toSentRecord(existing.rows[0]) };
-
-        const accepted = await send();
-        const status = acceptedStatus(accepted.status);
-        const at = new Date().toISOString();
-        await lock(client, `whatsapp:sid:${accepted.sid}`);
-        const inserted = await client.query<MessageRow>(
-          `INSERT INTO messages (order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $5, $6)
-           RETURNING ${MESSAGE_COLUMNS}`,
-          [claim.orderId, claim.messageId, claim.to, accepted.sid, status, at],
-        );
-        const row = inserted.rows[0] as MessageRow;
-        await applyStatus(client, row, { status, errorCode: undefined, at, source: 'api' });
-
-        const parked = await client.query<HistoryRow>(
-          `DELETE FROM unmatched_statuses WHERE message_sid = $1
-           RETURNING status, error_code, received_at AS occurred_at`,
-          [accepted.sid],
-        );
-        const earlyStatuses: StatusRecord[] = [];
-        let current = row;
-        for (const early of parked.rows.sort((a, b) => a.occurred_at.getTime() - b.occurred_at.getTime())) {
-          if (!isWhatsappStatus(early.status)) continue;
-          const applied = await applyStatus(client, current, {
-            status: early.status,
-            errorCode: early.error_code ?? undefined,
-            at: early.occurred_at.toISOString(),
-            source: 'callback',
-          });
-          current = { ...current, status: applied.current };
-          if (applied.inserted)
-            earlyStatuses.push(toStatusRecord(row.order_id, row.message_sid, applied.row));
-        }
-        return { outcome: 'sent', record: toSentRecord(row), earlyStatuses };
-      });
+      let accepted: AcceptedMessage | undefined;
+      try {
+        // The transaction stays open across the call to Twilio so that a concurrent delivery
+        // of the same order waits on the order lock instead of sending a second message.
+        return await withTransaction(pool, async (client) => {
+          await lock(client, `whatsapp:order:${claim.orderId}`);
+          const existing = await client.query<MessageRow>(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`,
+            [claim.orderId],
+          );
+          if (existing.rows[0]) return { outcome: 'duplicate', record: toSentRecord(existing.rows[0]) };
+          accepted = await send();
+          return recordAccepted(client, claim, accepted);
+        });
+      } catch (err) {
+        if (!accepted) throw err;
+        // Twilio accepted the message but its record did not commit (the database restarted
+        // or the connection dropped). Thrown now, the record would be lost and the retry
+        // would send a second message; recorded as soon as the database is back, the retry
+        // finds it. A delivery that got in first cannot be undone: its record stands.
+        return recordLate(claim, accepted, err);
+      }
     },
 
     async findByMessageId(messageId) {
