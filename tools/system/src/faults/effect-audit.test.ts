@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeOrder, summarise } from './effect-audit.js';
+import { channelStatesCheck, judgeOrder, summarise } from './effect-audit.js';
 import type { AcceptedOrder, CrashWindow, EffectSnapshot, ProviderCopy, RowEffect } from './effect-audit.js';
 
 const order: AcceptedOrder = {
@@ -195,5 +195,44 @@ describe('summarising a scenario', () => {
 
   it('reports zero recovery when everything was done before the fault ended', () => {
     expect(summarise([order], snapshot(), [], 10_000).recoveryMs).toBe(0);
+  });
+});
+
+describe('the channel-state check of the order API', () => {
+  const succeeded = {
+    email: 'succeeded',
+    whatsapp: 'succeeded',
+    logistic: 'succeeded',
+    payment: 'succeeded',
+    fraud: 'succeeded',
+  };
+
+  it('holds when the API shows all five channels succeeded for every order', () => {
+    const s = snapshot({ apiStates: new Map([[order.orderId, succeeded]]), apiSuccessStates: ['succeeded'] });
+    expect(channelStatesCheck(summarise([order], s, [], undefined))).toMatchObject({
+      ok: true,
+      detail: '1 of 1 orders',
+    });
+  });
+
+  it('fails, naming the order and channel, when a channel is not in its final state or the order is not reported', () => {
+    const s = snapshot({
+      apiStates: new Map([[order.orderId, { ...succeeded, whatsapp: 'published' }]]),
+      apiSuccessStates: ['succeeded'],
+    });
+    const c = channelStatesCheck(summarise([order], s, [], undefined));
+    expect(c.ok).toBe(false);
+    expect(c.detail).toBe(`1 of 1 orders not there, e.g. ${order.orderId}: API whatsapp state published`);
+    const unreported = snapshot({ apiStates: new Map(), apiSuccessStates: ['succeeded'] });
+    expect(channelStatesCheck(summarise([order], unreported, [], undefined)).ok).toBe(false);
+  });
+
+  it('is not about the providers: an order missing its mail but shown succeeded passes this check', () => {
+    const s = snapshot({
+      mails: new Map(),
+      apiStates: new Map([[order.orderId, succeeded]]),
+      apiSuccessStates: ['succeeded'],
+    });
+    expect(channelStatesCheck(summarise([order], s, [], undefined)).ok).toBe(true);
   });
 });

@@ -186,3 +186,26 @@ export function summarise(
     verdicts,
   };
 }
+
+/**
+ * The order API's own view (issue 5): every `201` order shows each of its five channels
+ * in its final state, `succeeded` (an order the API does not report at all counts too).
+ */
+export function channelStatesCheck(summary: AuditSummary): {
+  name: string;
+  ok: boolean;
+  detail: string;
+} {
+  const behind = summary.verdicts.filter((v) => v.missing.some((m) => m.startsWith('API ')));
+  const first = behind[0];
+  return {
+    name: 'each of the five channels reached its final state (GET /orders/:id: succeeded)',
+    ok: behind.length === 0,
+    detail:
+      behind.length === 0
+        ? `${summary.accepted} of ${summary.accepted} orders`
+        : `${behind.length} of ${summary.accepted} orders not there, e.g. ${first!.orderId}: ${first!.missing
+            .filter((m) => m.startsWith('API '))
+            .join(', ')}`,
+  };
+}

@@ -6,7 +6,7 @@ import { startMailCatcher } from '@notify/mail-catcher';
 import { startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import { ORDER_EVENTS_QUEUE, UNROUTABLE_QUEUE } from '@notify/contracts';
 import pg from 'pg';
-import { summarise } from './effect-audit.js';
+import { channelStatesCheck, summarise } from './effect-audit.js';
 import type { AcceptedOrder, AuditSummary, CrashWindow } from './effect-audit.js';
 import { apiSuccessStates, collectSnapshot, outboxBacklog, ProviderLedger } from './effect-snapshot.js';
 import type { FaultProfile, ScenarioId } from './fault-profiles.js';
@@ -353,6 +353,7 @@ export class FaultSuite {
           : `${outcome.orders.length} of ${outcome.orders.length}`,
       ),
       check('no process exited by itself', exits.length === 0, exits.join('; ') || 'none'),
+      ...(success ? [channelStatesCheck(summary)] : []),
     ];
     const problems = summary.verdicts
       .filter((v) => !v.complete || v.duplicates.length || v.windowDuplicates.length)

@@ -241,17 +241,27 @@ const killServices: Scenario = {
       const at = await ctx.system.kill(name);
       killed.push(name);
       ctx.log(`SIGKILL ${name}`);
+      // The API comes back while the client keeps retrying; consumers come back at once.
+      const restart = ctx.system.start(name);
+      restarts.push(restart);
       if (name === 'email' || name === 'whatsapp') {
+        // A request the killed sender had already written is still accepted by the provider
+        // after the kill, when the provider gets to it; a copy accepted before the new
+        // process printed anything cannot be the new process's.
         windows.push({
           effect: name,
           from: at - sendBoundMs(ctx.profile, name),
           to: at,
           cause: `${name} SIGKILLed`,
         });
+        const index = windows.length - 1;
+        const settleWindow = () => {
+          const w = windows[index]!;
+          windows[index] = { ...w, to: Math.max(at, ctx.system.firstOutputAt(name) ?? at) };
+        };
+        void restart.then(settleWindow, settleWindow);
       }
-      // The API comes back while the client keeps retrying; consumers come back at once.
-      restarts.push(ctx.system.start(name));
-      if (name === 'order-api') await restarts[restarts.length - 1];
+      if (name === 'order-api') await restart;
     }
     await Promise.all(restarts);
     const faultEnd = Date.now();

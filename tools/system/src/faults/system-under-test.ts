@@ -38,12 +38,15 @@ export class SystemUnderTest {
     readonly stack: Stack,
     readonly options: SystemOptions,
     private readonly logs: Map<ServiceName, WriteStream>,
+    /** When each service's current process printed its first line; cleared on every start. */
+    private readonly firstOutput: Map<ServiceName, number>,
   ) {
     for (const p of stack.processes.values()) this.watch(p.name);
   }
 
   static async start(options: SystemOptions): Promise<SystemUnderTest> {
     const ports = await freePorts(SERVICES.length);
+    const firstOutput = new Map<ServiceName, number>();
     const logs = new Map<ServiceName, WriteStream>(
       SERVICES.map((s) => [s.name, createWriteStream(join(options.logDir, `${s.name}.log`), { flags: 'a' })]),
     );
@@ -62,11 +65,14 @@ export class SystemUnderTest {
         ports: Object.fromEntries(SERVICES.map((s, i) => [s.name, ports[i]!])),
         env: { LOG_PRETTY: '0', ...options.env },
         ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
-        onLine: (service, line) => logs.get(service)?.write(`${line}\n`),
+        onLine: (service, line) => {
+          logs.get(service)?.write(`${line}\n`);
+          if (!firstOutput.has(service)) firstOutput.set(service, Date.now());
+        },
       },
       180_000,
     );
-    return new SystemUnderTest(stack, options, logs);
+    return new SystemUnderTest(stack, options, logs, firstOutput);
   }
 
   get apiUrl(): string {
@@ -123,6 +129,7 @@ export class SystemUnderTest {
     const p = this.stack.get(name);
     this.starting.add(name);
     this.expecting.delete(name);
+    this.firstOutput.delete(name);
     try {
       p.start();
       await p.waitReady(180_000);
@@ -130,6 +137,14 @@ export class SystemUnderTest {
       this.starting.delete(name);
     }
     this.watch(name);
+  }
+
+  /**
+   * When the service's current process printed its first line (it logs before it consumes
+   * anything, so it cannot have sent anything before then); undefined if it has not yet.
+   */
+  firstOutputAt(name: ServiceName): number | undefined {
+    return this.firstOutput.get(name);
   }
 
   /** What exited on its own since the last call (those processes were started again). */
