@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@notify/messaging/testing';
+import { followOrder } from './follow-order.js';
+import { CHANNEL_NAMES } from './order-client.js';
 import type { AcceptedOrder } from './order-client.js';
 import { sampleOrder } from './sample-order.js';
 import type { OrderRequest } from './sample-order.js';
@@ -58,20 +60,57 @@ describe('the whole system on a developer machine, with the local stand-ins', ()
     expect(sys.sandbox.messages().filter((m) => m.to === to)).toHaveLength(1);
   });
 
-  // The outcome loop that turns these into succeeded/failed (issue 5) is not built yet;
-  // until it is, what the API can show is that each channel's message left the outbox.
-  it('the order shows each of its five channels published to the broker', async () => {
-    const order = await waitFor(
-      async () => {
-        const o = await sys.api.getOrder(accepted.id);
-        const states = Object.values(o.channels).map((c) => c.state);
-        return states.length === 5 && states.every((s) => s === 'published') ? o : null;
-      },
-      { timeoutMs: 90_000, what: 'all five channels published' },
-    );
-    for (const channel of ['email', 'whatsapp', 'logistic', 'payment', 'fraud'] as const) {
-      expect(order.channels[channel].state, channel).toBe('published');
+  it('followed live through GET /orders/:id/events, every channel reaches its final state and the order completes', async () => {
+    // A fresh order, followed from the moment it is accepted.
+    const placed = await sys.api.postOrder(sampleOrder());
+    const result = await followOrder(sys.api, placed.id, { timeoutMs: 120_000 });
+    expect(result.via).toBe('events');
+    expect(result.events).toBeGreaterThanOrEqual(1);
+    for (const channel of CHANNEL_NAMES) {
+      expect(result.order.channels[channel].state, channel).toBe('succeeded');
     }
+    expect(result.order.status).toBe('completed');
+    expect(result.order.channels.whatsapp.details?.['deliveryStatus']).toMatch(/^(delivered|read)$/);
+    expect(result.order.channels.logistic.details?.['trackingNumber']).toEqual(expect.any(String));
+    expect(result.order.channels.payment.details?.['authorizationId']).toEqual(expect.any(String));
+    expect(result.order.channels.fraud.details?.['decision']).toBe('approve');
+  });
+
+  it('an email the SMTP server refuses is dead-lettered and the order needs attention; replayed once the server accepts, it is sent exactly once', async () => {
+    const refused = `refused.${Date.now().toString(36)}@example.com`;
+    sys.mail.setBehaviour({ rejectRecipients: [refused] });
+    const order = await sys.api.postOrder(sampleOrder({ email: refused }));
+    const dead = await followOrder(sys.api, order.id, {
+      timeoutMs: 120_000,
+      until: (o) => o.channels.email.state === 'dead_lettered' && o.status === 'attention',
+    });
+    const messageId = dead.order.channels.email.messageId;
+    expect(messageId).toEqual(expect.any(String));
+    expect(JSON.stringify(dead.order.channels.email.details?.['deadLetter'])).toContain('550');
+
+    const listed = await waitFor(
+      async () => {
+        const overview = await sys.api.deadLetters();
+        const email = overview.services.find((s) => s.service === 'email');
+        return email && email.count >= 1 ? email : null;
+      },
+      { timeoutMs: 30_000, what: 'the email dead letter listed' },
+    );
+    expect(listed.reasons.map((r) => r.reason)).toContain('permanent-failure');
+
+    // The cause is fixed: the server accepts the address again. Replay that one message.
+    sys.mail.setBehaviour({});
+    const replay = await sys.api.replayDeadLetters('email', [messageId!]);
+    expect(replay.notFound).toEqual([]);
+    expect(replay.replayed.map((l) => l.orderId)).toEqual([order.id]);
+    const healed = await followOrder(sys.api, order.id, {
+      timeoutMs: 120_000,
+      until: (o) => o.channels.email.state === 'succeeded' && o.status === 'completed',
+    });
+    expect(healed.order.channels.email.details?.['replays']).toBe(1);
+    expect(sys.mail.messages().filter((m) => m.envelope.to.includes(refused))).toHaveLength(1);
+    const after = await sys.api.deadLetters();
+    expect(after.services.find((s) => s.service === 'email')?.count).toBe(0);
   });
 
   describe('the stand-ins pages, in headless Chromium', () => {

@@ -6,6 +6,8 @@ export type ChannelName = (typeof CHANNEL_NAMES)[number];
 /** One channel of GET /orders/:id, as far as the tools read it. */
 export interface ChannelView {
   readonly state: string;
+  /** The id of the channel's message, the one a dead-letter replay names. */
+  readonly messageId?: string;
   readonly attempts?: number;
   readonly updatedAt?: string;
   readonly details?: Readonly<Record<string, unknown>>;
@@ -37,6 +39,32 @@ export class OrderApiError extends Error {
     super(`${what}: HTTP ${status} ${body.slice(0, 500)}`);
     this.name = 'OrderApiError';
   }
+}
+
+export interface DeadLetterInfo {
+  readonly messageId: string | null;
+  readonly orderId: string | null;
+  readonly reason: string;
+  readonly detail: string | null;
+}
+
+export interface DeadLetterOverview {
+  readonly total: number;
+  readonly services: readonly {
+    readonly service: string;
+    readonly count: number;
+    readonly oldest: DeadLetterInfo | null;
+    readonly reasons: readonly {
+      readonly reason: string;
+      readonly count: number;
+      readonly example: string | null;
+    }[];
+  }[];
+}
+
+export interface ReplayOutcome {
+  readonly replayed: readonly DeadLetterInfo[];
+  readonly notFound: readonly string[];
 }
 
 /** The few calls of the order API that the demo and the end-to-end tests make. */
@@ -77,6 +105,30 @@ export class OrderApiClient {
     const text = await r.text();
     if (r.status !== 200) throw new OrderApiError(r.status, text, `GET /orders/${id} failed`);
     return JSON.parse(text) as OrderView;
+  }
+
+  /** GET /dead-letters: per service, how many messages are dead-lettered, the oldest and why. */
+  async deadLetters(): Promise<DeadLetterOverview> {
+    const r = await fetch(`${this.baseUrl}/dead-letters`, {
+      headers: this.headers({ accept: 'application/json' }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await r.text();
+    if (r.status !== 200) throw new OrderApiError(r.status, text, 'GET /dead-letters failed');
+    return JSON.parse(text) as DeadLetterOverview;
+  }
+
+  /** POST /dead-letters/:service/replay for the given message ids. */
+  async replayDeadLetters(service: string, messageIds: readonly string[]): Promise<ReplayOutcome> {
+    const r = await fetch(`${this.baseUrl}/dead-letters/${encodeURIComponent(service)}/replay`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/json' }),
+      body: JSON.stringify({ messageIds }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await r.text();
+    if (r.status !== 200) throw new OrderApiError(r.status, text, `replaying ${service} dead letters failed`);
+    return JSON.parse(text) as ReplayOutcome;
   }
 
   /** Opens GET /orders/:id/events; `undefined` when this API has no such endpoint yet. */
