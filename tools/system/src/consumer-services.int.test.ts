@@ -157,6 +157,23 @@ describe('the five consumer services, each doing its job once per order', () => 
     for (const channel of CHANNELS) expect((await settled(channel)).failed, channel).toBe(0);
   });
 
+  it('the order API shows every one of those orders completed, each channel succeeded with its details', async () => {
+    for (const id of ids()) {
+      const order = await waitFor(
+        async () => {
+          const o = await sys.api.getOrder(id);
+          return o.status === 'completed' && o.channels.whatsapp.details?.['deliveryStatus'] === 'read'
+            ? o
+            : null;
+        },
+        { timeoutMs: 90_000, what: `order ${id} completed` },
+      );
+      for (const channel of CHANNELS) expect(order.channels[channel].state, channel).toBe('succeeded');
+      expect(order.channels.email.details?.['smtpMessageId']).toEqual(expect.any(String));
+      expect(order.channels.payment.details?.['authorizationId']).toEqual(expect.any(String));
+    }
+  });
+
   it('a second delivery of every message of those orders, with the same message ids, changes nothing', async () => {
     const before = await effects();
     const { rows } = await sys.db.query<OutboxRow>(
