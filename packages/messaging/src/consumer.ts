@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { deliveryEvents, EXCHANGES, HEADERS, validate } from '@notify/contracts';
 import type { Channel as ChannelName, ConsumerTopology, Contract, Payload } from '@notify/contracts';
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
@@ -7,6 +6,7 @@ import { DEFAULT_RETRY_POLICY, retryDelay } from './backoff.js';
 import type { RetryPolicy } from './backoff.js';
 import type { Broker } from './broker.js';
 import { errorMessage, isPermanent } from './errors.js';
+import { republishProperties } from './properties.js';
 import type { Publisher } from './publisher.js';
 
 export interface MessageContext {
@@ -318,17 +318,7 @@ export class Consumer<C extends Contract> {
   }
 
   private copyProperties(msg: ConsumeMessage, headers: Record<string, unknown>): Options.Publish {
-    const p = msg.properties;
-    const out: Options.Publish = { headers: { ...(p.headers ?? {}), ...headers } };
-    if (p.messageId) out.messageId = p.messageId;
-    else out.messageId = createHash('sha256').update(msg.content).digest('hex');
-    if (p.correlationId) out.correlationId = p.correlationId;
-    if (p.type) out.type = p.type;
-    if (p.contentType) out.contentType = p.contentType;
-    if (p.contentEncoding) out.contentEncoding = p.contentEncoding;
-    if (p.timestamp) out.timestamp = p.timestamp;
-    if (p.appId) out.appId = p.appId;
-    return out;
+    return republishProperties(msg, { ...(msg.properties.headers ?? {}), ...headers });
   }
 
   private async retry(

@@ -1,37 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { channelConsumers, exampleMessages, fullTopology, HEADERS, notifications } from '@notify/contracts';
+import { channelConsumers, exampleMessages, HEADERS, notifications } from '@notify/contracts';
 import type { EmailMessage } from '@notify/contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Broker } from './broker.js';
+import { describe, expect, it } from 'vitest';
 import { Consumer } from './consumer.js';
 import { DeadLetterQueues } from './dead-letters.js';
 import type { DeadLetter } from './dead-letters.js';
 import { PermanentError } from './errors.js';
-import { Publisher } from './publisher.js';
-import { createTestVhost, waitFor } from './testing/index.js';
-import type { TestVhost } from './testing/index.js';
+import { brokerHarness } from './test-harness.js';
+import { waitFor } from './testing/index.js';
 
-let vh: TestVhost;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  vh = await createTestVhost('deadletters');
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-afterAll(async () => {
-  await vh?.delete();
-});
-
-async function connect(name: string) {
-  const broker = await Broker.connect({ url: vh.url, connectionName: name, topology: fullTopology() });
-  cleanups.push(() => broker.close());
-  await broker.waitUntilConnected();
-  const publisher = new Publisher(broker, { timeoutMs: 10_000 });
-  cleanups.push(() => publisher.close());
-  return { broker, publisher };
-}
+const h = brokerHarness('deadletters');
 
 function emailFor(orderId: string): EmailMessage {
   return { ...structuredClone(exampleMessages.email), orderId };
@@ -39,7 +17,7 @@ function emailFor(orderId: string): EmailMessage {
 
 describe('dead-letter queues', () => {
   it('summarises without consuming, replays chosen messages with their ids, and the consumer handles each once', async () => {
-    const { broker, publisher } = await connect('dlq-replay');
+    const { broker, publisher } = await h.connect('dlq-replay');
     const rejecting = new Set<string>();
     const handled: { messageId: string; attempt: number; headers: Record<string, unknown> }[] = [];
     const consumer = new Consumer(broker, {
@@ -52,7 +30,7 @@ describe('dead-letter queues', () => {
         handled.push({ messageId: ctx.messageId, attempt: ctx.attempt, headers: { ...ctx.headers } });
       },
     });
-    cleanups.push(() => consumer.stop());
+    h.cleanup(() => consumer.stop());
     await consumer.start();
 
     const orders = [randomUUID(), randomUUID(), randomUUID()];
@@ -70,7 +48,7 @@ describe('dead-letter queues', () => {
       content: Buffer.from('{not json'),
       properties: { messageId: 'garbage-1', type: notifications.email.type, contentType: 'application/json' },
     });
-    await waitFor(async () => ((await vh.queue('email.dlq'))?.messages ?? 0) === 4 || undefined, {
+    await waitFor(async () => ((await h.vh.queue('email.dlq'))?.messages ?? 0) === 4 || undefined, {
       what: 'four dead letters',
     });
 
@@ -88,7 +66,7 @@ describe('dead-letter queues', () => {
     expect(summary.oldest?.correlationId).toBe(orders[0]);
     expect(summary.messages).toHaveLength(4);
     // Looking consumed nothing.
-    await waitFor(async () => ((await vh.queue('email.dlq'))?.messages ?? 0) === 4 || undefined, {
+    await waitFor(async () => ((await h.vh.queue('email.dlq'))?.messages ?? 0) === 4 || undefined, {
       what: 'messages back after the summary',
     });
 
@@ -113,7 +91,7 @@ describe('dead-letter queues', () => {
       expect(h.headers[HEADERS.deathReason]).toBeUndefined();
     }
     // The other two stay dead-lettered, and only the replayed ones left the queue.
-    await waitFor(async () => ((await vh.queue('email.dlq'))?.messages ?? 0) === 2 || undefined, {
+    await waitFor(async () => ((await h.vh.queue('email.dlq'))?.messages ?? 0) === 2 || undefined, {
       what: 'two left in the dead-letter queue',
     });
     const after = await dlq.summarize(channelConsumers.email);
@@ -123,13 +101,13 @@ describe('dead-letter queues', () => {
     // Replaying everything with a limit takes that many from the head of the queue.
     const one = await dlq.replay(channelConsumers.email, { limit: 1 });
     expect(one.replayed).toHaveLength(1);
-    await waitFor(async () => ((await vh.queue('email.dlq'))?.messages ?? 0) === 1 || undefined, {
+    await waitFor(async () => ((await h.vh.queue('email.dlq'))?.messages ?? 0) === 1 || undefined, {
       what: 'one left after a limited replay',
     });
   });
 
   it('reports an empty queue as empty', async () => {
-    const { broker, publisher } = await connect('dlq-empty');
+    const { broker, publisher } = await h.connect('dlq-empty');
     const summary = await new DeadLetterQueues(broker, publisher).summarize(channelConsumers.fraud);
     expect(summary).toMatchObject({ queue: 'fraud.dlq', count: 0, sampled: 0, oldest: null, reasons: [] });
   });

@@ -3,6 +3,7 @@ import type { ConsumerTopology } from '@notify/contracts';
 import type { Channel, GetMessage, Options } from 'amqplib';
 import type { Broker } from './broker.js';
 import { BrokerUnavailableError } from './errors.js';
+import { republishProperties } from './properties.js';
 import type { Publisher } from './publisher.js';
 
 /** One dead-lettered message as the consumer runner left it (headers from HEADERS). */
@@ -59,6 +60,22 @@ const DEFAULT_SAMPLE = 1_000;
 const DEFAULT_LIST = 50;
 const REPLAY_COUNT_HEADER = 'x-replay-count';
 const REPLAYED_AT_HEADER = 'x-replayed-at';
+/** Headers about the message's death, ours and the broker's; a replayed message starts clean. */
+const DEATH_HEADERS = [
+  HEADERS.deathReason,
+  HEADERS.deathDetail,
+  HEADERS.deathAt,
+  HEADERS.originalQueue,
+  HEADERS.lastError,
+  'x-death',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+  'x-delivery-count',
+];
 
 function header(msg: GetMessage, name: string): unknown {
   return (msg.properties.headers as Record<string, unknown> | undefined)?.[name];
@@ -203,35 +220,10 @@ export class DeadLetterQueues {
 }
 
 function replayProperties(msg: GetMessage, letter: DeadLetter): Options.Publish {
-  const p = msg.properties;
-  const headers: Record<string, unknown> = { ...((p.headers as Record<string, unknown>) ?? {}) };
-  for (const h of [
-    HEADERS.deathReason,
-    HEADERS.deathDetail,
-    HEADERS.deathAt,
-    HEADERS.originalQueue,
-    HEADERS.lastError,
-    'x-death',
-    'x-first-death-exchange',
-    'x-first-death-queue',
-    'x-first-death-reason',
-    'x-last-death-exchange',
-    'x-last-death-queue',
-    'x-last-death-reason',
-    'x-delivery-count',
-  ]) {
-    delete headers[h];
-  }
+  const headers: Record<string, unknown> = { ...((msg.properties.headers as Record<string, unknown>) ?? {}) };
+  for (const h of DEATH_HEADERS) delete headers[h];
   headers[HEADERS.attempt] = 1;
   headers[REPLAY_COUNT_HEADER] = letter.replays + 1;
   headers[REPLAYED_AT_HEADER] = new Date().toISOString();
-  const out: Options.Publish = { headers, persistent: true };
-  if (p.messageId) out.messageId = p.messageId;
-  if (p.correlationId) out.correlationId = p.correlationId;
-  if (p.type) out.type = p.type;
-  if (p.contentType) out.contentType = p.contentType;
-  if (p.contentEncoding) out.contentEncoding = p.contentEncoding;
-  if (p.timestamp) out.timestamp = p.timestamp;
-  if (p.appId) out.appId = p.appId;
-  return out;
+  return republishProperties(msg, headers);
 }

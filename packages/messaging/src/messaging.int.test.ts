@@ -10,43 +10,22 @@ import {
 } from '@notify/contracts';
 import type { EmailMessage } from '@notify/contracts';
 import amqplib from 'amqplib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Broker } from './broker.js';
+import { describe, expect, it } from 'vitest';
 import { Consumer } from './consumer.js';
 import type { Delivery } from './consumer.js';
 import { PermanentError, RetryableError, UnroutableError } from './errors.js';
-import { Publisher } from './publisher.js';
-import { createTestVhost, waitFor } from './testing/index.js';
+import { brokerHarness } from './test-harness.js';
+import { waitFor } from './testing/index.js';
 import type { TestVhost } from './testing/index.js';
 
-let vh: TestVhost;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  vh = await createTestVhost('messaging');
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-afterAll(async () => {
-  await vh?.delete();
-});
-
-async function connect(name: string) {
-  const broker = await Broker.connect({ url: vh.url, connectionName: name, topology: fullTopology() });
-  cleanups.push(() => broker.close());
-  await broker.waitUntilConnected();
-  const publisher = new Publisher(broker, { timeoutMs: 10_000 });
-  cleanups.push(() => publisher.close());
-  return { broker, publisher };
-}
+const h = brokerHarness('messaging');
 
 function emailFor(orderId: string): EmailMessage {
   return { ...structuredClone(exampleMessages.email), orderId };
 }
 
 async function purgeAll() {
-  const conn = await amqplib.connect(vh.url);
+  const conn = await amqplib.connect(h.vh.url);
   const ch = await conn.createChannel();
   for (const q of fullTopology().queues) await ch.purgeQueue(q.name).catch(() => undefined);
   await conn.close();
@@ -54,14 +33,14 @@ async function purgeAll() {
 
 describe('publisher', () => {
   it('a confirmed publish reaches exactly the queue bound to its routing key', async () => {
-    const { publisher } = await connect('pub-bound');
+    const { publisher } = await h.connect('pub-bound');
     await purgeAll();
     const orderId = randomUUID();
     await publisher.publish(notifications.email, emailFor(orderId), {
       messageId: `${orderId}:email`,
       correlationId: orderId,
     });
-    const got = await waitFor(async () => (await vh.take('email', 10)).at(0), {
+    const got = await waitFor(async () => (await h.vh.take('email', 10)).at(0), {
       what: 'message in email queue',
     });
     expect(JSON.parse(got.payload).orderId).toBe(orderId);
@@ -73,12 +52,12 @@ describe('publisher', () => {
     expect(got.properties.delivery_mode).toBe(2);
     expect(got.properties.headers?.[HEADERS.traceparent]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     for (const q of ['whatsapp', 'logistic', 'payment', 'fraud', UNROUTABLE_QUEUE.name]) {
-      expect((await vh.queue(q))?.messages, q).toBe(0);
+      expect((await h.vh.queue(q))?.messages, q).toBe(0);
     }
   });
 
   it('refuses to publish a payload that does not fit its contract', async () => {
-    const { publisher } = await connect('pub-invalid');
+    const { publisher } = await h.connect('pub-invalid');
     const bad = { ...emailFor(randomUUID()), locale: 'xx-XX' } as unknown as EmailMessage;
     await expect(publisher.publish(notifications.email, bad, { messageId: 'm1' })).rejects.toThrow(
       /\/locale/,
@@ -86,7 +65,7 @@ describe('publisher', () => {
   });
 
   it('an unroutable publish to notification lands in the alternate exchange queue', async () => {
-    const { publisher } = await connect('pub-ae');
+    const { publisher } = await h.connect('pub-ae');
     await purgeAll();
     await publisher.publishRaw({
       exchange: EXCHANGES.notification.name,
@@ -94,7 +73,7 @@ describe('publisher', () => {
       content: Buffer.from('{}'),
       properties: { messageId: 'lost-1' },
     });
-    const got = await waitFor(async () => (await vh.take(UNROUTABLE_QUEUE.name, 10)).at(0), {
+    const got = await waitFor(async () => (await h.vh.take(UNROUTABLE_QUEUE.name, 10)).at(0), {
       what: 'message in unroutable queue',
     });
     expect(got.properties.message_id).toBe('lost-1');
@@ -102,7 +81,7 @@ describe('publisher', () => {
   });
 
   it('a mandatory publish nobody can route is reported as a failure', async () => {
-    const { broker, publisher } = await connect('pub-return');
+    const { broker, publisher } = await h.connect('pub-return');
     const conn = broker.connection()!;
     const ch = await conn.createChannel();
     await ch.assertExchange('test.no-ae', 'direct', { durable: false, autoDelete: true });
@@ -122,7 +101,7 @@ describe('publisher', () => {
 
 describe('consumer runner', () => {
   it('dead-letters an invalid message at once with the reason, without calling the handler', async () => {
-    const { broker, publisher } = await connect('cons-invalid');
+    const { broker, publisher } = await h.connect('cons-invalid');
     await purgeAll();
     let calls = 0;
     const consumer = new Consumer(broker, {
@@ -133,7 +112,7 @@ describe('consumer runner', () => {
         calls++;
       },
     });
-    cleanups.push(() => consumer.stop());
+    h.cleanup(() => consumer.stop());
     await consumer.start();
     await publisher.publishRaw({
       exchange: EXCHANGES.notification.name,
@@ -152,7 +131,7 @@ describe('consumer runner', () => {
     const dead: Awaited<ReturnType<TestVhost['take']>> = [];
     await waitFor(
       async () => {
-        dead.push(...(await vh.take('email.dlq', 10)));
+        dead.push(...(await h.vh.take('email.dlq', 10)));
         return dead.length >= 2;
       },
       { what: 'two dead letters' },
@@ -165,7 +144,7 @@ describe('consumer runner', () => {
   });
 
   it('retries a transient failure with growing delays, then succeeds once', async () => {
-    const { broker, publisher } = await connect('cons-retry');
+    const { broker, publisher } = await h.connect('cons-retry');
     await purgeAll();
     const seen: { at: number; attempt: number }[] = [];
     let succeeded = 0;
@@ -180,7 +159,7 @@ describe('consumer runner', () => {
         succeeded++;
       },
     });
-    cleanups.push(() => consumer.stop());
+    h.cleanup(() => consumer.stop());
     await consumer.start();
     const orderId = randomUUID();
     await publisher.publish(notifications.email, emailFor(orderId), {
@@ -193,11 +172,11 @@ describe('consumer runner', () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(140);
     expect(gaps[1]).toBeGreaterThan(gaps[0]!);
     expect(gaps[2]).toBeGreaterThan(gaps[1]!);
-    expect((await vh.queue('email.dlq'))?.messages).toBe(0);
+    expect((await h.vh.queue('email.dlq'))?.messages).toBe(0);
   });
 
   it('dead-letters a message that keeps failing after the configured attempts, without a hot loop', async () => {
-    const { broker, publisher } = await connect('cons-exhaust');
+    const { broker, publisher } = await h.connect('cons-exhaust');
     await purgeAll();
     let calls = 0;
     const consumer = new Consumer(broker, {
@@ -210,7 +189,7 @@ describe('consumer runner', () => {
         throw new Error('gateway exploded');
       },
     });
-    cleanups.push(() => consumer.stop());
+    h.cleanup(() => consumer.stop());
     await consumer.start();
     const orderId = randomUUID();
     await publisher.publish(
@@ -220,7 +199,7 @@ describe('consumer runner', () => {
     );
     const [dead] = await waitFor(
       async () => {
-        const ms = await vh.take('payment.dlq', 1);
+        const ms = await h.vh.take('payment.dlq', 1);
         return ms.length ? ms : null;
       },
       { what: 'dead letter' },
@@ -232,7 +211,7 @@ describe('consumer runner', () => {
   });
 
   it('dead-letters a permanent failure at once, and publishes the dead-letter event for the order', async () => {
-    const { broker, publisher } = await connect('cons-permanent');
+    const { broker, publisher } = await h.connect('cons-permanent');
     await purgeAll();
     const conn = broker.connection()!;
     const ch = await conn.createChannel();
@@ -249,14 +228,14 @@ describe('consumer runner', () => {
         throw new PermanentError('mailbox unknown', { detail: '550 5.1.1 no such user' });
       },
     });
-    cleanups.push(() => consumer.stop());
+    h.cleanup(() => consumer.stop());
     await consumer.start();
     const orderId = randomUUID();
     await publisher.publish(notifications.email, emailFor(orderId), {
       messageId: 'perm-1',
       correlationId: orderId,
     });
-    const dead = await waitFor(async () => (await vh.take('email.dlq', 1)).at(0), { what: 'dead letter' });
+    const dead = await waitFor(async () => (await h.vh.take('email.dlq', 1)).at(0), { what: 'dead letter' });
     expect(dead.properties.headers?.[HEADERS.deathReason]).toBe('permanent-failure');
     expect(String(dead.properties.headers?.[HEADERS.deathDetail])).toContain('550 5.1.1');
     expect(calls).toBe(1);
@@ -267,7 +246,7 @@ describe('consumer runner', () => {
   });
 
   it('acks without calling the handler when the idempotency hook says the effect already happened', async () => {
-    const { broker, publisher } = await connect('cons-dup');
+    const { broker, publisher } = await h.connect('cons-dup');
     await purgeAll();
     const done = new Set<string>();
     let effects = 0;
@@ -281,7 +260,7 @@ describe('consumer runner', () => {
         done.add(ctx.messageId);
       },
     });
-    cleanups.push(() => consumer.stop());
+    h.cleanup(() => consumer.stop());
     await consumer.start();
     const orderId = randomUUID();
     for (let i = 0; i < 3; i++) {
@@ -291,14 +270,14 @@ describe('consumer runner', () => {
         { messageId: 'dup-1', correlationId: orderId },
       );
     }
-    await waitFor(async () => (await vh.queue('logistic'))?.messages === 0 && consumer.active === 0, {
+    await waitFor(async () => (await h.vh.queue('logistic'))?.messages === 0 && consumer.active === 0, {
       what: 'queue drained',
     });
     expect(effects).toBe(1);
   });
 
   it('when the broker closes the connection mid-stream, every confirmed message is still delivered and consuming resumes by itself', async () => {
-    const { broker, publisher } = await connect('cons-kill');
+    const { broker, publisher } = await h.connect('cons-kill');
     await purgeAll();
     const received = new Set<string>();
     const consumer = new Consumer(broker, {
@@ -310,7 +289,7 @@ describe('consumer runner', () => {
         received.add(ctx.messageId);
       },
     });
-    cleanups.push(() => consumer.stop());
+    h.cleanup(() => consumer.stop());
     await consumer.start();
     const confirmed = new Set<string>();
     const total = 400;
@@ -334,7 +313,7 @@ describe('consumer runner', () => {
           }
         }
         if (i === 100 || i === 250) {
-          killed += await vh.closeConnections();
+          killed += await h.vh.closeConnections();
         }
       }
     })();
@@ -350,7 +329,7 @@ describe('consumer runner', () => {
   });
 
   it('stop waits for in-flight handlers before it resolves', async () => {
-    const { broker, publisher } = await connect('cons-stop');
+    const { broker, publisher } = await h.connect('cons-stop');
     await purgeAll();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -384,11 +363,11 @@ describe('consumer runner', () => {
     release();
     await stopping;
     expect(finished).toBe(3);
-    await waitFor(async () => (await vh.queue('fraud'))?.messages === 0, { what: 'all acked' });
+    await waitFor(async () => (await h.vh.queue('fraud'))?.messages === 0, { what: 'all acked' });
   });
 
   it('routes by contract: a handler sees a typed payload whose key names its contract', async () => {
-    const { broker, publisher } = await connect('cons-typed');
+    const { broker, publisher } = await h.connect('cons-typed');
     await purgeAll();
     const seen: string[] = [];
     const consumer = new Consumer(broker, {
@@ -399,7 +378,7 @@ describe('consumer runner', () => {
         seen.push(`${d.key}:${d.payload.recipient.email}`);
       },
     });
-    cleanups.push(() => consumer.stop());
+    h.cleanup(() => consumer.stop());
     await consumer.start();
     const orderId = randomUUID();
     await publisher.publish(notifications.email, emailFor(orderId), {
