@@ -32,11 +32,23 @@ describe('infra/docker/Dockerfile', () => {
       expect(labels).toContain(`org.opencontainers.image.${l}=`);
   });
 
+  it("copies turbo's global dependencies into the build, so its task hashes are the monorepo's", async () => {
+    const turbo = JSON.parse(await readFile(repoPath('turbo.json'), 'utf8')) as {
+      globalDependencies?: string[];
+    };
+    const build = (await dockerfile()).stages.find((s) => s.name === 'build');
+    const copied = (build?.instructions ?? [])
+      .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--'))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    expect(turbo.globalDependencies?.length).toBeGreaterThan(0);
+    for (const file of turbo.globalDependencies ?? []) expect(copied, file).toContain(file);
+  });
+
   it('installs dependencies in a layer of their own, before the sources are copied', async () => {
     const deps = (await dockerfile()).stages.find((s) => s.name === 'deps');
     expect(deps?.instructions.map((i) => i.keyword)).toEqual(['COPY', 'RUN']);
     expect(deps?.instructions[0]?.args).toContain('/pruned/json/');
-    expect(deps?.instructions[1]?.args).toMatch(/npm ci$/);
+    expect(deps?.instructions[1]?.args).toMatch(/^--mount=type=cache,target=\/root\/\.npm npm ci\b/);
   });
 });
 
