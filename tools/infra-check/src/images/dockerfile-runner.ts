@@ -20,6 +20,11 @@ export interface DockerBuildOptions {
   /** Environment of the RUN commands (PATH decides which node and npm run them). */
   readonly env: NodeJS.ProcessEnv;
   readonly log?: (line: string) => void;
+  /**
+   * Runs each RUN step (`run`) and may hold it back first, as a shared build cache makes
+   * one build wait for another's layer; `step` is `<stage>: RUN <command>`.
+   */
+  readonly aroundRun?: (step: string, run: () => Promise<void>) => Promise<void>;
 }
 
 export interface DockerImage {
@@ -123,6 +128,12 @@ export async function runDockerfile(options: DockerBuildOptions): Promise<Docker
           s.base === name ||
           s.instructions.some((i) => i.keyword === 'COPY' && i.args.includes(`--from=${name}`)),
       );
+  /** Whether stage `name` is read after instruction `insIndex` of stage `index`. */
+  const usedAfter = (name: string, index: number, insIndex: number) =>
+    laterUses(index, name) ||
+    (parsed.stages[index]?.instructions ?? [])
+      .slice(insIndex + 1)
+      .some((i) => i.keyword === 'COPY' && i.args.includes(`--from=${name}`));
   const steps: { step: string; ms: number }[] = [];
   const skipped: string[] = [];
   let final: (StageState & { stage: Stage }) | undefined;
@@ -167,7 +178,7 @@ export async function runDockerfile(options: DockerBuildOptions): Promise<Docker
     const vars = () => new Map([...state.args, ...state.env]);
     const isFinal = index === parsed.stages.length - 1;
 
-    for (const ins of stage.instructions) {
+    for (const [insIndex, ins] of stage.instructions.entries()) {
       const started = Date.now();
       switch (ins.keyword) {
         case 'ARG': {
@@ -196,7 +207,16 @@ export async function runDockerfile(options: DockerBuildOptions): Promise<Docker
             }
             const origin = source ? hostPath(source, src) : path.join(options.context, src);
             const target = hostPath(state, dest);
-            if (await isDir(origin)) {
+            if (
+              from &&
+              !usedAfter(from, index, insIndex) &&
+              !(await exists(target)) &&
+              (await isDir(origin))
+            ) {
+              // Nothing reads that stage again: move its folder instead of copying it.
+              await mkdir(path.dirname(target), { recursive: true });
+              await rename(path.resolve(origin), path.resolve(target));
+            } else if (await isDir(origin)) {
               await mkdir(target, { recursive: true });
               await cp(origin, target, { recursive: true, verbatimSymlinks: true });
             } else {
@@ -220,8 +240,10 @@ export async function runDockerfile(options: DockerBuildOptions): Promise<Docker
           const env = { ...options.env, ...Object.fromEntries(state.args), ...Object.fromEntries(state.env) };
           const cwd = hostPath(state, state.workdir);
           if (!(await exists(cwd))) await mkdir(cwd, { recursive: true });
-          await runShell(command, cwd, env, options.log);
-          steps.push({ step: `${name}: RUN ${rest}`, ms: Date.now() - started });
+          const step = `${name}: RUN ${rest}`;
+          const run = () => runShell(command, cwd, env, options.log);
+          await (options.aroundRun ? options.aroundRun(step, run) : run());
+          steps.push({ step, ms: Date.now() - started });
           break;
         }
         case 'LABEL':
