@@ -156,12 +156,8 @@ export function createMessageLedger(
       await new Promise((r) => setTimeout(r, delay(attempt)));
       try {
         return await withTransaction(pool, async (client) => {
-          await lock(client, `whatsapp:order:${claim.orderId}`);
-          const existing = await client.query<MessageRow>(
-            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`,
-            [claim.orderId],
-          );
-          if (existing.rows[0]) return { outcome: 'duplicate', record: toSentRecord(existing.rows[0]) };
+          const sent = await lockAndFindSent(client, claim.orderId);
+          if (sent) return sent;
           return recordAccepted(client, claim, accepted);
         });
       } catch (err) {
@@ -171,6 +167,16 @@ export function createMessageLedger(
     throw lastError;
   }
 
+  /** Takes the order's lock for this transaction and returns the message already sent for it, if any. */
+  async function lockAndFindSent(client: PoolClient, orderId: string): Promise<SendOnceResult | undefined> {
+    await lock(client, `whatsapp:order:${orderId}`);
+    const existing = await client.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`,
+      [orderId],
+    );
+    return existing.rows[0] ? { outcome: 'duplicate', record: toSentRecord(existing.rows[0]) } : undefined;
+  }
+
   return {
     async sendOnce(claim, send: () => Promise<AcceptedMessage>): Promise<SendOnceResult> {
       let accepted: AcceptedMessage | undefined;
@@ -178,12 +184,8 @@ export function createMessageLedger(
         // The transaction stays open across the call to Twilio so that a concurrent delivery
         // of the same order waits on the order lock instead of sending a second message.
         return await withTransaction(pool, async (client) => {
-          await lock(client, `whatsapp:order:${claim.orderId}`);
-          const existing = await client.query<MessageRow>(
-            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`,
-            [claim.orderId],
-          );
-          if (existing.rows[0]) return { outcome: 'duplicate', record: toSentRecord(existing.rows[0]) };
+          const sent = await lockAndFindSent(client, claim.orderId);
+          if (sent) return sent;
           accepted = await send();
           return recordAccepted(client, claim, accepted);
         });
