@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { channelConsumers, exampleMessages, HEADERS, notifications } from '@notify/contracts';
 import type { EmailMessage } from '@notify/contracts';
 import { describe, expect, it } from 'vitest';
+import type { Broker } from './broker.js';
 import { Consumer } from './consumer.js';
 import { DeadLetterQueues } from './dead-letters.js';
 import type { DeadLetter } from './dead-letters.js';
@@ -104,6 +105,38 @@ describe('dead-letter queues', () => {
     await waitFor(async () => ((await h.vh.queue('email.dlq'))?.messages ?? 0) === 1 || undefined, {
       what: 'one left after a limited replay',
     });
+
+    // A message another reader holds (a summary closing its channel) is not ready
+    // until the queue takes it back; a replay whose first look came too early looks
+    // again and still finds it. The holder lets go only after that first look.
+    const holder = await broker.connection()!.createChannel();
+    const held = await holder.get('email.dlq', { noAck: false });
+    if (held === false) throw new Error('expected a dead letter to hold');
+    const heldId = held.properties.messageId as string;
+    let firstLook = (): void => undefined;
+    const looked = new Promise<void>((resolve) => (firstLook = resolve));
+    const watched = {
+      connection: () => ({
+        createChannel: async () => {
+          const ch = await broker.connection()!.createChannel();
+          const check = ch.checkQueue.bind(ch);
+          ch.checkQueue = async (queue: string) => {
+            const r = await check(queue);
+            firstLook();
+            return r;
+          };
+          return ch;
+        },
+      }),
+    } as unknown as Broker;
+    const late = new DeadLetterQueues(watched, publisher).replay(channelConsumers.email, {
+      messageIds: [heldId],
+    });
+    await looked;
+    await holder.close();
+    const lateResult = await late;
+    expect(lateResult.notFound).toEqual([]);
+    expect(lateResult.replayed.map((l) => l.messageId)).toEqual([heldId]);
   });
 
   it('reports an empty queue as empty', async () => {

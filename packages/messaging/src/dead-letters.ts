@@ -1,5 +1,6 @@
 import { EXCHANGES, HEADERS } from '@notify/contracts';
 import type { ConsumerTopology } from '@notify/contracts';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Channel, GetMessage, Options } from 'amqplib';
 import type { Broker } from './broker.js';
 import { BrokerUnavailableError } from './errors.js';
@@ -58,6 +59,17 @@ export interface ReplayResult {
 
 const DEFAULT_SAMPLE = 1_000;
 const DEFAULT_LIST = 50;
+/** Pauses before each look of a replay; about a second in all when nothing is found. */
+const REPLAY_LOOKS_MS = [0, 100, 300, 800] as const;
+
+interface ReplayWalk {
+  readonly topology: ConsumerTopology;
+  readonly wanted: ReadonlySet<string> | null;
+  readonly limit: number;
+  readonly replayed: DeadLetter[];
+  readonly found: Set<string>;
+  readonly hooks: ReplayHooks;
+}
 const REPLAY_COUNT_HEADER = 'x-replay-count';
 const REPLAYED_AT_HEADER = 'x-replayed-at';
 /** Headers about the message's death, ours and the broker's; a replayed message starts clean. */
@@ -163,41 +175,59 @@ export class DeadLetterQueues {
   ): Promise<ReplayResult> {
     const queue = topology.deadLetterQueue.name;
     const wanted = selection.messageIds ? new Set(selection.messageIds) : null;
-    const limit = selection.limit ?? Number.POSITIVE_INFINITY;
-    return this.withChannel(async (ch) => {
-      const { messageCount } = await ch.checkQueue(queue);
-      const replayed: DeadLetter[] = [];
-      const found = new Set<string>();
-      // Messages not replayed stay unacknowledged until the channel closes, so each
-      // basic.get returns a new one and the walk ends after one pass over the queue.
-      for (let seen = 0; seen < messageCount && replayed.length < limit; seen++) {
-        if (wanted && found.size === wanted.size) break;
-        const msg = await ch.get(queue, { noAck: false });
-        if (!msg) break;
-        const letter = describeDeadLetter(msg);
-        if (wanted && !(letter.messageId && wanted.has(letter.messageId))) continue;
-        if (letter.messageId) found.add(letter.messageId);
-        await hooks.beforeRepublish?.(letter);
-        try {
-          await this.publisher.publishRaw({
-            exchange: EXCHANGES.retry.name,
-            routingKey: topology.queue.name,
-            content: msg.content,
-            properties: replayProperties(msg, letter),
-          });
-        } catch (err) {
-          await hooks.republishFailed?.(letter, err).catch(() => undefined);
-          throw err;
-        }
-        ch.ack(msg);
-        replayed.push(letter);
+    const walk: ReplayWalk = {
+      topology,
+      wanted,
+      limit: selection.limit ?? Number.POSITIVE_INFINITY,
+      replayed: [],
+      found: new Set<string>(),
+      hooks,
+    };
+    // A message another reader holds unacknowledged (a summary that just closed its
+    // channel, say) is invisible until the queue takes it back, which a quorum queue
+    // does a moment later through its log. So when a look finds nothing it was asked
+    // for, look again a few times before answering.
+    for (const pause of REPLAY_LOOKS_MS) {
+      if (pause > 0) await delay(pause);
+      await this.withChannel((ch) => this.replayPass(ch, queue, walk));
+      const done = wanted ? walk.found.size === wanted.size : walk.replayed.length > 0;
+      if (done) break;
+    }
+    return {
+      queue,
+      replayed: walk.replayed,
+      notFound: wanted ? [...wanted].filter((id) => !walk.found.has(id)) : [],
+    };
+  }
+
+  /** One walk over the messages ready in the queue, replaying the selected ones. */
+  private async replayPass(ch: Channel, queue: string, walk: ReplayWalk): Promise<void> {
+    const { wanted, limit, replayed, found, hooks, topology } = walk;
+    const { messageCount } = await ch.checkQueue(queue);
+    // Messages not replayed stay unacknowledged until the channel closes, so each
+    // basic.get returns a new one and the walk ends after one pass over the queue.
+    for (let seen = 0; seen < messageCount && replayed.length < limit; seen++) {
+      if (wanted && found.size === wanted.size) break;
+      const msg = await ch.get(queue, { noAck: false });
+      if (!msg) break;
+      const letter = describeDeadLetter(msg);
+      if (wanted && !(letter.messageId && wanted.has(letter.messageId))) continue;
+      if (letter.messageId) found.add(letter.messageId);
+      await hooks.beforeRepublish?.(letter);
+      try {
+        await this.publisher.publishRaw({
+          exchange: EXCHANGES.retry.name,
+          routingKey: topology.queue.name,
+          content: msg.content,
+          properties: replayProperties(msg, letter),
+        });
+      } catch (err) {
+        await hooks.republishFailed?.(letter, err).catch(() => undefined);
+        throw err;
       }
-      return {
-        queue,
-        replayed,
-        notFound: wanted ? [...wanted].filter((id) => !found.has(id)) : [],
-      };
-    });
+      ch.ack(msg);
+      replayed.push(letter);
+    }
   }
 
   private async withChannel<T>(work: (ch: Channel) => Promise<T>): Promise<T> {
