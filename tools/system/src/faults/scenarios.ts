@@ -722,6 +722,25 @@ function median(xs: readonly number[]): number {
   return s.length ? s[Math.floor(s.length / 2)]! : 0;
 }
 
+/** The deepest queues of a sample, deepest first, as `name:depth`. */
+function busiest(queues: Readonly<Record<string, number>>, n: number): string {
+  const top = Object.entries(queues)
+    .filter(([, depth]) => depth > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n);
+  return top.length ? top.map(([name, depth]) => `${name}:${depth}`).join(' ') : 'queues empty';
+}
+
+/** The largest depth each queue reached across samples. */
+function peakPerQueue(
+  samples: readonly { queues: Readonly<Record<string, number>> }[],
+): Record<string, number> {
+  const peak: Record<string, number> = {};
+  for (const s of samples)
+    for (const [name, depth] of Object.entries(s.queues)) peak[name] = Math.max(peak[name] ?? 0, depth);
+  return peak;
+}
+
 const soak: Scenario = {
   id: 9,
   title: `soak at a constant rate`,
@@ -733,6 +752,8 @@ const soak: Scenario = {
       at: number;
       rss: Partial<Record<ServiceName, number>>;
       depth: number;
+      /** Messages per in-flight queue, so a growing backlog names the consumer behind it. */
+      queues: Record<string, number>;
       outbox: number;
     }[] = [];
     const started = Date.now();
@@ -740,13 +761,14 @@ const soak: Scenario = {
     const sampler = (async () => {
       while (sampling) {
         const q = await ctx.broker.queues().catch(() => [] as QueueDepth[]);
-        const depth = q.filter((x) => ctx.inFlightQueue(x.name)).reduce((n, x) => n + x.messages, 0);
-        samples.push({
-          at: Date.now(),
-          rss: await ctx.system.rss(),
-          depth,
-          outbox: await outboxBacklog(ctx.pool),
-        });
+        const inFlight = q.filter((x) => ctx.inFlightQueue(x.name));
+        const queues = Object.fromEntries(inFlight.map((x) => [x.name, x.messages]));
+        const depth = inFlight.reduce((n, x) => n + x.messages, 0);
+        const outbox = await outboxBacklog(ctx.pool);
+        samples.push({ at: Date.now(), rss: await ctx.system.rss(), depth, queues, outbox });
+        ctx.log(
+          `soak +${Math.round((Date.now() - started) / 1000)}s: outbox ${outbox}, ${busiest(queues, 4)}`,
+        );
         await sleep(10_000);
       }
     })();
@@ -777,7 +799,8 @@ const soak: Scenario = {
       check(
         'queue depths bounded',
         tailDepth <= Math.max(100, headDepth * 2),
-        `max depth early ${headDepth}, late ${tailDepth}; outbox backlog max ${maxOutbox}`,
+        `max depth early ${headDepth}, late ${tailDepth}; outbox backlog max ${maxOutbox}; ` +
+          `late: ${busiest(peakPerQueue(tail), 3)}`,
       ),
     );
     return {
