@@ -28,4 +28,13 @@ describe('fault suite command line', () => {
   it('refuses the soak in the short profile: it belongs to the full one', () => {
     expect(() => parseCliOptions(['--only', '9'])).toThrow('not part of the short profile');
   });
+
+  it("changes the soak's length and rate, in the full profile only", () => {
+    const o = parseCliOptions(['--profile', 'full', '--only', '9', '--soak-minutes', '2.5', '--soak-rate=8']);
+    expect(o.profile).toMatchObject({ name: 'full', soakMs: 150_000, soakRate: 8 });
+    expect(parseCliOptions(['--profile', 'full']).profile.soakMs).toBe(600_000);
+    expect(() => parseCliOptions(['--soak-rate', '8'])).toThrow('has no soak');
+    expect(() => parseCliOptions(['--profile', 'full', '--soak-rate', '0'])).toThrow('positive number');
+    expect(() => parseCliOptions(['--profile', 'full', '--soak-minutes', 'x'])).toThrow('positive number');
+  });
 });

@@ -13,6 +13,9 @@ export const USAGE = `usage: npm run system:faults -- [--profile short|full] [--
   --profile  short (default): scenarios 1-8 with a small load, a few minutes;
              full: scenarios 1-9 with production service settings and a ten-minute soak
   --only     run these scenarios of the profile only
+  --soak-minutes, --soak-rate
+             the soak's length and orders per second (full profile; default 10 min at the
+             profile's rate)
   --json     also write the report as JSON to <file>
   --logs     keep every service's log in <dir> (the temporary folder is removed)`;
 
@@ -23,6 +26,12 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
   let scenarios: ScenarioId[] | undefined;
   let json: string | undefined;
   let logs: string | undefined;
+  let soak: { soakMs?: number; soakRate?: number } = {};
+  const positive = (flag: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a positive number, not "${v}"`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=')
@@ -55,6 +64,12 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
       case '--logs':
         logs = value();
         break;
+      case '--soak-minutes':
+        soak = { ...soak, soakMs: Math.round(positive(flag, value()) * 60_000) };
+        break;
+      case '--soak-rate':
+        soak = { ...soak, soakRate: positive(flag, value()) };
+        break;
       case '--':
         break;
       default:
@@ -66,6 +81,11 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
     if (missing.length) {
       throw new UsageError(`scenario ${missing.join(', ')} is not part of the ${profile.name} profile`);
     }
+  }
+  if ((soak.soakMs ?? soak.soakRate) !== undefined) {
+    if (!profile.scenarios.includes(9))
+      throw new UsageError(`the ${profile.name} profile has no soak to change`);
+    profile = { ...profile, ...soak };
   }
   return { profile, scenarios, json, logs };
 }

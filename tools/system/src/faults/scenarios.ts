@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CHANNELS, channelConsumers, exampleMessages, notifications } from '@notify/contracts';
 import type { MailCatcher } from '@notify/mail-catcher';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
@@ -758,6 +759,10 @@ const soak: Scenario = {
     }[] = [];
     const started = Date.now();
     let sampling = true;
+    // The stand-ins (SMTP, Twilio) live in this process: a starved event loop here slows
+    // every SMTP round trip, so the log shows its delay next to the queue depths.
+    const loop = monitorEventLoopDelay({ resolution: 20 });
+    loop.enable();
     const sampler = (async () => {
       while (sampling) {
         const q = await ctx.broker.queues().catch(() => [] as QueueDepth[]);
@@ -775,6 +780,7 @@ const soak: Scenario = {
     const orders = await load.done;
     sampling = false;
     await sampler;
+    loop.disable();
     // The first minute is warm-up (JIT, pools, caches); compare the rest's first and last thirds.
     const steady = samples.filter((s) => s.at - started >= 60_000);
     const third = Math.max(1, Math.floor(steady.length / 3));
