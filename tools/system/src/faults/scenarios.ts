@@ -771,8 +771,11 @@ const soak: Scenario = {
         const depth = inFlight.reduce((n, x) => n + x.messages, 0);
         const outbox = await outboxBacklog(ctx.pool);
         samples.push({ at: Date.now(), rss: await ctx.system.rss(), depth, queues, outbox });
+        const lagMs = loop.percentile(99) / 1e6;
+        loop.reset();
         ctx.log(
-          `soak +${Math.round((Date.now() - started) / 1000)}s: outbox ${outbox}, ${busiest(queues, 4)}`,
+          `soak +${Math.round((Date.now() - started) / 1000)}s: outbox ${outbox}, ${busiest(queues, 4)}; ` +
+            `harness event loop p99 ${lagMs.toFixed(0)} ms`,
         );
         await sleep(10_000);
       }
