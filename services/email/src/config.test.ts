@@ -26,7 +26,7 @@ describe('loadEmailConfig', () => {
     expect(c.from).toEqual({ name: 'Notify Shop', address: 'orders@example.com' });
     expect(c.messageIdDomain).toBe('example.com');
     expect(c.defaultLocale).toBe('en-GB');
-    expect(c.poolSize).toBe(5);
+    expect(c.poolSize).toBe(10);
     expect(c.requireTls).toBe(false);
   });
 

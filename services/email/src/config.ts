@@ -60,7 +60,7 @@ export function loadEmailConfig(env: NodeJS.ProcessEnv, nodeEnv: string): EmailC
       MAIL_REPLY_TO: mailbox({ default: undefined, desc: 'Reply-To, if replies go elsewhere' }),
       MAIL_MESSAGE_ID_DOMAIN: domain({ default: '', desc: 'Message-ID domain (default: MAIL_FROM domain)' }),
       MAIL_DEFAULT_LOCALE: str({ choices: [...LOCALES], default: 'en-GB' }),
-      SMTP_POOL_SIZE: positiveInt({ default: 5, desc: 'Concurrent SMTP connections' }),
+      SMTP_POOL_SIZE: positiveInt({ default: 10, desc: 'Concurrent SMTP connections' }),
       SMTP_MAX_MESSAGES_PER_CONNECTION: positiveInt({ default: 100 }),
       SMTP_CONNECTION_TIMEOUT_MS: positiveInt({ default: 10_000 }),
       SMTP_GREETING_TIMEOUT_MS: positiveInt({ default: 10_000 }),
