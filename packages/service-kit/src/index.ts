@@ -6,3 +6,4 @@ export * from './ops-server.js';
 export * from './shutdown.js';
 export * from './consumer-service.js';
 export * from './main-runner.js';
+export * from './retention.js';
