@@ -18,6 +18,16 @@ describe('loadOrderApiConfig', () => {
     expect(c.RATE_LIMIT_WINDOW).toBe(30_000);
     expect(loadOrderApiConfig({ RATE_LIMIT_WINDOW: '1 minute' }).RATE_LIMIT_WINDOW).toBe(60_000);
     expect(loadOrderApiConfig({ RATE_LIMIT_WINDOW: '250' }).RATE_LIMIT_WINDOW).toBe(250);
+    expect(loadOrderApiConfig({ OUTBOX_RETENTION: '30 days' }).OUTBOX_RETENTION).toBe(30 * 86_400_000);
+  });
+
+  it('keeps idempotency keys a day and published outbox rows a week by default, swept every 10 min', () => {
+    expect(loadOrderApiConfig({})).toMatchObject({
+      IDEMPOTENCY_KEY_TTL: 86_400_000,
+      OUTBOX_RETENTION: 7 * 86_400_000,
+      RETENTION_INTERVAL: 600_000,
+      RETENTION_ENABLED: true,
+    });
   });
 
   it('names each bad variable without echoing its value', () => {

@@ -15,6 +15,9 @@ const UNIT_MS: Record<string, number> = {
   h: 3_600_000,
   hour: 3_600_000,
   hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
 };
 
 /** Milliseconds, written either as a bare integer or as `<n> <unit>` ("1 minute", "30s"). */
@@ -22,7 +25,7 @@ export const duration = makeValidator<number>((input: string) => {
   const m = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(input);
   const unit = UNIT_MS[(m?.[2] || 'ms').toLowerCase()];
   if (!m || unit === undefined || Number(m[1]) <= 0) {
-    throw new Error('must be milliseconds or "<n> <unit>" with unit ms, s, min or h');
+    throw new Error('must be milliseconds or "<n> <unit>" with unit ms, s, min, h or d');
   }
   return Number(m[1]) * unit;
 });
@@ -64,6 +67,16 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       STATUS_CONSUMER_PREFETCH: num({ default: 32 }),
       SSE_MAX_STREAMS: num({ default: 1_000, desc: 'Open GET /orders/:id/events streams per process' }),
       SSE_HEARTBEAT_MS: num({ default: 15_000, desc: 'Keep-alive comment interval on event streams' }),
+      IDEMPOTENCY_KEY_TTL: duration({
+        default: 86_400_000,
+        desc: 'How long an Idempotency-Key and its answer are kept at least; after that the key may be used again',
+      }),
+      OUTBOX_RETENTION: duration({
+        default: 7 * 86_400_000,
+        desc: 'How long published outbox rows are kept (for inspection) before the sweeper removes them',
+      }),
+      RETENTION_INTERVAL: duration({ default: 600_000, desc: 'Time between retention sweeps' }),
+      RETENTION_ENABLED: bool({ default: true, desc: 'Run the retention sweeper in this process' }),
     },
     env,
   );

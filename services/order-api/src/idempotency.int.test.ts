@@ -1,10 +1,12 @@
 import { CHANNELS } from '@notify/contracts';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
+import { RetentionSweeper } from '@notify/service-kit';
 import { createTestDatabase } from '@notify/service-kit/testing';
 import type { TestDatabase } from '@notify/service-kit/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPES } from './http/problem.js';
+import { orderApiRetentionRules } from './server.js';
 import type { RunningOrderApi } from './server.js';
 import { validOrder } from './test-support/order-fixtures.js';
 import { rowCounts, startTestApi, unpublished } from './test-support/test-api.js';
@@ -123,5 +125,75 @@ describe('Idempotency-Key', () => {
     const good = await post(validOrder(), key);
     expect(good.status).toBe(201);
     expect(good.headers.get('idempotent-replayed')).toBeNull();
+  });
+});
+
+describe('retention', () => {
+  it('removes keys past their TTL and old published outbox rows, keeps orders, recent and unpublished rows', async () => {
+    const key = 'order-2026-11-23-0006';
+    const old = (await (await post(validOrder(), key)).json()) as { id: string };
+    const recent = (await (await post(validOrder(), 'order-2026-11-23-0007')).json()) as { id: string };
+    await waitFor(async () => (await unpublished(api.pool)) === 0, { what: 'outbox drained' });
+    // Age the first order: its key past the TTL, its outbox rows past the retention; one
+    // of them as if it had never been published (held back from the relay for now).
+    await api.pool.query(
+      `UPDATE idempotency_keys SET created_at = now() - interval '2 days' WHERE key = $1`,
+      [key],
+    );
+    await api.pool.query(`UPDATE outbox SET created_at = now() - interval '8 days' WHERE order_id = $1`, [
+      old.id,
+    ]);
+    await api.pool.query(
+      `UPDATE outbox SET published_at = NULL, next_attempt_at = now() + interval '1 hour'
+        WHERE order_id = $1 AND channel = 'email'`,
+      [old.id],
+    );
+
+    const deleted = await new RetentionSweeper({
+      pool: api.pool,
+      rules: orderApiRetentionRules(api.config),
+      intervalMs: 60_000,
+    }).sweep();
+    expect(deleted).toEqual({ idempotency_keys: 1, outbox_published: 4 });
+
+    const left = await api.pool.query<{ order_id: string; channel: string }>(
+      'SELECT order_id, channel FROM outbox ORDER BY id',
+    );
+    expect(left.rows.filter((r) => r.order_id === old.id).map((r) => r.channel)).toEqual(['email']);
+    expect(left.rows.filter((r) => r.order_id === recent.id)).toHaveLength(5);
+    expect((await fetch(`${api.url}/orders/${old.id}`)).status).toBe(200);
+    // The key is free again: the same key now places a new order.
+    const again = await post(validOrder(), key);
+    expect(again.status).toBe(201);
+    expect(((await again.json()) as { id: string }).id).not.toBe(old.id);
+
+    await api.pool.query(`UPDATE outbox SET next_attempt_at = now() WHERE order_id = $1`, [old.id]);
+  });
+
+  it('runs on its own in the API, on the configured interval', async () => {
+    const other = await startTestApi({
+      AMQP_URL: vh.url,
+      DATABASE_URL: db.url,
+      RELAY_ENABLED: 'false',
+      STATUS_CONSUMER_ENABLED: 'false',
+      IDEMPOTENCY_KEY_TTL: '1 h',
+      RETENTION_INTERVAL: '200',
+    });
+    try {
+      const key = 'order-2026-11-23-0008';
+      expect((await post(validOrder(), key)).status).toBe(201);
+      await api.pool.query(
+        `UPDATE idempotency_keys SET created_at = now() - interval '2 hours' WHERE key = $1`,
+        [key],
+      );
+      await waitFor(
+        async () =>
+          (await api.pool.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [key])).rowCount === 0 ||
+          undefined,
+        { what: 'the key swept by the second process' },
+      );
+    } finally {
+      await other.stop();
+    }
   });
 });

@@ -3,8 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { fullTopology, orderEventsConsumer } from '@notify/contracts';
 import { Broker, DeadLetterQueues, Publisher } from '@notify/messaging';
 import type { TopologySpec } from '@notify/messaging';
-import { createLogger, createPool, createRegistry, Gauge, migrate } from '@notify/service-kit';
-import type { Logger, Pool } from '@notify/service-kit';
+import {
+  createLogger,
+  createPool,
+  createRegistry,
+  Gauge,
+  migrate,
+  RetentionSweeper,
+} from '@notify/service-kit';
+import type { Logger, Pool, RetentionRule } from '@notify/service-kit';
 import { buildApp } from './app.js';
 import { loadOrderApiConfig, SERVICE_NAME } from './config.js';
 import type { OrderApiConfig } from './config.js';
@@ -36,6 +43,32 @@ export function publisherTopology(): TopologySpec {
     queues: full.queues.filter((q) => !own.has(q.name)),
     bindings: full.bindings.filter((b) => !own.has(b.queue)),
   };
+}
+
+/**
+ * What the API deletes as it ages: idempotency keys after their TTL (the order itself
+ * stays), and published outbox rows stored longer ago than the retention. Outbox rows
+ * are found through the primary key (ids grow with time), so the sweep adds no index to
+ * the publish path; a row never published is never deleted.
+ */
+export function orderApiRetentionRules(
+  config: Pick<OrderApiConfig, 'IDEMPOTENCY_KEY_TTL' | 'OUTBOX_RETENTION'>,
+): RetentionRule[] {
+  return [
+    {
+      name: 'idempotency_keys',
+      table: 'idempotency_keys',
+      olderThan: 'created_at < $1',
+      maxAgeMs: config.IDEMPOTENCY_KEY_TTL,
+    },
+    {
+      name: 'outbox_published',
+      table: 'outbox',
+      olderThan: `published_at IS NOT NULL
+        AND id < (SELECT coalesce(min(id), 9223372036854775807) FROM outbox WHERE created_at >= $1)`,
+      maxAgeMs: config.OUTBOX_RETENTION,
+    },
+  ];
 }
 
 export interface RunningOrderApi {
@@ -117,6 +150,16 @@ export async function startOrderApi(
       })
     : null;
 
+  const retention = config.RETENTION_ENABLED
+    ? new RetentionSweeper({
+        pool,
+        rules: orderApiRetentionRules(config),
+        intervalMs: config.RETENTION_INTERVAL,
+        logger,
+        registry,
+      })
+    : null;
+
   let app: ApiInstance;
   try {
     const signal = new OutboxSignal(
@@ -156,6 +199,7 @@ export async function startOrderApi(
     throw err;
   }
   relay?.start();
+  retention?.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
@@ -175,6 +219,7 @@ export async function startOrderApi(
     stop() {
       stopped ??= (async () => {
         await statusConsumer?.stop(config.SHUTDOWN_TIMEOUT_MS);
+        await retention?.stop();
         await app.close();
         await changes.stop();
         await relay?.stop();
