@@ -46,6 +46,34 @@ export const listenPort = makeValidator<number>((input: string) => {
   return n;
 });
 
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  sec: 1_000,
+  second: 1_000,
+  seconds: 1_000,
+  m: 60_000,
+  min: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
+};
+
+/** Milliseconds, written either as a bare integer or as `<n> <unit>` ("1 minute", "30s"). */
+export const duration = makeValidator<number>((input: string) => {
+  const m = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(input);
+  const unit = UNIT_MS[(m?.[2] || 'ms').toLowerCase()];
+  if (!m || unit === undefined || Number(m[1]) <= 0) {
+    throw new Error('must be milliseconds or "<n> <unit>" with unit ms, s, min, h or d');
+  }
+  return Number(m[1]) * unit;
+});
+
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 
 /** The variables every service reads, with their local-run defaults (ARCHITECTURE.md). */

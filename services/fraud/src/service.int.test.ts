@@ -81,6 +81,8 @@ beforeAll(async () => {
       PORT: '0',
       HOST: '127.0.0.1',
       FRAUD_RULES_FILE: rulesFile,
+      FRAUD_HISTORY_RETENTION: '3 h',
+      RETENTION_INTERVAL: '200',
     },
     { logger: pino({ level: 'silent' }) },
   );
@@ -324,5 +326,38 @@ describe('fraud service', () => {
         { logger: pino({ level: 'silent' }) },
       ),
     ).rejects.toThrow(/fraud rules .*bad\.json are invalid: .*\/decision is required/);
+  });
+
+  it('forgets velocity history older than FRAUD_HISTORY_RETENTION and keeps the assessments', async () => {
+    const rows = await pool.query<{ order_id: string }>('SELECT order_id FROM observations LIMIT 2');
+    expect(rows.rows).toHaveLength(2);
+    const [aged, kept] = rows.rows.map((r) => r.order_id);
+    await pool.query(`UPDATE observations SET observed_at = now() - interval '4 hours' WHERE order_id = $1`, [
+      aged,
+    ]);
+    await waitFor(
+      async () =>
+        (await pool.query('SELECT 1 FROM observations WHERE order_id = $1', [aged])).rowCount === 0 ||
+        undefined,
+      { what: 'the aged observation swept' },
+    );
+    expect((await pool.query('SELECT 1 FROM observations WHERE order_id = $1', [kept])).rowCount).toBe(1);
+    expect((await pool.query('SELECT 1 FROM assessments WHERE order_id = $1', [aged])).rowCount).toBe(1);
+  });
+
+  it('refuses a history retention shorter than twice the longest velocity window', async () => {
+    await expect(
+      startFraudService(
+        {
+          AMQP_URL: vh.url,
+          DATABASE_URL: db.url,
+          PORT: '0',
+          HOST: '127.0.0.1',
+          FRAUD_RULES_FILE: rulesFile,
+          FRAUD_HISTORY_RETENTION: '90 min',
+        },
+        { logger: pino({ level: 'silent' }) },
+      ),
+    ).rejects.toThrow(/FRAUD_HISTORY_RETENTION.*twice the longest velocity window \(60 min\)/);
   });
 });

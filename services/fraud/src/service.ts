@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Counter, startConsumerService } from '@notify/service-kit';
+import { Counter, RetentionSweeper, startConsumerService } from '@notify/service-kit';
 import type { ConsumerServiceDefinition, RunningService } from '@notify/service-kit';
 import type { Logger } from 'pino';
 import { AssessmentRepository } from './adapters/assessment-repository.js';
@@ -28,6 +28,22 @@ export const fraudService: ConsumerServiceDefinition<'fraud', FraudConfig> = {
       registers: [registry],
     });
     logger.info({ rulesFile: config.rulesFile, rulesVersion: rules.version }, 'fraud rules loaded');
+    // The velocity history holds pseudonymised contact digests: kept as long as useful, no longer.
+    const retention = new RetentionSweeper({
+      pool,
+      rules: [
+        {
+          name: 'observations',
+          table: 'observations',
+          olderThan: 'observed_at < $1',
+          maxAgeMs: config.historyRetentionMs,
+        },
+      ],
+      intervalMs: config.retentionIntervalMs,
+      logger,
+      registry,
+    });
+    retention.start();
 
     return {
       handle: async ({ payload, ctx }) => {
@@ -52,6 +68,7 @@ export const fraudService: ConsumerServiceDefinition<'fraud', FraudConfig> = {
         // What the running process actually scores with, for an operator checking a rollout.
         app.get('/rules', async () => ({ file: config.rulesFile, rules }));
       },
+      close: () => retention.stop(),
     };
   },
 };
