@@ -88,6 +88,16 @@ export async function startConsumerService<Ch extends Channel, Cfg>(
 
   if (def.migrationsDir) await migrate({ url: common.DATABASE_URL, schema, dir: def.migrationsDir, logger });
   const pool = createPool({ url: common.DATABASE_URL, schema, applicationName: def.name });
+  // Readiness pings on a connection of their own: handlers holding every pooled
+  // connection (waiting on a row or advisory lock of a busy order) is load, not an
+  // unreachable database, and must not turn the service unready.
+  const healthPool = createPool({
+    url: common.DATABASE_URL,
+    schema,
+    max: 1,
+    applicationName: `${def.name}-health`,
+    connectionTimeoutMillis: 2_000,
+  });
   const registry = createRegistry(def.name);
   const broker = await Broker.connect({ url: common.AMQP_URL, connectionName: def.name, logger });
   const publisher = new Publisher(broker, { logger });
@@ -109,6 +119,7 @@ export async function startConsumerService<Ch extends Channel, Cfg>(
   } catch (err) {
     await broker.close();
     await pool.end();
+    await healthPool.end();
     throw err;
   }
 
@@ -132,7 +143,7 @@ export async function startConsumerService<Ch extends Channel, Cfg>(
     checks: {
       broker: () => broker.isReady(),
       consumer: () => consumer.isConsuming,
-      database: () => pingDatabase(pool),
+      database: () => pingDatabase(healthPool),
       ...parts.checks,
     },
   });
@@ -162,6 +173,7 @@ export async function startConsumerService<Ch extends Channel, Cfg>(
       await publisher.close();
       await broker.close();
       await pool.end();
+      await healthPool.end();
     })();
     return stopped;
   };
