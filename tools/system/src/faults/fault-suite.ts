@@ -29,6 +29,8 @@ export interface ScenarioRow {
   /** Second provider copies inside a documented crash window (see docs/reliability.md). */
   windowDuplicated: number;
   readonly recoveryMs: number | undefined;
+  /** False for a row without a fault (the soak): it has no time to recover. */
+  readonly faulted: boolean;
   readonly checks: Check[];
   readonly notes: string[];
   /** A few orders that were lost or duplicated, with what went wrong. */
@@ -374,6 +376,7 @@ export class FaultSuite {
       duplicated: summary.duplicated,
       windowDuplicated: summary.windowDuplicated,
       recoveryMs: summary.recoveryMs,
+      faulted: outcome.faultEnd !== undefined,
       checks,
       notes: outcome.notes,
       problems,

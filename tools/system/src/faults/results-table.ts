@@ -1,8 +1,9 @@
 import type { ScenarioRow, SuiteReport } from './fault-suite.js';
 import { rowPassed } from './fault-suite.js';
 
-function seconds(ms: number | undefined): string {
-  return ms === undefined ? 'not recovered' : `${(ms / 1000).toFixed(1)} s`;
+function recovery(row: ScenarioRow): string {
+  if (!row.faulted) return 'no fault';
+  return row.recoveryMs === undefined ? 'not recovered' : `${(row.recoveryMs / 1000).toFixed(1)} s`;
 }
 
 function cells(row: ScenarioRow): string[] {
@@ -14,7 +15,7 @@ function cells(row: ScenarioRow): string[] {
     String(row.lost),
     String(row.duplicated),
     String(row.windowDuplicated),
-    seconds(row.recoveryMs),
+    recovery(row),
     `${passed}/${row.checks.length}`,
     rowPassed(row) ? 'pass' : 'FAIL',
   ];
