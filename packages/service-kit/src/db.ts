@@ -28,12 +28,13 @@ export function createPool(
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => undefined);
-  // Nor a client between owners: when a release hands a client straight to a waiting
-  // pool.connect(), pg-pool drops its idle listener and the new owner attaches its own a
-  // microtask later, but the rest of the socket chunk that completed the last query
-  // (a FATAL from pg_terminate_backend or a restart) is parsed before that, synchronously,
-  // and an 'error' with no listener throws. This listener only keeps that from being
-  // fatal: the client is marked unusable, its next query fails, and its release discards it.
+  // Nor a client between owners. pg-pool drops a client's idle listener when it hands
+  // the client out (a new one from inside its own startup's ReadyForQuery, an idle one to
+  // a waiter from inside the previous owner's release), and the owner attaches its own a
+  // microtask later; the rest of that socket chunk is parsed first, synchronously, and a
+  // FATAL in it (pg_terminate_backend, a restart) is an 'error' with no listener, which
+  // throws. This listener only keeps that from being fatal: the client is marked
+  // unusable, its next query fails, and its release discards it.
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
   });
