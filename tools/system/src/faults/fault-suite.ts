@@ -142,6 +142,9 @@ export class FaultSuite {
     // The audit runs six queries at once over thousands of orders; give them room and time.
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 8, connectionTimeoutMillis: 30_000 });
     pool.on('error', () => undefined);
+    // As in the services' pools (createPool): a client killed by scenario 4's restart
+    // while pg-pool hands it out must not throw out of its emitter.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     this.onTeardown('close the audit pool', () => pool.end());
     const mail = await startMailCatcher({ maxMessages: 1_000_000 });
     this.onTeardown('close the SMTP stand-in', () => mail.close());
