@@ -70,7 +70,44 @@ export interface TestVhost {
   delete(): Promise<void>;
 }
 
+/** Leftovers of a run that was killed before its cleanup are this old at least. */
+export const STALE_AFTER_MS = 6 * 3_600_000;
+
+/** The creation time encoded in a `<prefix><sep><base36 ms><sep><6 hex>` name, if it is one. */
+export function scratchNameAge(
+  name: string,
+  prefix: string,
+  sep: '-' | '_',
+  now = Date.now(),
+): number | null {
+  if (!name.startsWith(`${prefix}${sep}`)) return null;
+  const rest = name.slice(prefix.length + 1).split(sep);
+  if (rest.length !== 2 || !/^[0-9a-z]{6,10}$/.test(rest[0]!) || !/^[0-9a-f]{6}$/.test(rest[1]!)) return null;
+  return now - parseInt(rest[0]!, 36);
+}
+
+/**
+ * Deletes vhosts named `<prefix>-<time>-<hex>` (and users named after them) that are
+ * older than `olderThanMs`: what suites killed before their cleanup (a CI run cancelled
+ * mid-way) left behind. Best effort; running suites' vhosts are far younger.
+ */
+export async function removeStaleVhosts(prefix: string, olderThanMs = STALE_AFTER_MS): Promise<string[]> {
+  if (!(await hasManagement())) return [];
+  const vhosts = (await (await management('GET', '/vhosts')).json()) as { name: string }[];
+  const stale = vhosts.map((v) => v.name).filter((n) => (scratchNameAge(n, prefix, '-') ?? 0) > olderThanMs);
+  if (stale.length === 0) return [];
+  const users = (await (await management('GET', '/users')).json()) as { name: string }[];
+  for (const vhost of stale) {
+    for (const u of users.filter((u) => u.name.startsWith(`${vhost}-`))) {
+      await management('DELETE', `/users/${encodeURIComponent(u.name)}`);
+    }
+    await management('DELETE', `/vhosts/${encodeURIComponent(vhost)}`);
+  }
+  return stale;
+}
+
 export async function createTestVhost(prefix = 'test'): Promise<TestVhost> {
+  await removeStaleVhosts(prefix).catch(() => undefined);
   const vhost = `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const user = decodeURIComponent(new URL(AMQP_URL).username || 'guest');
   if (await hasManagement()) {

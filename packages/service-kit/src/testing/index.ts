@@ -12,11 +12,48 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** Leftovers of a run that was killed before its cleanup are this old at least. */
+const STALE_AFTER_MS = 6 * 3_600_000;
+
+/**
+ * Drops databases named `<prefix>_<base36 ms>_<6 hex>` older than `olderThanMs`, and the
+ * roles named after them (`<database>_...`): what suites killed before their cleanup
+ * left behind. Best effort; running suites' databases are far younger.
+ */
+export async function removeStaleDatabases(prefix: string, olderThanMs = STALE_AFTER_MS): Promise<string[]> {
+  if (!/^[a-z0-9_]+$/.test(prefix)) return [];
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  try {
+    const pattern = new RegExp(`^${prefix}_([0-9a-z]{6,10})_[0-9a-f]{6}$`);
+    const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database');
+    const stale = rows
+      .map((r) => r.datname)
+      .filter((n) => {
+        const m = pattern.exec(n);
+        return m !== null && Date.now() - parseInt(m[1]!, 36) > olderThanMs;
+      });
+    for (const name of stale) {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      const roles = await admin.query<{ rolname: string }>(
+        "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1 || '_')",
+        [name],
+      );
+      for (const r of roles.rows) await admin.query(`DROP ROLE IF EXISTS "${r.rolname}"`);
+    }
+    return stale;
+  } finally {
+    await admin.end();
+  }
+}
+
 export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase> {
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.replace(
     /[^a-z0-9_]/g,
     '_',
   );
+  await removeStaleDatabases(prefix.replace(/[^a-z0-9_]/g, '_')).catch(() => undefined);
   const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
   try {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AMQP_URL, MANAGEMENT_URL } from '@notify/messaging/testing';
+import { AMQP_URL, MANAGEMENT_URL, removeStaleVhosts } from '@notify/messaging/testing';
 import type { Definitions } from '../rabbitmq/definitions.js';
 import { rabbitPasswordHash } from '../rabbitmq/password-hash.js';
 import { repoPath } from '../repo-paths.js';
@@ -36,6 +36,8 @@ export async function management(method: string, path: string, body?: unknown): 
 }
 
 export async function loadScratchBroker(prefix = 'infra'): Promise<ScratchBroker> {
+  // A run killed before its delete() (a cancelled CI run) leaves its vhost and users.
+  await removeStaleVhosts(prefix).catch(() => undefined);
   const run = `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const committed = JSON.parse(
     await readFile(repoPath('infra/rabbitmq/definitions.json'), 'utf8'),

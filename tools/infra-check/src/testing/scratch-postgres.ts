@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { ADMIN_DATABASE_URL } from '@notify/service-kit/testing';
+import { ADMIN_DATABASE_URL, removeStaleDatabases } from '@notify/service-kit/testing';
 import pg from 'pg';
 import { repoPath } from '../repo-paths.js';
 import { SERVICES } from '../service-catalogue.js';
@@ -21,6 +21,8 @@ export interface ScratchPostgres {
 }
 
 export async function createScratchPostgres(prefix = 'infra'): Promise<ScratchPostgres> {
+  // A run killed before its drop() (a cancelled CI run) leaves its database and roles.
+  await removeStaleDatabases(prefix).catch(() => undefined);
   const database = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const rolePrefix = `${database}_`;
   const admin = new URL(ADMIN_DATABASE_URL);
