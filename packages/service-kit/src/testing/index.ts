@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { scratchNameAge, STALE_AFTER_MS } from '@notify/messaging/testing';
 import pg from 'pg';
 
 // Each suite that needs PostgreSQL gets a database of its own, dropped afterwards, so
@@ -12,9 +13,6 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Leftovers of a run that was killed before its cleanup are this old at least. */
-const STALE_AFTER_MS = 6 * 3_600_000;
-
 /**
  * Drops databases named `<prefix>_<base36 ms>_<6 hex>` older than `olderThanMs`, and the
  * roles named after them (`<database>_...`): what suites killed before their cleanup
@@ -26,14 +24,10 @@ export async function removeStaleDatabases(prefix: string, olderThanMs = STALE_A
   admin.on('error', () => undefined);
   await admin.connect();
   try {
-    const pattern = new RegExp(`^${prefix}_([0-9a-z]{6,10})_[0-9a-f]{6}$`);
     const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database');
     const stale = rows
       .map((r) => r.datname)
-      .filter((n) => {
-        const m = pattern.exec(n);
-        return m !== null && Date.now() - parseInt(m[1]!, 36) > olderThanMs;
-      });
+      .filter((n) => (scratchNameAge(n, prefix, '_') ?? 0) > olderThanMs);
     for (const name of stale) {
       await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       const roles = await admin.query<{ rolname: string }>(
