@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startMailCatcher } from '@notify/mail-catcher';
 import { startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import { ORDER_EVENTS_QUEUE, UNROUTABLE_QUEUE } from '@notify/contracts';
-import pg from 'pg';
+import { createPool } from '@notify/service-kit';
 import { channelStatesCheck, summarise } from './effect-audit.js';
 import type { AcceptedOrder, AuditSummary, CrashWindow } from './effect-audit.js';
 import { apiSuccessStates, collectSnapshot, outboxBacklog, ProviderLedger } from './effect-snapshot.js';
@@ -140,11 +140,15 @@ export class FaultSuite {
 
     const databaseUrl = await database.createDatabase('notify');
     // The audit runs six queries at once over thousands of orders; give them room and time.
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 8, connectionTimeoutMillis: 30_000 });
-    pool.on('error', () => undefined);
-    // As in the services' pools (createPool): a client killed by scenario 4's restart
-    // while pg-pool hands it out must not throw out of its emitter.
-    pool.on('connect', (client) => client.on('error', () => undefined));
+    // The services' own pool factory: a client killed by scenario 4's restart must not
+    // crash the harness. Its queries name their schemas.
+    const pool = createPool({
+      url: databaseUrl,
+      schema: 'public',
+      max: 8,
+      applicationName: 'fault-suite-audit',
+      connectionTimeoutMillis: 30_000,
+    });
     this.onTeardown('close the audit pool', () => pool.end());
     const mail = await startMailCatcher({ maxMessages: 1_000_000 });
     this.onTeardown('close the SMTP stand-in', () => mail.close());
