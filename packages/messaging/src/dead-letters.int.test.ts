@@ -53,6 +53,21 @@ describe('dead-letter queues', () => {
       what: 'four dead letters',
     });
 
+    // The broker's live count of messages ready for delivery (the management API's figures
+    // are sampled and count messages another reader holds); a replay that follows a look
+    // waits for the looked-at messages to be ready again, so it does not lean on its own
+    // second looks.
+    const ready = async (queue: string): Promise<number> => {
+      const ch = await broker.connection()!.createChannel();
+      try {
+        return (await ch.checkQueue(queue)).messageCount;
+      } finally {
+        await ch.close().catch(() => undefined);
+      }
+    };
+    const readyAgain = (n: number, what: string) =>
+      waitFor(async () => (await ready('email.dlq')) === n || undefined, { what });
+
     const dlq = new DeadLetterQueues(broker, publisher);
     const summary = await dlq.summarize(channelConsumers.email);
     expect(summary.queue).toBe('email.dlq');
@@ -67,9 +82,7 @@ describe('dead-letter queues', () => {
     expect(summary.oldest?.correlationId).toBe(orders[0]);
     expect(summary.messages).toHaveLength(4);
     // Looking consumed nothing.
-    await waitFor(async () => ((await h.vh.queue('email.dlq'))?.messages ?? 0) === 4 || undefined, {
-      what: 'messages back after the summary',
-    });
+    await readyAgain(4, 'four ready again after the summary');
 
     // The cause is fixed for two orders; replay exactly those two.
     rejecting.clear();
@@ -98,6 +111,7 @@ describe('dead-letter queues', () => {
     const after = await dlq.summarize(channelConsumers.email);
     expect(after.messages.map((m) => m.messageId).sort()).toEqual([`${orders[0]}:email`, 'garbage-1'].sort());
     expect(handled).toHaveLength(2);
+    await readyAgain(2, 'two ready again after the second summary');
 
     // Replaying everything with a limit takes that many from the head of the queue.
     const one = await dlq.replay(channelConsumers.email, { limit: 1 });

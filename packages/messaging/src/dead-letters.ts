@@ -59,8 +59,11 @@ export interface ReplayResult {
 
 const DEFAULT_SAMPLE = 1_000;
 const DEFAULT_LIST = 50;
-/** Pauses before each look of a replay; about a second in all when nothing is found. */
-const REPLAY_LOOKS_MS = [0, 100, 300, 800] as const;
+/**
+ * Pauses before each look of a replay: about three seconds in all when nothing is found,
+ * which covers a quorum queue taking back what a reader let go on a loaded machine.
+ */
+const REPLAY_LOOKS_MS = [0, 100, 300, 800, 1_600] as const;
 
 interface ReplayWalk {
   readonly topology: ConsumerTopology;
