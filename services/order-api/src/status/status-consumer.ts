@@ -23,14 +23,15 @@ export interface StatusConsumerOptions {
  * event for an order this API does not know is logged and dropped.
  */
 export function createStatusConsumer(options: StatusConsumerOptions): Consumer<OutcomeContract> {
-  const log = options.logger.child({ component: 'status-consumer' });
   return new Consumer(options.broker, {
     topology: orderEventsConsumer,
     contracts: OUTCOME_CONTRACTS,
     publisher: options.publisher,
     prefetch: options.prefetch ?? 32,
     observer: consumerMetrics(options.registry),
-    logger: log,
+    // The consumer names itself (component and queue) on its own child logger; a child
+    // here would repeat the component key on every line.
+    logger: options.logger,
     handler: async (delivery: Delivery<OutcomeContract>) => {
       const update = channelUpdateOf(delivery as unknown as OutcomeDelivery);
       const result = await options.statuses.apply(update);
