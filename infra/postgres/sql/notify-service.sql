@@ -3,10 +3,9 @@
 -- The role owns its schema (its migrations create tables there) and has no access to
 -- any other service's schema.
 CREATE ROLE :"role" LOGIN PASSWORD :'password';
+-- No CREATE on the database: the schema is made here, and the migration runner only
+-- creates one when it is missing.
 GRANT CONNECT ON DATABASE :"db" TO :"role";
--- The migration runner issues CREATE SCHEMA IF NOT EXISTS on every start, which
--- PostgreSQL refuses without CREATE on the database even when the schema exists.
-GRANT CREATE ON DATABASE :"db" TO :"role";
 \connect :"db"
 CREATE SCHEMA :"schema" AUTHORIZATION :"role";
 ALTER ROLE :"role" IN DATABASE :"db" SET search_path = :"schema";

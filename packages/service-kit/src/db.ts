@@ -50,14 +50,18 @@ export async function migrate(options: {
 }): Promise<string[]> {
   const schema = assertIdentifier(options.schema);
   const log = options.logger;
+  // The runner's CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the
+  // schema is there, so it is only asked for when the schema is missing: a deployed
+  // service owns a schema made for it and needs no right over the database itself.
+  const create = !(await schemaExists(options.url, schema));
   const done = await runner({
     databaseUrl: options.url,
     dir: options.dir,
     direction: 'up',
     schema,
-    createSchema: true,
+    createSchema: create,
     migrationsSchema: schema,
-    createMigrationsSchema: true,
+    createMigrationsSchema: create,
     migrationsTable: 'schema_migrations',
     advisoryLockMode: 'wait',
     checkOrder: true,
@@ -67,6 +71,19 @@ export async function migrate(options: {
   const names = done.map((m) => m.name);
   if (names.length) log?.info({ migrations: names, schema }, 'migrations applied');
   return names;
+}
+
+async function schemaExists(url: string, schema: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  // A connection lost mid-query rejects the query; without a listener it would also throw.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const r = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    return r.rowCount === 1;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {

@@ -1,5 +1,7 @@
+import { migrate } from '@notify/service-kit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoPath } from './repo-paths.js';
 import { SERVICES } from './service-catalogue.js';
 import { createScratchPostgres } from './testing/scratch-postgres.js';
 import type { ScratchPostgres } from './testing/scratch-postgres.js';
@@ -27,11 +29,19 @@ async function connectAs(schema: string): Promise<pg.Client> {
 }
 
 describe('infra/postgres/init/10-notify.sh', () => {
-  it.each(SERVICES)('lets the $name role migrate and use its own schema', async (s) => {
+  it.each(SERVICES)('lets the $name role run its migrations and use its own schema', async (s) => {
     const c = await connectAs(s.schema);
     expect((await c.query('SHOW search_path')).rows[0].search_path).toBe(s.schema);
-    // What the migration runner does on every start.
-    await c.query(`CREATE SCHEMA IF NOT EXISTS "${s.schema}"`);
+    // What the service does on every start, twice: the second finds nothing to apply.
+    const applied = await migrate({
+      url: db.url(s.schema),
+      schema: s.schema,
+      dir: repoPath(s.dir, 'migrations'),
+    });
+    expect(applied.length).toBeGreaterThan(0);
+    expect(
+      await migrate({ url: db.url(s.schema), schema: s.schema, dir: repoPath(s.dir, 'migrations') }),
+    ).toEqual([]);
     await c.query(`CREATE TABLE "${s.schema}".probe (id int PRIMARY KEY)`);
     await c.query(`INSERT INTO "${s.schema}".probe VALUES (1)`);
     expect((await c.query(`SELECT count(*)::int AS n FROM probe`)).rows[0].n).toBe(1);
@@ -47,5 +57,7 @@ describe('infra/postgres/init/10-notify.sh', () => {
       /permission denied/,
     );
     await expect(c.query('CREATE TABLE public.intruder (id int)')).rejects.toThrow(/permission denied/);
+    // No right over the database itself: not even a schema of its own making.
+    await expect(c.query('CREATE SCHEMA intruder')).rejects.toThrow(/permission denied/);
   });
 });
