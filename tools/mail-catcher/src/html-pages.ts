@@ -1,4 +1,4 @@
-import { escapeHtml } from './html-escape.js';
+import { escapeHtml } from '@notify/stand-in-kit';
 import type { MailAddress, ReceivedMail } from './received-mail.js';
 
 /**

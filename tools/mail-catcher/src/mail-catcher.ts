@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { assertNotProduction } from '@notify/stand-in-kit';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { SMTPServer } from 'smtp-server';
@@ -7,7 +8,6 @@ import { MailBehaviourState } from './mail-behaviour.js';
 import type { MailBehaviour, ResolvedMailBehaviour } from './mail-behaviour.js';
 import { MailStore } from './mail-store.js';
 import type { MailPredicate } from './mail-store.js';
-import { assertNotProduction } from './production-guard.js';
 import type { ReceivedMail } from './received-mail.js';
 import { createSmtpReceiver } from './smtp-receiver.js';
 

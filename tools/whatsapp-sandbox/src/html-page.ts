@@ -1,4 +1,4 @@
-import { escapeHtml } from './html-escape.js';
+import { escapeHtml } from '@notify/stand-in-kit';
 import type { CallbackAttempt, SandboxMessage } from './sandbox-message.js';
 
 /** Nothing on the page needs scripts or remote content, so none is allowed. */

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
+import { assertNotProduction } from '@notify/stand-in-kit';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { buildHttpApp } from './http-app.js';
 import { MessageStore } from './message-store.js';
 import type { MessagePredicate } from './message-store.js';
-import { assertNotProduction } from './production-guard.js';
 import { SandboxBehaviourState } from './sandbox-behaviour.js';
 import type { ResolvedSandboxBehaviour, SandboxBehaviour } from './sandbox-behaviour.js';
 import type { SandboxMessage } from './sandbox-message.js';

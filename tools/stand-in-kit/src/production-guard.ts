@@ -1,6 +1,7 @@
 /**
- * The sandbox accepts any message and never delivers it. Running it in production would
- * silently swallow every customer's WhatsApp message, so it refuses outright rather than warn.
+ * A stand-in accepts anything from anyone, keeps it in memory and delivers nothing. Running
+ * one in production would swallow real customers' mail and messages, so it refuses outright
+ * rather than warn.
  */
 export function assertNotProduction(toolName: string, env: NodeJS.ProcessEnv = process.env): void {
   if (env.NODE_ENV === 'production') {

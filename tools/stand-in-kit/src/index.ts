@@ -1,0 +1,2 @@
+export { escapeHtml } from './html-escape.js';
+export { assertNotProduction } from './production-guard.js';
