@@ -1,4 +1,4 @@
-import { escapeHtml } from '@notify/stand-in-kit';
+import { escapeHtml, renderHtmlPage } from '@notify/stand-in-kit';
 import type { MailAddress, ReceivedMail } from './received-mail.js';
 
 /**
@@ -34,23 +34,11 @@ const STYLE = `
   dl.meta dd { margin: 0; word-break: break-word; }
 `;
 
+const HEADER =
+  '<h1><a href="/">Mail catcher</a></h1><span>development stand-in, nothing here was delivered</span>';
+
 function layout(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header><h1><a href="/">Mail catcher</a></h1><span>development stand-in, nothing here was delivered</span></header>
-<main>
-${body}
-</main>
-</body>
-</html>
-`;
+  return renderHtmlPage({ title, style: STYLE, header: HEADER, body });
 }
 
 function formatAddress(address: MailAddress): string {

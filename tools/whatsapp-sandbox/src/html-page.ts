@@ -1,4 +1,4 @@
-import { escapeHtml } from '@notify/stand-in-kit';
+import { escapeHtml, renderHtmlPage } from '@notify/stand-in-kit';
 import type { CallbackAttempt, SandboxMessage } from './sandbox-message.js';
 
 /** Nothing on the page needs scripts or remote content, so none is allowed. */
@@ -28,23 +28,11 @@ const STYLE = `
   .empty { color: var(--muted); padding: 32px 0; text-align: center; }
 `;
 
+const HEADER =
+  "<h1>WhatsApp sandbox</h1><span>stand-in for Twilio's Messages API, nothing here was delivered</span>";
+
 function layout(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header><h1>WhatsApp sandbox</h1><span>stand-in for Twilio's Messages API, nothing here was delivered</span></header>
-<main>
-${body}
-</main>
-</body>
-</html>
-`;
+  return renderHtmlPage({ title, style: STYLE, header: HEADER, body });
 }
 
 function row(label: string, value: string): string {
