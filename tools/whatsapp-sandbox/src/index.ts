@@ -14,5 +14,5 @@ export {
 export type { CallbackStatus, ResolvedSandboxBehaviour, SandboxBehaviour } from './sandbox-behaviour.js';
 export type { CallbackAttempt, MessageResource, SandboxMessage, StatusChange } from './sandbox-message.js';
 export type { MessagePredicate } from './message-store.js';
-export { DEFAULT_WAIT_TIMEOUT_MS } from './message-store.js';
+export { DEFAULT_WAIT_TIMEOUT_MS } from '@notify/stand-in-kit';
 export type { TwilioErrorBody } from './twilio-errors.js';
