@@ -4,3 +4,7 @@ export type { HtmlPage } from './html-page.js';
 export { assertNotProduction } from './production-guard.js';
 export { BoundedStore, DEFAULT_WAIT_TIMEOUT_MS } from './bounded-store.js';
 export type { BoundedStoreOptions, ItemPredicate } from './bounded-store.js';
+export { StandInState } from './stand-in-state.js';
+export type { BehaviourState, StandInControls } from './stand-in-state.js';
+export type { StandInOptions } from './stand-in-options.js';
+export { urlHost } from './url-host.js';
