@@ -68,13 +68,7 @@ export async function startMailCatcher(options: MailCatcherOptions = {}): Promis
     onAttempt: () => state.countAttempt(),
     signal: shutdown.signal,
   });
-  const app = buildHttpApp({
-    store,
-    behaviour,
-    attempts: () => state.attempts(),
-    clear: () => state.clear(),
-    logger,
-  });
+  const app = buildHttpApp({ store, controls: state, logger });
 
   let smtpPort: number;
   let httpPort: number;

@@ -8,3 +8,7 @@ export { StandInState } from './stand-in-state.js';
 export type { BehaviourState, StandInControls } from './stand-in-state.js';
 export type { StandInOptions } from './stand-in-options.js';
 export { urlHost } from './url-host.js';
+export { createStandInApp, errorStatus } from './stand-in-app.js';
+export type { StandInAppOptions } from './stand-in-app.js';
+export { registerControlRoutes } from './control-routes.js';
+export type { ControlledStandIn } from './control-routes.js';

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import Fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createStandInApp, errorStatus, registerControlRoutes } from '@notify/stand-in-kit';
+import type { ControlledStandIn } from '@notify/stand-in-kit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { credentialsMatch, parseBasicAuth } from './basic-auth.js';
 import type { Credentials } from './basic-auth.js';
@@ -23,8 +24,8 @@ export interface SandboxHttpDeps {
   credentials: Credentials;
   /** Counts a create-message request, whatever its outcome. */
   onAttempt: () => void;
-  attempts: () => number;
-  clear: () => void;
+  /** Messages, attempts and behaviour as the control routes read and change them. */
+  controls: ControlledStandIn<SandboxBehaviour>;
   logger: Logger;
   /** Aborted on close so a configured delay does not hold shutdown up. */
   signal: AbortSignal;
@@ -52,12 +53,9 @@ function sendTwilioError(reply: FastifyReply, error: TwilioApiError): FastifyRep
 /** Builds the Twilio-compatible API, the web page and the control API without listening. */
 export function buildHttpApp(deps: SandboxHttpDeps): FastifyInstance {
   const { store, behaviour } = deps;
-  const httpLogger: FastifyBaseLogger = deps.logger.child({ component: 'http' });
-  const app = Fastify({
-    loggerInstance: httpLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-    // Reject mistyped or misspelt behaviour fields instead of dropping or coercing them.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  const app = createStandInApp({
+    logger: deps.logger,
+    pageContentSecurityPolicy: PAGE_CONTENT_SECURITY_POLICY,
   });
 
   app.addContentTypeParser(
@@ -68,22 +66,10 @@ export function buildHttpApp(deps: SandboxHttpDeps): FastifyInstance {
     },
   );
 
-  app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    const type = reply.getHeader('content-type');
-    if (typeof type === 'string' && type.startsWith('text/html')) {
-      reply.header('content-security-policy', PAGE_CONTENT_SECURITY_POLICY);
-    }
-    return payload;
-  });
-
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof TwilioApiError) return sendTwilioError(reply, error);
     if (error instanceof InvalidBehaviourError) return reply.code(400).send({ error: error.message });
-    const statusCode =
-      typeof (error as { statusCode?: unknown }).statusCode === 'number'
-        ? (error as { statusCode: number }).statusCode
-        : 500;
+    const statusCode = errorStatus(error);
     const message = error instanceof Error ? error.message : 'internal error';
     if (statusCode >= 500) app.log.error({ err: error }, 'request failed');
     if (request.url.startsWith(API_PREFIX)) {
@@ -155,37 +141,17 @@ export function buildHttpApp(deps: SandboxHttpDeps): FastifyInstance {
     },
   );
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  registerControlRoutes(app, deps.controls, SandboxBehaviourSchema);
 
   app.get('/', async (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(renderMessagesPage(store.list())),
   );
-
-  app.get('/api/messages', async () => store.list());
 
   app.get<{ Params: { sid: string } }>('/api/messages/:sid', async (request, reply) => {
     const message = store.get(request.params.sid);
     if (!message) return reply.code(404).send({ error: `no message with sid ${request.params.sid}` });
     return message;
   });
-
-  app.delete('/api/messages', async (_request, reply) => {
-    deps.clear();
-    return reply.code(204).send();
-  });
-
-  app.get('/api/attempts', async () => ({ attempts: deps.attempts() }));
-
-  app.get('/api/behaviour', async () => behaviour.get());
-
-  app.put<{ Body: SandboxBehaviour }>(
-    '/api/behaviour',
-    { schema: { body: SandboxBehaviourSchema } },
-    async (request) => {
-      behaviour.set(request.body);
-      return behaviour.get();
-    },
-  );
 
   return app;
 }

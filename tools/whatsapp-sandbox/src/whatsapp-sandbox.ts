@@ -67,8 +67,7 @@ export async function startWhatsappSandbox(options: WhatsappSandboxOptions = {})
     callbacks,
     credentials: { username: accountSid, password: authToken },
     onAttempt: () => state.countAttempt(),
-    attempts: () => state.attempts(),
-    clear: () => state.clear(),
+    controls: state,
     logger,
     signal: shutdown.signal,
   });
