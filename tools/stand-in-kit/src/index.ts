@@ -12,3 +12,6 @@ export { createStandInApp, errorStatus } from './stand-in-app.js';
 export type { StandInAppOptions } from './stand-in-app.js';
 export { registerControlRoutes } from './control-routes.js';
 export type { ControlledStandIn } from './control-routes.js';
+export { runStandInCli } from './stand-in-cli.js';
+export type { CliProcess, RunningStandIn } from './stand-in-cli.js';
+export { ConfigError, LOG_LEVELS, readLogLevel, readPort } from './cli-env.js';
