@@ -1,21 +1,21 @@
+import { runCli } from '@notify/stand-in-kit/testing';
+import type { RunningCli } from '@notify/stand-in-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from './test-support/cli-process.js';
-import type { RunningCli } from './test-support/cli-process.js';
 import { sandboxClient } from './test-support/twilio-client.js';
+
+const packageRoot = new URL('..', import.meta.url);
 
 let running: RunningCli | undefined;
 
 afterEach(() => {
-  if (running && running.child.exitCode === null && running.child.signalCode === null) {
-    running.child.kill('SIGKILL');
-  }
+  running?.kill();
   running = undefined;
 });
 
 describe('whatsapp-sandbox CLI', () => {
   it('prints its URL, accepts the configured credentials, and stops cleanly on SIGTERM', async () => {
     const accountSid = `AC${'12'.repeat(16)}`;
-    running = runCli({
+    running = runCli(packageRoot, {
       WHATSAPP_SANDBOX_PORT: '0',
       TWILIO_ACCOUNT_SID: accountSid,
       TWILIO_AUTH_TOKEN: 'cli-token',
@@ -38,7 +38,7 @@ describe('whatsapp-sandbox CLI', () => {
   }, 120_000);
 
   it('exits with an error naming NODE_ENV when started in production', async () => {
-    running = runCli({ NODE_ENV: 'production', WHATSAPP_SANDBOX_PORT: '0' });
+    running = runCli(packageRoot, { NODE_ENV: 'production', WHATSAPP_SANDBOX_PORT: '0' });
     expect(await running.exited).toEqual({ code: 1, signal: null });
     expect(running.stderr()).toMatch(/refuses to start with NODE_ENV=production/);
   }, 120_000);

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 
 export interface RunningCli {
   child: ChildProcess;
@@ -9,12 +8,15 @@ export interface RunningCli {
   /** Resolves with the first match in stdout; rejects on exit or after the deadline. */
   waitForOutput: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpExecArray>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILLs the process unless it has ended, so a test's cleanup never leaves one running. */
+  kill: () => void;
 }
 
-const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Runs src/main.ts through tsx, the way `npm run dev` does, with the given environment on top. */
-export function runCli(env: NodeJS.ProcessEnv): RunningCli {
+/**
+ * Runs `src/main.ts` of the package at `packageRoot` through tsx, the way `npm run dev`
+ * does, with NODE_ENV=development and the given environment on top.
+ */
+export function runCli(packageRoot: string | URL, env: NodeJS.ProcessEnv): RunningCli {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: packageRoot,
     env: { ...process.env, NODE_ENV: 'development', ...env },
@@ -61,5 +63,9 @@ export function runCli(env: NodeJS.ProcessEnv): RunningCli {
       check();
     });
 
-  return { child, stdout: () => out, stderr: () => err, waitForOutput, exited };
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+
+  return { child, stdout: () => out, stderr: () => err, waitForOutput, exited, kill };
 }

@@ -1,0 +1,2 @@
+export { runCli } from './cli-process.js';
+export type { RunningCli } from './cli-process.js';
