@@ -1,35 +1,13 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { BoundedStore } from './bounded-store.js';
 import { registerControlRoutes } from './control-routes.js';
 import { createStandInApp } from './stand-in-app.js';
-import { StandInState } from './stand-in-state.js';
-
-interface Behaviour {
-  delayMs?: number;
-}
-
-const BehaviourSchema = {
-  type: 'object',
-  properties: { delayMs: { type: 'integer', minimum: 0 } },
-  additionalProperties: false,
-} as const;
-
-class BehaviourHolder {
-  private current = { delayMs: 0 };
-  get() {
-    return { ...this.current };
-  }
-  set(behaviour: Behaviour) {
-    this.current = { delayMs: behaviour.delayMs ?? 0 };
-  }
-}
+import { DelayBehaviourSchema, sampleStandIn } from './test-support/sample-stand-in.js';
 
 function controlledApp() {
-  const store = new BoundedStore<{ id: string }>({ capacity: 10, idOf: (m) => m.id, itemName: 'message' });
-  const state = new StandInState(store, new BehaviourHolder());
+  const { store, state } = sampleStandIn();
   const app = createStandInApp({ logger: pino({ level: 'silent' }), pageContentSecurityPolicy: '' });
-  registerControlRoutes(app, state, BehaviourSchema);
+  registerControlRoutes(app, state, DelayBehaviourSchema);
   return { app, store, state };
 }
 

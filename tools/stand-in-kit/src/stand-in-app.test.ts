@@ -1,20 +1,9 @@
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createStandInApp, errorStatus } from './stand-in-app.js';
+import { recordingLogger } from './test-support/recording-logger.js';
 
 const POLICY = "default-src 'none'";
-
-function logLines() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: pino({ level: 'info' }, stream) };
-}
 
 function appWithRoutes(headers?: Record<string, string>) {
   const app = createStandInApp({
@@ -72,7 +61,7 @@ describe('createStandInApp', () => {
   });
 
   it("logs through the stand-in's logger as component http, without a line for every request", async () => {
-    const { lines, logger } = logLines();
+    const { lines, logger } = recordingLogger();
     const app = createStandInApp({ logger, pageContentSecurityPolicy: POLICY });
     app.get('/noted', async (request) => {
       request.log.info('handled');

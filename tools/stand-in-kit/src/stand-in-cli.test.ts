@@ -1,8 +1,8 @@
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runStandInCli } from './stand-in-cli.js';
 import type { CliProcess } from './stand-in-cli.js';
+import { recordingLogger } from './test-support/recording-logger.js';
 
 /** Records the signal listeners and exit codes instead of touching the test's own process. */
 function fakeProcess() {
@@ -16,17 +16,6 @@ function fakeProcess() {
   };
   const signal = (name: NodeJS.Signals) => listeners.get(name)?.(name);
   return { cliProcess, exits, signal, listeners };
-}
-
-function recordingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: pino({ level: 'info' }, stream) };
 }
 
 /** Lets the close() promise chain settle. */
