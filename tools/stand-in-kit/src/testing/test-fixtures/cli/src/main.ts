@@ -6,9 +6,10 @@ if (exitCode) {
   console.error('failing as told');
   process.exit(Number(exitCode));
 }
-console.log(`ready ${process.env.FIXTURE_NAME ?? ''}`);
 const alive = setInterval(() => undefined, 60_000);
 process.on('SIGTERM', () => {
   clearInterval(alive);
   console.log('stopped');
 });
+// Only now: a test sends SIGTERM as soon as it reads this line.
+console.log(`ready ${process.env.FIXTURE_NAME ?? ''}`);
