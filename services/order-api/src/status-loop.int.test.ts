@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import {
   channelConsumers,
   CHANNELS,
@@ -187,13 +188,34 @@ describe('the status loop', () => {
         },
       ],
     ];
+    const before = await eventsSettled();
     for (const [contract, payload] of sequence) await emit(contract, payload as Payload<typeof contract>);
 
     const done = await stream.waitFor((e) => statusOf(e) === 'completed');
     const live = JSON.parse(done.data) as Pick<OrderViewBody, 'channels'>;
     for (const c of CHANNELS) expect(live.channels[c].state, c).toBe('succeeded');
 
+    // The consumer applies events concurrently, so a change that leaves the order
+    // `completed` (the late send event filling in the recipient, say) can be applied and
+    // streamed after `completed` was. Look at the order once every event of the round is
+    // applied, and count the streamed events once the stream shows the same.
+    await waitFor(async () => (await eventsSettled()) >= before + sequence.length || undefined, {
+      what: 'the first round settled',
+    });
     const order = await getOrder(id);
+    const orderView = {
+      id: order.id,
+      reference: order.reference,
+      status: order.status,
+      channels: order.channels,
+    };
+    await waitFor(
+      async () => {
+        const last = stream.events.at(-1);
+        return (last && isDeepStrictEqual(JSON.parse(last.data), orderView)) || undefined;
+      },
+      { what: 'the stream to show the settled order' },
+    );
     expect(order.status).toBe('completed');
     expect(order.channels.email).toMatchObject({
       state: 'succeeded',
