@@ -53,20 +53,10 @@ describe('dead-letter queues', () => {
       what: 'four dead letters',
     });
 
-    // The broker's live count of messages ready for delivery (the management API's figures
-    // are sampled and count messages another reader holds); a replay that follows a look
-    // waits for the looked-at messages to be ready again, so it does not lean on its own
-    // second looks.
-    const ready = async (queue: string): Promise<number> => {
-      const ch = await broker.connection()!.createChannel();
-      try {
-        return (await ch.checkQueue(queue)).messageCount;
-      } finally {
-        await ch.close().catch(() => undefined);
-      }
-    };
+    // A replay that follows a look waits for the looked-at messages to be ready again,
+    // so it does not lean on its own second looks.
     const readyAgain = (n: number, what: string) =>
-      waitFor(async () => (await ready('email.dlq')) === n || undefined, { what });
+      waitFor(async () => (await h.ready('email.dlq')) === n || undefined, { what });
 
     const dlq = new DeadLetterQueues(broker, publisher);
     const summary = await dlq.summarize(channelConsumers.email);
@@ -105,9 +95,8 @@ describe('dead-letter queues', () => {
       expect(h.headers[HEADERS.deathReason]).toBeUndefined();
     }
     // The other two stay dead-lettered, and only the replayed ones left the queue.
-    await waitFor(async () => ((await h.vh.queue('email.dlq'))?.messages ?? 0) === 2 || undefined, {
-      what: 'two left in the dead-letter queue',
-    });
+    // (The replay's last look held them unacknowledged until it closed its channel.)
+    await readyAgain(2, 'two left in the dead-letter queue, ready again after the replay');
     const after = await dlq.summarize(channelConsumers.email);
     expect(after.messages.map((m) => m.messageId).sort()).toEqual([`${orders[0]}:email`, 'garbage-1'].sort());
     expect(handled).toHaveLength(2);

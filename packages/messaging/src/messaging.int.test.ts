@@ -168,11 +168,13 @@ describe('consumer runner', () => {
     });
     await waitFor(() => succeeded === 1, { what: 'success after retries', timeoutMs: 30_000 });
     expect(seen.map((s) => s.attempt)).toEqual([1, 2, 3, 4]);
+    // Each retry waits at least its own configured delay (which grow); how much longer a
+    // loaded machine takes varies, so the gaps are not compared with each other.
     const gaps = seen.slice(1).map((s, i) => s.at - seen[i]!.at);
     expect(gaps[0]).toBeGreaterThanOrEqual(140);
-    expect(gaps[1]).toBeGreaterThan(gaps[0]!);
-    expect(gaps[2]).toBeGreaterThan(gaps[1]!);
-    expect((await h.vh.queue('email.dlq'))?.messages).toBe(0);
+    expect(gaps[1]).toBeGreaterThanOrEqual(590);
+    expect(gaps[2]).toBeGreaterThanOrEqual(1490);
+    expect(await h.ready('email.dlq')).toBe(0);
   });
 
   it('dead-letters a message that keeps failing after the configured attempts, without a hot loop', async () => {

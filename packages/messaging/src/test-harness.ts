@@ -1,4 +1,5 @@
 import { fullTopology } from '@notify/contracts';
+import amqplib from 'amqplib';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { Broker } from './broker.js';
 import { Publisher } from './publisher.js';
@@ -12,6 +13,11 @@ export interface BrokerHarness {
   cleanup(fn: () => Promise<unknown>): void;
   /** A connected broker with the full topology and a publisher, both closed after the test. */
   connect(name: string): Promise<{ broker: Broker; publisher: Publisher }>;
+  /**
+   * Messages ready for delivery in `queue` now, by the broker's own count: exact, unlike
+   * the management API's sampled figures, and without what another reader holds.
+   */
+  ready(queue: string): Promise<number>;
 }
 
 /** Registers the suite's hooks: its own vhost, per-test cleanups, the vhost deleted at the end. */
@@ -46,6 +52,15 @@ export function brokerHarness(prefix: string): BrokerHarness {
       const publisher = new Publisher(broker, { timeoutMs: 10_000 });
       cleanups.push(() => publisher.close());
       return { broker, publisher };
+    },
+    async ready(queue) {
+      const conn = await amqplib.connect(harness.vh.url);
+      try {
+        const ch = await conn.createChannel();
+        return (await ch.checkQueue(queue)).messageCount;
+      } finally {
+        await conn.close().catch(() => undefined);
+      }
     },
   };
   return harness;
