@@ -351,7 +351,9 @@ describe('the status loop', () => {
               reasons: { reason: string; count: number; example: string }[];
             }[];
           };
-          return body.services.find((s) => s.service === 'email' && s.count === 1) ? body : undefined;
+          return body.services.find((s) => s.service === 'email' && s.count === 1 && s.oldest)
+            ? body
+            : undefined;
         },
         { what: 'the dead letter listed' },
       );
@@ -362,8 +364,16 @@ describe('the status loop', () => {
         { reason: 'permanent-failure', count: 1, example: expect.stringContaining('550 5.1.1') },
       ]);
 
-      const listed = await fetch(`${api.url}/dead-letters/email?limit=10`, { headers: auth });
-      const { messages } = (await listed.json()) as { messages: { messageId: string; orderId: string }[] };
+      // Each look holds the dead letter until its channel closes, and the queue takes it
+      // back a moment later, so a look right after another can find it not yet ready.
+      const messages = await waitFor(
+        async () => {
+          const listed = await fetch(`${api.url}/dead-letters/email?limit=10`, { headers: auth });
+          const body = (await listed.json()) as { messages: { messageId: string; orderId: string }[] };
+          return body.messages.length === 1 ? body.messages : undefined;
+        },
+        { what: 'the dead letter listed on its own page' },
+      );
       const messageId = dead.channels.email.messageId;
       expect(messages).toEqual([expect.objectContaining({ messageId, orderId: id })]);
 
