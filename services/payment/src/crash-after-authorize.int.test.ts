@@ -32,7 +32,9 @@ describe('payment service crash between the gateway call and the database write'
           },
         }),
       },
-      { SHUTDOWN_TIMEOUT_MS: '100' },
+      // Its gateway deadline must not fire while the replacement starts: the "dead"
+      // process would then record its attempt as an error instead of leaving it pending.
+      { SHUTDOWN_TIMEOUT_MS: '100', PAYMENT_GATEWAY_TIMEOUT_MS: '600000' },
     );
     await h.send({ ...structuredClone(exampleMessages.payment), orderId, paymentMethodToken: 'tok_approve' });
     const first = await answered;
