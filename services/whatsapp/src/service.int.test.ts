@@ -175,6 +175,10 @@ async function signedCallback(message: SandboxMessage, status: string) {
 
 describe('whatsapp service against the sandbox through the real twilio SDK', () => {
   it('sends the template with its variables, stores the SID and publishes sent, then each callback status in order', async () => {
+    // A callback that overtakes the commit of the send is parked and answered 202 (a later
+    // test covers that); a second between the sandbox's answer and its first callback
+    // keeps this test on the plain path even on a loaded machine.
+    sandbox.setBehaviour({ callbackDelayMs: 1_000 });
     const message = order();
     await publish(message);
 
@@ -183,6 +187,7 @@ describe('whatsapp service against the sandbox through the real twilio SDK', () 
       (m) =>
         m.to === `whatsapp:${message.to}` &&
         m.callbacks.some((c) => c.status === 'read' && c.httpStatus !== null),
+      30_000,
     );
     expect(received).toMatchObject({
       from: `whatsapp:${FROM}`,

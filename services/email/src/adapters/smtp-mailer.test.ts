@@ -102,7 +102,13 @@ describe('SMTP mailer against the mail catcher', () => {
   let mailer: SmtpMailer;
   beforeAll(async () => {
     catcher = await startMailCatcher({ smtpPort: 0, httpPort: 0 });
-    mailer = createSmtpMailer({ ...timeouts, smtp: parseSmtpUrl(catcher.smtpUrl) });
+    // The mail catcher greets at once, but a loaded machine can pause this process past
+    // the half second the never-greeting server's test uses.
+    mailer = createSmtpMailer({
+      ...timeouts,
+      greetingTimeoutMs: 10_000,
+      smtp: parseSmtpUrl(catcher.smtpUrl),
+    });
   });
   afterAll(async () => {
     await mailer?.close();
