@@ -72,8 +72,31 @@ describe('runStandInCli', () => {
     expect(lines.at(-1)).toMatchObject({ msg: 'failed to stop cleanly', err: { message: 'port stuck' } });
   });
 
-  it('prints a start failure as one line naming the tool, exits 1 and listens for no signal', async () => {
-    const { cliProcess, exits, listeners } = fakeProcess();
+  it('a signal while the stand-in starts stops it cleanly once it is up', async () => {
+    const { cliProcess, exits, signal } = fakeProcess();
+    const close = vi.fn(async () => undefined);
+    let started = (): void => undefined;
+    const up = new Promise<void>((resolve) => (started = resolve));
+    const run = runStandInCli(
+      'tool',
+      async () => {
+        await up;
+        return { logger: pino({ level: 'silent' }), close };
+      },
+      cliProcess,
+    );
+    signal('SIGTERM');
+    expect(exits).toEqual([]);
+    expect(close).not.toHaveBeenCalled();
+    started();
+    await run;
+    await settle();
+    expect(close).toHaveBeenCalledTimes(1);
+    expect(exits).toEqual([0]);
+  });
+
+  it('prints a start failure as one line naming the tool and exits 1', async () => {
+    const { cliProcess, exits } = fakeProcess();
     const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     await runStandInCli(
       'mail-catcher',
@@ -86,7 +109,6 @@ describe('runStandInCli', () => {
       ['mail-catcher: MAIL_CATCHER_SMTP_PORT must be a port number between 0 and 65535, got "smtp"'],
     ]);
     expect(exits).toEqual([1]);
-    expect(listeners.size).toBe(0);
   });
 
   it('prints something thrown that is not an Error as it is', async () => {

@@ -14,7 +14,8 @@ export interface CliProcess {
 
 /**
  * Runs a stand-in's command line: `start` reads the configuration, starts the stand-in and
- * prints where it is. SIGINT or SIGTERM then closes it and exits 0, or 1 if closing fails.
+ * prints where it is. SIGINT or SIGTERM, even one that comes while it starts, closes it and
+ * exits 0, or 1 if closing fails.
  * A failure to start is printed as `<tool>: <message>` and exits 1: it is nearly always a
  * setting to correct, and the one line says which, where a stack trace would bury it.
  */
@@ -23,24 +24,22 @@ export async function runStandInCli(
   start: () => Promise<RunningStandIn>,
   cliProcess: CliProcess = process,
 ): Promise<void> {
-  let running: RunningStandIn;
-  try {
-    running = await start();
-  } catch (error) {
-    console.error(`${toolName}: ${error instanceof Error ? error.message : String(error)}`);
-    cliProcess.exit(1);
-    return;
-  }
-
-  const { logger } = running;
+  let running: RunningStandIn | null = null;
+  let requested: NodeJS.Signals | null = null;
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stopping || (requested && !running)) {
       // A second signal means the operator does not want to wait for a clean stop.
       cliProcess.exit(1);
       return;
     }
+    if (!running) {
+      // Still starting (it may already have printed its address): stop once it is up.
+      requested = signal;
+      return;
+    }
     stopping = true;
+    const { logger } = running;
     logger.info({ signal }, 'stopping');
     running.close().then(
       () => cliProcess.exit(0),
@@ -50,6 +49,16 @@ export async function runStandInCli(
       },
     );
   };
+  // Listening before the start, so a signal while it starts is a clean stop too.
   cliProcess.on('SIGINT', stop);
   cliProcess.on('SIGTERM', stop);
+
+  try {
+    running = await start();
+  } catch (error) {
+    console.error(`${toolName}: ${error instanceof Error ? error.message : String(error)}`);
+    cliProcess.exit(1);
+    return;
+  }
+  if (requested) stop(requested);
 }
