@@ -50,37 +50,34 @@ export async function migrate(options: {
 }): Promise<string[]> {
   const schema = assertIdentifier(options.schema);
   const log = options.logger;
-  // The runner's CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the
-  // schema is there, so it is only asked for when the schema is missing: a deployed
-  // service owns a schema made for it and needs no right over the database itself.
-  const create = !(await schemaExists(options.url, schema));
-  const done = await runner({
-    databaseUrl: options.url,
-    dir: options.dir,
-    direction: 'up',
-    schema,
-    createSchema: create,
-    migrationsSchema: schema,
-    createMigrationsSchema: create,
-    migrationsTable: 'schema_migrations',
-    advisoryLockMode: 'wait',
-    checkOrder: true,
-    log: (msg: string) => log?.debug({ component: 'migrate' }, msg),
-    verbose: false,
-  });
-  const names = done.map((m) => m.name);
-  if (names.length) log?.info({ migrations: names, schema }, 'migrations applied');
-  return names;
-}
-
-async function schemaExists(url: string, schema: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  // One session for the look and the migrations. The runner's CREATE SCHEMA IF NOT EXISTS
+  // needs CREATE on the database even when the schema is there, so it is only asked for
+  // when the schema is missing: a deployed service owns a schema made for it and needs no
+  // right over the database itself.
+  const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: 5_000 });
   // A connection lost mid-query rejects the query; without a listener it would also throw.
   client.on('error', () => undefined);
   await client.connect();
   try {
-    const r = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    return r.rowCount === 1;
+    const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    const create = found.rowCount !== 1;
+    const done = await runner({
+      dbClient: client,
+      dir: options.dir,
+      direction: 'up',
+      schema,
+      createSchema: create,
+      migrationsSchema: schema,
+      createMigrationsSchema: create,
+      migrationsTable: 'schema_migrations',
+      advisoryLockMode: 'wait',
+      checkOrder: true,
+      log: (msg: string) => log?.debug({ component: 'migrate' }, msg),
+      verbose: false,
+    });
+    const names = done.map((m) => m.name);
+    if (names.length) log?.info({ migrations: names, schema }, 'migrations applied');
+    return names;
   } finally {
     await client.end().catch(() => undefined);
   }
