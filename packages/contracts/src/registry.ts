@@ -79,6 +79,18 @@ export const deliveryEvents = {
   fraud: lifecycle('fraud'),
 } as const satisfies Record<Channel, ReturnType<typeof lifecycle>>;
 
+/**
+ * Outcome events each channel's service publishes, besides the runner's lifecycle events
+ * in deliveryEvents: who sends what on `order.events`, for docs and broker permissions.
+ */
+export const outcomeEvents = {
+  email: [events.emailSent, events.emailFailed],
+  whatsapp: [events.whatsappSent, events.whatsappStatus, events.whatsappFailed],
+  logistic: [events.shipmentCreated, events.shipmentRejected],
+  payment: [events.paymentAuthorized, events.paymentDeclined],
+  fraud: [events.fraudAssessed],
+} as const satisfies Record<Channel, readonly Contract[]>;
+
 export type NotificationContract = (typeof notifications)[Channel];
 export type EventContract =
   | (typeof events)[keyof typeof events]
