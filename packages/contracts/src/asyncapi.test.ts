@@ -29,8 +29,35 @@ beforeAll(async () => {
   parsed = out.document;
 }, 60_000);
 
-const amqpBinding = (bindings: { get(name: string): { value(): unknown } | undefined }) =>
-  bindings.get('amqp')?.value() as Record<string, unknown> | undefined;
+type Bindings = { get(name: string): { value(): unknown } | undefined };
+type WithMessages = { messages(): { all(): { id(): string }[] } };
+
+const amqp = (bindings: Bindings) => bindings.get('amqp')?.value() as Record<string, unknown> | undefined;
+const messageIds = (x: WithMessages | undefined) =>
+  x
+    ?.messages()
+    .all()
+    .map((m) => m.id())
+    .sort();
+const exchangeOf = (bindings: Bindings) =>
+  (amqp(bindings)?.['exchange'] as { name?: string } | undefined)?.name;
+const queueChannel = (name: string) =>
+  parsed
+    .channels()
+    .all()
+    .find((ch) => amqp(ch.bindings())?.['is'] === 'queue' && ch.address() === name);
+const receiverOf = (queue: string) =>
+  parsed
+    .operations()
+    .filterByReceive()
+    .find((op) =>
+      op
+        .channels()
+        .all()
+        .some((ch) => ch.address() === queue),
+    );
+const eventContracts = allContracts.filter((c) => c.exchange === EXCHANGES.events.name);
+const eventTypes = [...new Set(eventContracts.map((c) => c.type))].sort();
 
 describe('AsyncAPI document', () => {
   it('is valid for the AsyncAPI parser, with no errors and no warnings', () => {
@@ -49,118 +76,59 @@ describe('AsyncAPI document', () => {
       const message = parsed.components().messages().get(contract.type);
       // The parser keeps the multi-format wrapper and tags every subschema with an id of its own.
       expect(message?.payload()?.json()).toMatchObject({ schema: jsonSchemas()[contract.type]! });
-      expect(amqpBinding(message!.bindings())).toMatchObject({ messageType: contract.type });
+      expect(amqp(message!.bindings())).toMatchObject({ messageType: contract.type });
       expect(message?.correlationId()?.location()).toBe('$message.payload#/orderId');
       const route = parsed
         .channels()
         .all()
-        .find((ch) => {
-          const amqp = amqpBinding(ch.bindings());
-          return (
-            ch.address() === contract.routingKey &&
-            (amqp?.['exchange'] as { name?: string } | undefined)?.name === contract.exchange
-          );
-        });
-      expect(
-        route
-          ?.messages()
-          .all()
-          .map((m) => m.id()),
-      ).toContain(contract.type);
+        .find(
+          (ch) => ch.address() === contract.routingKey && exchangeOf(ch.bindings()) === contract.exchange,
+        );
+      expect(messageIds(route)).toContain(contract.type);
     },
   );
 
-  it('has a queue channel, with its name and the messages it holds, for every queue of the topology', () => {
+  it('has a queue channel, with its name, arguments and the messages it holds, for every queue', () => {
     for (const q of fullTopology().queues) {
-      const ch = parsed
-        .channels()
-        .all()
-        .find((c) => amqpBinding(c.bindings())?.['is'] === 'queue' && c.address() === q.name);
+      const ch = queueChannel(q.name);
       expect(ch, q.name).toBeDefined();
-      expect(amqpBinding(ch!.bindings())?.['queue']).toMatchObject({ name: q.name, durable: true });
+      expect(amqp(ch!.bindings())?.['queue']).toMatchObject({ name: q.name, durable: true });
       for (const [key, value] of Object.entries(q.arguments)) {
         expect(ch!.description()).toContain(`\`${key}\` = \`${String(value)}\``);
       }
     }
-    const held = (queue: string) =>
-      parsed
-        .channels()
-        .all()
-        .find((c) => amqpBinding(c.bindings())?.['is'] === 'queue' && c.address() === queue)!
-        .messages()
-        .all()
-        .map((m) => m.id())
-        .sort();
     for (const c of CHANNELS) {
       const t = channelConsumers[c];
       for (const q of [t.queue, t.deadLetterQueue, ...t.retryQueues]) {
-        expect(held(q.name)).toEqual([notifications[c].type]);
+        expect(messageIds(queueChannel(q.name))).toEqual([notifications[c].type]);
       }
     }
-    const eventTypes = [
-      ...new Set(allContracts.filter((c) => c.exchange === EXCHANGES.events.name).map((c) => c.type)),
-    ];
-    expect(held(orderEventsConsumer.queue.name)).toEqual(eventTypes.sort());
+    expect(messageIds(queueChannel(orderEventsConsumer.queue.name))).toEqual(eventTypes);
   });
 
-  it('has a channel for every order.events routing key, received by the order API', () => {
-    const keys = allContracts.filter((c) => c.exchange === EXCHANGES.events.name).map((c) => c.routingKey);
+  it('has a channel for every order.events routing key, and the order API receives every event', () => {
     const routes = parsed
       .channels()
       .all()
-      .filter(
-        (ch) =>
-          (amqpBinding(ch.bindings())?.['exchange'] as { name?: string })?.name === EXCHANGES.events.name,
-      );
-    expect(routes.map((ch) => ch.address()).sort()).toEqual([...keys].sort());
-    const received = parsed
-      .operations()
-      .filterByReceive()
-      .find((op) =>
-        op
-          .channels()
-          .all()
-          .some((ch) => ch.address() === orderEventsConsumer.queue.name),
-      );
-    expect(
-      received
-        ?.messages()
-        .all()
-        .map((m) => m.id())
-        .sort(),
-    ).toEqual(
-      [
-        ...new Set(allContracts.filter((c) => c.exchange === EXCHANGES.events.name).map((c) => c.type)),
-      ].sort(),
-    );
+      .filter((ch) => exchangeOf(ch.bindings()) === EXCHANGES.events.name);
+    expect(routes.map((ch) => ch.address()).sort()).toEqual(eventContracts.map((c) => c.routingKey).sort());
+    expect(messageIds(receiverOf(orderEventsConsumer.queue.name))).toEqual(eventTypes);
   });
 
   it('sends each notification persistent and mandatory, and receives each work queue with acks', () => {
-    const sends = parsed.operations().filterBySend();
     for (const c of CHANNELS) {
-      const send = sends.find((op) =>
-        op
-          .messages()
-          .all()
-          .some((m) => m.id() === notifications[c].type),
-      );
-      expect(amqpBinding(send!.bindings())).toMatchObject({ deliveryMode: 2, mandatory: true });
-      const receive = parsed
+      const send = parsed
         .operations()
-        .filterByReceive()
-        .find((op) =>
-          op
-            .channels()
-            .all()
-            .some((ch) => ch.address() === channelConsumers[c].queue.name),
-        );
-      expect(amqpBinding(receive!.bindings())).toMatchObject({ ack: true });
+        .filterBySend()
+        .find((op) => messageIds(op)?.includes(notifications[c].type));
+      expect(amqp(send!.bindings())).toMatchObject({ deliveryMode: 2, mandatory: true });
+      expect(amqp(receiverOf(channelConsumers[c].queue.name)!.bindings())).toMatchObject({ ack: true });
     }
   });
 
   it('gives every outcome event exactly one sending service', () => {
-    const senders = Object.values(outcomeEvents).flat();
-    expect(senders.map((c) => c.type).sort()).toEqual(
+    const sent = Object.values(outcomeEvents).flatMap((list) => list.map((c) => c.type));
+    expect(sent.sort()).toEqual(
       Object.values(events)
         .map((c) => c.type)
         .sort(),
@@ -176,9 +144,10 @@ describe('AsyncAPI document', () => {
 
   it('names the vhost it is given in every channel binding', () => {
     const vhosts = Object.values(asyncApiDocument({ vhost: 'notify' }).channels).map((ch) => {
-      const amqp = (ch['bindings'] as { amqp: { exchange?: { vhost: string }; queue?: { vhost: string } } })
-        .amqp;
-      return (amqp.exchange ?? amqp.queue)?.vhost;
+      const binding = (
+        ch['bindings'] as { amqp: { exchange?: { vhost: string }; queue?: { vhost: string } } }
+      ).amqp;
+      return (binding.exchange ?? binding.queue)?.vhost;
     });
     expect(new Set(vhosts)).toEqual(new Set(['notify']));
   });

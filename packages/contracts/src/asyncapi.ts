@@ -129,6 +129,7 @@ function bindingTakes(type: ExchangeType, bindingKey: string, routingKey: string
 
 /** Channel and operation ids: readable, and free of what a JSON pointer or address forbids. */
 const idOf = (...parts: string[]) => parts.map((p) => p.replace(/[^\w.-]/g, '_')).join(':');
+const queueId = (name: string) => idOf('queue', name);
 
 class Builder {
   private readonly topology = fullTopology();
@@ -167,18 +168,17 @@ class Builder {
       );
   }
 
-  addChannel(id: string, channel: Json, contracts: readonly Contract[]): string {
+  addChannel(id: string, channel: Json, contracts: readonly Contract[]): void {
     if (this.channels[id]) throw new Error(`two channels would share the id "${id}"`);
     const messages = Object.fromEntries(
       contracts.map((c) => [c.type, { $ref: `#/components/messages/${c.type}` }]),
     );
     this.channels[id] = { ...channel, messages };
-    return id;
   }
 
-  routeChannel(exchangeName: string, routingKey: string, contracts: readonly Contract[]): string {
+  routeChannel(exchangeName: string, routingKey: string, contracts: readonly Contract[]): void {
     const id = idOf(exchangeName, routingKey);
-    if (this.channels[id]) return id;
+    if (this.channels[id]) return;
     const ex = this.exchange(exchangeName);
     const queues = this.topology.bindings
       .filter((b) => b.exchange === ex.name && bindingTakes(ex.type, b.routingKey, routingKey))
@@ -189,14 +189,14 @@ class Builder {
       ...describeArguments(ex.arguments),
     ].join('\n');
     const exchange = { name: ex.name, type: ex.type, ...DECLARED, vhost: this.vhost };
-    return this.addChannel(
+    this.addChannel(
       id,
       { address: routingKey, description, bindings: { amqp: { is: 'routingKey', exchange, ...BINDING } } },
       contracts,
     );
   }
 
-  queueChannel(q: QueueSpec): string {
+  queueChannel(q: QueueSpec): void {
     const owner = this.parties.find((p) => queuesOf(p.consumer).some((x) => x.name === q.name));
     const sources = this.topology.bindings
       .filter((b) => b.queue === q.name)
@@ -216,8 +216,8 @@ class Builder {
       ...describeArguments(q.arguments),
     ].join('\n');
     const queue = { name: q.name, ...DECLARED, exclusive: false, vhost: this.vhost };
-    return this.addChannel(
-      idOf('queue', q.name),
+    this.addChannel(
+      queueId(q.name),
       { address: q.name, description, bindings: { amqp: { is: 'queue', queue, ...BINDING } } },
       this.contractsIn(q.name),
     );
@@ -247,43 +247,45 @@ class Builder {
       }
     }
     for (const q of this.topology.queues) this.queueChannel(q);
+    for (const p of this.parties) this.partyOperations(p);
+  }
 
-    for (const p of this.parties) {
-      const t = p.consumer;
-      for (const c of p.publishes) {
-        this.operation(p, 'send', idOf(c.exchange, c.routingKey), `The ${p.name} publishes ${c.type}.`, c);
-      }
-      this.operation(
-        p,
-        'receive',
-        idOf('queue', t.queue.name),
-        `The ${p.name} consumes \`${t.queue.name}\` and acknowledges each message once its work is done.`,
-      );
-      t.retryQueues.forEach((q, i) => {
-        const key = t.retryRoutingKey(i + 1);
-        const b = t.bindings.find((x) => x.queue === q.name && x.routingKey === key);
-        if (!b) throw new Error(`retry level ${i + 1} of "${t.queue.name}" has no binding`);
-        this.operation(
-          p,
-          'send',
-          idOf(b.exchange, key),
-          `The ${p.name} schedules retry ${i + 1} of a failed delivery from \`${t.queue.name}\`: the ` +
-            `message, with the retry headers and an \`expiration\` of the backoff delay, waits in ` +
-            `\`${q.name}\` and then returns to \`${t.queue.name}\`.`,
-        );
-      });
-      const dl = t.bindings.find(
-        (x) => x.queue === t.deadLetterQueue.name && x.routingKey === t.deadLetterRoutingKey,
-      );
-      if (!dl) throw new Error(`the dead-letter queue of "${t.queue.name}" has no binding`);
+  /** What a party publishes and consumes, and how its consumer re-routes what fails. */
+  partyOperations(p: Party): void {
+    const t = p.consumer;
+    for (const c of p.publishes) {
+      this.operation(p, 'send', idOf(c.exchange, c.routingKey), `The ${p.name} publishes ${c.type}.`, c);
+    }
+    this.operation(
+      p,
+      'receive',
+      queueId(t.queue.name),
+      `The ${p.name} consumes \`${t.queue.name}\` and acknowledges each message once its work is done.`,
+    );
+    t.retryQueues.forEach((q, i) => {
+      const key = t.retryRoutingKey(i + 1);
+      const b = t.bindings.find((x) => x.queue === q.name && x.routingKey === key);
+      if (!b) throw new Error(`retry level ${i + 1} of "${t.queue.name}" has no binding`);
       this.operation(
         p,
         'send',
-        idOf(dl.exchange, dl.routingKey),
-        `The ${p.name} moves a message from \`${t.queue.name}\` that is invalid, failed permanently ` +
-          `or ran out of attempts to \`${t.deadLetterQueue.name}\`, with the dead-letter headers.`,
+        idOf(b.exchange, key),
+        `The ${p.name} schedules retry ${i + 1} of a failed delivery from \`${t.queue.name}\`: the ` +
+          `message, with the retry headers and an \`expiration\` of the backoff delay, waits in ` +
+          `\`${q.name}\` and then returns to \`${t.queue.name}\`.`,
       );
-    }
+    });
+    const dl = t.bindings.find(
+      (x) => x.queue === t.deadLetterQueue.name && x.routingKey === t.deadLetterRoutingKey,
+    );
+    if (!dl) throw new Error(`the dead-letter queue of "${t.queue.name}" has no binding`);
+    this.operation(
+      p,
+      'send',
+      idOf(dl.exchange, dl.routingKey),
+      `The ${p.name} moves a message from \`${t.queue.name}\` that is invalid, failed permanently ` +
+        `or ran out of attempts to \`${t.deadLetterQueue.name}\`, with the dead-letter headers.`,
+    );
   }
 
   message(type: string): Json {
