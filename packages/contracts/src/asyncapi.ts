@@ -48,7 +48,9 @@ const HEADER_SCHEMAS: Record<keyof typeof HEADERS, Json> = {
   attempt: {
     type: 'integer',
     minimum: 1,
-    description: 'Which attempt this delivery is (1 when absent); set on retries and dead letters.',
+    description:
+      'Which attempt this is (1 when absent): a retry carries the number of its coming attempt, ' +
+      'a dead letter the number of attempts made.',
   },
   routingKey: {
     type: 'string',
@@ -358,7 +360,7 @@ function infoDescription(): string {
       "queue and some payloads look alike: dispatch on `type`, never on the payload's shape.",
     `- \`content_type\`: \`${CONTENT_TYPE}\`; the body is UTF-8 JSON, with no content encoding.`,
     '- `timestamp`: when the message was first published, in seconds since the Unix epoch.',
-    '- `app_id` (appId): the name of the publishing service.',
+    '- `app_id` (appId): the name of the service that first published the message.',
     '',
     'Application headers:',
     ...Object.entries(HEADERS).map(
