@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AcceptedOrder } from './order-client.js';
 import { sampleOrder } from './sample-order.js';
 import type { OrderRequest } from './sample-order.js';
+import { schemaOf } from './services.js';
 import { counterValue, startLocalSystem } from './test-support/local-system.js';
 import type { LocalSystem } from './test-support/local-system.js';
 
@@ -86,41 +87,41 @@ describe('the five consumer services, each doing its job once per order', () => 
         ]),
       ),
       confirmations: await q(
-        `SELECT order_id, status, attempts, smtp_message_id FROM email.order_confirmations
+        `SELECT order_id, status, attempts, smtp_message_id FROM ${schemaOf('email')}.order_confirmations
          WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
       whatsapp: await q(
-        `SELECT order_id, message_sid, status FROM whatsapp.messages WHERE order_id = ANY($1) ORDER BY order_id`,
+        `SELECT order_id, message_sid, status FROM ${schemaOf('whatsapp')}.messages WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
       whatsappHistory: await q(
-        `SELECT order_id, count(*)::int AS n FROM whatsapp.status_history
+        `SELECT order_id, count(*)::int AS n FROM ${schemaOf('whatsapp')}.status_history
          WHERE order_id = ANY($1) GROUP BY order_id ORDER BY order_id`,
       ),
       shipments: await q(
-        `SELECT order_id, tracking_number, carrier_id, estimated_delivery::text FROM logistic.shipments
+        `SELECT order_id, tracking_number, carrier_id, estimated_delivery::text FROM ${schemaOf('logistic')}.shipments
          WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
       logisticInbox: await q(
-        `SELECT order_id, count(*)::int AS n FROM logistic.inbox WHERE order_id = ANY($1)
+        `SELECT order_id, count(*)::int AS n FROM ${schemaOf('logistic')}.inbox WHERE order_id = ANY($1)
          GROUP BY order_id ORDER BY order_id`,
       ),
       payments: await q(
-        `SELECT order_id, status, authorization_id, attempts FROM payment.payments
+        `SELECT order_id, status, authorization_id, attempts FROM ${schemaOf('payment')}.payments
          WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
       gatewayCalls: await q(
-        `SELECT order_id, count(*)::int AS n FROM payment.attempts WHERE order_id = ANY($1)
+        `SELECT order_id, count(*)::int AS n FROM ${schemaOf('payment')}.attempts WHERE order_id = ANY($1)
          GROUP BY order_id ORDER BY order_id`,
       ),
       processorLedger: await q(
-        `SELECT idempotency_key, calls, authorization_id FROM payment.simulated_processor_ledger
+        `SELECT idempotency_key, calls, authorization_id FROM ${schemaOf('payment')}.simulated_processor_ledger
          WHERE idempotency_key = ANY($1::text[]) ORDER BY idempotency_key`,
       ),
       assessments: await q(
-        `SELECT order_id, score, decision, rules FROM fraud.assessments WHERE order_id = ANY($1) ORDER BY order_id`,
+        `SELECT order_id, score, decision, rules FROM ${schemaOf('fraud')}.assessments WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
       observations: await q(
-        `SELECT order_id FROM fraud.observations WHERE order_id = ANY($1) ORDER BY order_id`,
+        `SELECT order_id FROM ${schemaOf('fraud')}.observations WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
     };
   }
@@ -177,7 +178,7 @@ describe('the five consumer services, each doing its job once per order', () => 
   it('a second delivery of every message of those orders, with the same message ids, changes nothing', async () => {
     const before = await effects();
     const { rows } = await sys.db.query<OutboxRow>(
-      `SELECT message_id, order_id, channel, payload FROM order_api.outbox
+      `SELECT message_id, order_id, channel, payload FROM ${schemaOf('order-api')}.outbox
        WHERE order_id = ANY($1) AND published_at IS NOT NULL ORDER BY id`,
       [ids()],
     );

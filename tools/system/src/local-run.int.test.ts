@@ -5,6 +5,7 @@ import { CHANNEL_NAMES } from './order-client.js';
 import type { AcceptedOrder } from './order-client.js';
 import { sampleOrder } from './sample-order.js';
 import type { OrderRequest } from './sample-order.js';
+import { schemaOf } from './services.js';
 import { launchChromium } from './test-support/chromium.js';
 import type { HeadlessChromium } from './test-support/chromium.js';
 import { outputDir, startLocalSystem } from './test-support/local-system.js';
@@ -52,7 +53,7 @@ describe('the whole system on a developer machine, with the local stand-ins', ()
     expect(message.contentVariables).toMatchObject({ '1': body.customer.name, '2': accepted.reference });
     // The whatsapp service recorded the status the callback carried, not only answered it.
     const stored = await sys.db.query<{ status: string }>(
-      `SELECT h.status FROM whatsapp.status_history h JOIN whatsapp.messages m USING (order_id)
+      `SELECT h.status FROM ${schemaOf('whatsapp')}.status_history h JOIN ${schemaOf('whatsapp')}.messages m USING (order_id)
        WHERE m.message_sid = $1 ORDER BY h.seq`,
       [message.sid],
     );

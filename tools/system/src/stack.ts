@@ -1,6 +1,6 @@
 import { ServiceProcess } from './service-process.js';
-import { SERVICES } from './services.js';
-import type { ServiceName } from './services.js';
+import { SERVICE_LIST } from '@notify/contracts';
+import type { ServiceName } from '@notify/contracts';
 
 export interface StandInUrls {
   /** SMTP server for the email service. */
@@ -69,9 +69,9 @@ export interface Stack {
  * each answers /readyz. Services start in parallel; a failure stops the rest.
  */
 export async function startStack(options: StackOptions, readyTimeoutMs = 180_000): Promise<Stack> {
-  const names = options.services ?? SERVICES.map((s) => s.name);
+  const names = options.services ?? SERVICE_LIST.map((s) => s.name);
   const processes = new Map<ServiceName, ServiceProcess>();
-  for (const s of SERVICES) {
+  for (const s of SERVICE_LIST) {
     if (!names.includes(s.name)) continue;
     const port = options.ports?.[s.name] ?? s.port;
     processes.set(

@@ -6,8 +6,8 @@ import { DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, startWhatsappSandbox } from '@notify/w
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
 import { createLineFormatter, wantsPrettyOutput } from '../log-output.js';
 import { checkBroker, checkDatabase, PreflightError } from '../preflight.js';
-import { SERVICES } from '../services.js';
-import type { ServiceName } from '../services.js';
+import { SERVICE_LIST } from '@notify/contracts';
+import type { ServiceName } from '@notify/contracts';
 import { startStack } from '../stack.js';
 import type { Stack } from '../stack.js';
 
@@ -54,9 +54,9 @@ async function main() {
     closers.push(() => sandbox!.close());
   }
 
-  const width = Math.max(...SERVICES.map((s) => s.name.length));
+  const width = Math.max(...SERVICE_LIST.map((s) => s.name.length));
   const formatters = new Map<ServiceName, (line: string) => string>();
-  SERVICES.forEach((s, i) => formatters.set(s.name, createLineFormatter(s.name, i, { pretty, width })));
+  SERVICE_LIST.forEach((s, i) => formatters.set(s.name, createLineFormatter(s.name, i, { pretty, width })));
 
   const running: { stack?: Stack } = {};
   let stopping = false;

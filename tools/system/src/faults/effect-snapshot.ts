@@ -1,6 +1,7 @@
 import type { MailCatcher } from '@notify/mail-catcher';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
 import type pg from 'pg';
+import { schemaOf } from '../services.js';
 import type { AcceptedOrder, EffectSnapshot, ProviderCopy, RowEffect } from './effect-audit.js';
 
 // Reads what happened for a set of orders: the stand-ins' records, each service's own
@@ -102,21 +103,25 @@ export async function collectSnapshot(
   );
 
   const [stored, email, wa, ship, pay, fraud] = await Promise.all([
-    rows<{ id: string }>(pool, 'SELECT id::text FROM order_api.orders WHERE id = ANY($1::uuid[])', ids),
+    rows<{ id: string }>(
+      pool,
+      `SELECT id::text FROM ${schemaOf('order-api')}.orders WHERE id = ANY($1::uuid[])`,
+      ids,
+    ),
     rows<{ order_id: string; status: string; smtp_message_id: string }>(
       pool,
-      'SELECT order_id::text, status, smtp_message_id FROM email.order_confirmations WHERE order_id = ANY($1::uuid[])',
+      `SELECT order_id::text, status, smtp_message_id FROM ${schemaOf('email')}.order_confirmations WHERE order_id = ANY($1::uuid[])`,
       ids,
     ),
     rows<{ order_id: string; message_sid: string }>(
       pool,
-      'SELECT order_id::text, message_sid FROM whatsapp.messages WHERE order_id = ANY($1::uuid[])',
+      `SELECT order_id::text, message_sid FROM ${schemaOf('whatsapp')}.messages WHERE order_id = ANY($1::uuid[])`,
       ids,
     ),
     rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
       pool,
       `SELECT order_id::text, count(*) AS n, max(created_at) AS at, true AS ok
-       FROM logistic.shipments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
+       FROM ${schemaOf('logistic')}.shipments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
       ids,
     ),
     // Authorisations the processor handed out, counted by distinct id over every attempt:
@@ -125,8 +130,8 @@ export async function collectSnapshot(
       pool,
       `SELECT p.order_id::text, greatest(1, count(DISTINCT a.authorization_id)) AS n,
               p.decided_at AS at, p.status = 'authorized' AS ok
-       FROM payment.payments p
-       LEFT JOIN payment.attempts a ON a.order_id = p.order_id AND a.authorization_id IS NOT NULL
+       FROM ${schemaOf('payment')}.payments p
+       LEFT JOIN ${schemaOf('payment')}.attempts a ON a.order_id = p.order_id AND a.authorization_id IS NOT NULL
        WHERE p.order_id = ANY($1::uuid[])
        GROUP BY p.order_id, p.decided_at, p.status`,
       ids,
@@ -134,7 +139,7 @@ export async function collectSnapshot(
     rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
       pool,
       `SELECT order_id::text, count(*) AS n, max(assessed_at) AS at, true AS ok
-       FROM fraud.assessments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
+       FROM ${schemaOf('fraud')}.assessments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
       ids,
     ),
   ]);
@@ -209,7 +214,7 @@ export async function apiSuccessStates(url: string): Promise<string[] | undefine
 export async function outboxBacklog(pool: pg.Pool): Promise<number> {
   try {
     const r = await pool.query<{ n: string }>(
-      'SELECT count(*) AS n FROM order_api.outbox WHERE published_at IS NULL',
+      `SELECT count(*) AS n FROM ${schemaOf('order-api')}.outbox WHERE published_at IS NULL`,
     );
     return Number(r.rows[0]?.n ?? 0);
   } catch {

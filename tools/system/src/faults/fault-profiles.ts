@@ -1,4 +1,4 @@
-import type { ServiceName } from '../services.js';
+import type { ServiceName } from '@notify/contracts';
 
 export const SCENARIO_IDS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];

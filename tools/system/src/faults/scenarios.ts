@@ -4,7 +4,8 @@ import { CHANNELS, channelConsumers, exampleMessages, notifications } from '@not
 import type { MailCatcher } from '@notify/mail-catcher';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
 import type pg from 'pg';
-import type { ServiceName } from '../services.js';
+import type { ServiceName } from '@notify/contracts';
+import { schemaOf } from '../services.js';
 import type { CrashWindow } from './effect-audit.js';
 import { outboxBacklog } from './effect-snapshot.js';
 import type { ProviderLedger } from './effect-snapshot.js';
@@ -211,8 +212,6 @@ const closeConnections: Scenario = {
   },
 };
 
-const CONSUMERS: readonly ServiceName[] = ['email', 'whatsapp', 'logistic', 'payment', 'fraud'];
-
 /**
  * How long one send of the service can be under way: its own bound (the email service's
  * send lease, which it checks outlasts every SMTP timeout; the Twilio request timeout). A
@@ -235,7 +234,7 @@ const killServices: Scenario = {
     const windows: CrashWindow[] = [];
     const restarts: Promise<void>[] = [];
     const killed: string[] = [];
-    const steps = [...CONSUMERS, 'order-api' as const];
+    const steps: ServiceName[] = [...CHANNELS, 'order-api'];
     const gap = Math.max(1, Math.ceil(ctx.profile.orders / 6));
     for (const [i, name] of steps.entries()) {
       if (i > 0) await load.more(gap);
@@ -537,7 +536,7 @@ const poisonMessagesScenario: Scenario = {
       );
       if (stuckAt !== undefined && later.length) {
         const r = await ctx.pool.query<{ n: string }>(
-          'SELECT count(*) AS n FROM payment.payments WHERE order_id = ANY($1::uuid[]) AND decided_at < $2',
+          `SELECT count(*) AS n FROM ${schemaOf('payment')}.payments WHERE order_id = ANY($1::uuid[]) AND decided_at < $2`,
           [later.map((o) => o.orderId), new Date(stuckAt)],
         );
         const n = Number(r.rows[0]?.n ?? 0);

@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MailCatcher } from '@notify/mail-catcher';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
-import { SERVICES } from '../services.js';
-import type { ServiceName } from '../services.js';
+import { SERVICE_LIST } from '@notify/contracts';
+import type { ServiceName } from '@notify/contracts';
 import { startStack } from '../stack.js';
 import type { Stack } from '../stack.js';
 import { freePorts } from './free-ports.js';
@@ -45,10 +45,13 @@ export class SystemUnderTest {
   }
 
   static async start(options: SystemOptions): Promise<SystemUnderTest> {
-    const ports = await freePorts(SERVICES.length);
+    const ports = await freePorts(SERVICE_LIST.length);
     const firstOutput = new Map<ServiceName, number>();
     const logs = new Map<ServiceName, WriteStream>(
-      SERVICES.map((s) => [s.name, createWriteStream(join(options.logDir, `${s.name}.log`), { flags: 'a' })]),
+      SERVICE_LIST.map((s) => [
+        s.name,
+        createWriteStream(join(options.logDir, `${s.name}.log`), { flags: 'a' }),
+      ]),
     );
     const stack = await startStack(
       {
@@ -62,7 +65,7 @@ export class SystemUnderTest {
           authToken: options.sandbox.authToken,
           from: '+14155238886',
         },
-        ports: Object.fromEntries(SERVICES.map((s, i) => [s.name, ports[i]!])),
+        ports: Object.fromEntries(SERVICE_LIST.map((s, i) => [s.name, ports[i]!])),
         env: { LOG_PRETTY: '0', ...options.env },
         ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
         onLine: (service, line) => {

@@ -11,8 +11,8 @@ import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
 import pg from 'pg';
 import { freePorts } from '../free-ports.js';
 import { OrderApiClient } from '../order-client.js';
-import { SERVICES } from '../services.js';
-import type { ServiceName } from '../services.js';
+import { SERVICE_LIST } from '@notify/contracts';
+import type { ServiceName } from '@notify/contracts';
 import { startStack } from '../stack.js';
 import type { Stack } from '../stack.js';
 
@@ -57,7 +57,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
-  const lines = new Map<ServiceName, string[]>(SERVICES.map((s) => [s.name, []]));
+  const lines = new Map<ServiceName, string[]>(SERVICE_LIST.map((s) => [s.name, []]));
   try {
     const vhost = await createTestVhost(options.prefix);
     closers.push(() => vhost.delete());
@@ -67,7 +67,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     closers.push(() => mail.close());
     const sandbox = await startWhatsappSandbox();
     closers.push(() => sandbox.close());
-    const ports = await freePorts(SERVICES.length);
+    const ports = await freePorts(SERVICE_LIST.length);
     const stack = await startStack({
       amqpUrl: vhost.url,
       databaseUrl: database.url,
@@ -79,7 +79,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
         authToken: sandbox.authToken,
         from: '+14155238886',
       },
-      ports: Object.fromEntries(SERVICES.map((s, i) => [s.name, ports[i]!])),
+      ports: Object.fromEntries(SERVICE_LIST.map((s, i) => [s.name, ports[i]!])),
       env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...options.env },
       ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
       onLine: (service, line) => lines.get(service)!.push(line),
