@@ -71,6 +71,10 @@ describe('the five consumer services, each doing its job once per order', () => 
   /** Everything the five effects left behind, per order, as a comparable value. */
   async function effects() {
     const q = async (sql: string) => (await sys.db.query(sql, [ids()])).rows;
+    const countPerOrder = (table: string) =>
+      q(
+        `SELECT order_id, count(*)::int AS n FROM ${table} WHERE order_id = ANY($1) GROUP BY order_id ORDER BY order_id`,
+      );
     return {
       emailsReceived: Object.fromEntries(
         orders.map((o) => [
@@ -93,26 +97,17 @@ describe('the five consumer services, each doing its job once per order', () => 
       whatsapp: await q(
         `SELECT order_id, message_sid, status FROM ${schemaOf('whatsapp')}.messages WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
-      whatsappHistory: await q(
-        `SELECT order_id, count(*)::int AS n FROM ${schemaOf('whatsapp')}.status_history
-         WHERE order_id = ANY($1) GROUP BY order_id ORDER BY order_id`,
-      ),
+      whatsappHistory: await countPerOrder(`${schemaOf('whatsapp')}.status_history`),
       shipments: await q(
         `SELECT order_id, tracking_number, carrier_id, estimated_delivery::text FROM ${schemaOf('logistic')}.shipments
          WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
-      logisticInbox: await q(
-        `SELECT order_id, count(*)::int AS n FROM ${schemaOf('logistic')}.inbox WHERE order_id = ANY($1)
-         GROUP BY order_id ORDER BY order_id`,
-      ),
+      logisticInbox: await countPerOrder(`${schemaOf('logistic')}.inbox`),
       payments: await q(
         `SELECT order_id, status, authorization_id, attempts FROM ${schemaOf('payment')}.payments
          WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
-      gatewayCalls: await q(
-        `SELECT order_id, count(*)::int AS n FROM ${schemaOf('payment')}.attempts WHERE order_id = ANY($1)
-         GROUP BY order_id ORDER BY order_id`,
-      ),
+      gatewayCalls: await countPerOrder(`${schemaOf('payment')}.attempts`),
       processorLedger: await q(
         `SELECT idempotency_key, calls, authorization_id FROM ${schemaOf('payment')}.simulated_processor_ledger
          WHERE idempotency_key = ANY($1::text[]) ORDER BY idempotency_key`,

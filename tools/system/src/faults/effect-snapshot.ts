@@ -78,7 +78,24 @@ async function rows<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, ids
   }
 }
 
-function rowEffects(list: { order_id: string; n: string | number; at: Date; ok: boolean }[]) {
+interface EffectRow {
+  order_id: string;
+  n: string;
+  at: Date;
+  ok: boolean;
+}
+
+/** Rows of a table whose every row is one effect: how many per order, and the last one's time. */
+function countedRows(pool: pg.Pool, table: string, timeColumn: string, ids: string[]): Promise<EffectRow[]> {
+  return rows<EffectRow>(
+    pool,
+    `SELECT order_id::text, count(*) AS n, max(${timeColumn}) AS at, true AS ok
+     FROM ${table} WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
+    ids,
+  );
+}
+
+function rowEffects(list: EffectRow[]) {
   return new Map<string, RowEffect>(
     list.map((r) => [r.order_id, { count: Number(r.n), at: r.at.getTime(), ok: r.ok }]),
   );
@@ -118,15 +135,10 @@ export async function collectSnapshot(
       `SELECT order_id::text, message_sid FROM ${schemaOf('whatsapp')}.messages WHERE order_id = ANY($1::uuid[])`,
       ids,
     ),
-    rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
-      pool,
-      `SELECT order_id::text, count(*) AS n, max(created_at) AS at, true AS ok
-       FROM ${schemaOf('logistic')}.shipments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
-      ids,
-    ),
+    countedRows(pool, `${schemaOf('logistic')}.shipments`, 'created_at', ids),
     // Authorisations the processor handed out, counted by distinct id over every attempt:
     // a redelivery must get the stored result back, never a second authorisation.
-    rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
+    rows<EffectRow>(
       pool,
       `SELECT p.order_id::text, greatest(1, count(DISTINCT a.authorization_id)) AS n,
               p.decided_at AS at, p.status = 'authorized' AS ok
@@ -136,12 +148,7 @@ export async function collectSnapshot(
        GROUP BY p.order_id, p.decided_at, p.status`,
       ids,
     ),
-    rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
-      pool,
-      `SELECT order_id::text, count(*) AS n, max(assessed_at) AS at, true AS ok
-       FROM ${schemaOf('fraud')}.assessments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
-      ids,
-    ),
+    countedRows(pool, `${schemaOf('fraud')}.assessments`, 'assessed_at', ids),
   ]);
 
   let apiStates: Map<string, Record<string, string>> | undefined;
