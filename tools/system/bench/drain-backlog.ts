@@ -1,5 +1,5 @@
-// Benchmark for issue 4: how fast each consumer service drains a backlog, next to raw
-// amqplib consume+ack on the same queue and backlog size, in the same run.
+// How fast each consumer service drains a backlog, next to raw amqplib consume+ack on the
+// same queue and backlog size, in the same run; its figures are in docs/benchmarks.md.
 //
 //   npx tsx tools/system/bench/drain-backlog.ts [--orders 10000] [--together] [--node <binary>]
 //

@@ -10,10 +10,10 @@ import { schemaOf } from './services.js';
 import { counterValue, startLocalSystem } from './test-support/local-system.js';
 import type { LocalSystem } from './test-support/local-system.js';
 
-// Issue 4, proven end to end: the order API and the five services as separate processes
-// against the real broker and database. Each order's five effects happen once, and a second
-// delivery of every message (same message ids, straight to the `notification` exchange)
-// changes nothing anywhere.
+// The order API and the five services as separate processes against the real broker and
+// database: each order's five effects happen once, and a second delivery of every message
+// (same message ids, straight to the `notification` exchange) changes nothing anywhere,
+// since delivery is at least once and only the consumers' idempotency keeps effects single.
 
 const ORDERS = 4;
 

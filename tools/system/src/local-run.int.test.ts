@@ -11,7 +11,7 @@ import type { HeadlessChromium } from './test-support/chromium.js';
 import { outputDir, startLocalSystem } from './test-support/local-system.js';
 import type { LocalSystem } from './test-support/local-system.js';
 
-// Issue 8: the system as `npm start` runs it (processes from built output, the two local
+// The system as `npm start` runs it (processes from built output, the two local
 // stand-ins), driven the way a newcomer would: post the sample order, look at what the
 // stand-ins received, on their APIs and on their pages in a real browser.
 

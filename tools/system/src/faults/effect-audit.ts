@@ -188,8 +188,8 @@ export function summarise(
 }
 
 /**
- * The order API's own view (issue 5): every `201` order shows each of its five channels
- * in its final state, `succeeded` (an order the API does not report at all counts too).
+ * The order API's own view, built from the outcome events it consumes: every `201` order
+ * shows each of its five channels in its final state, `succeeded` (an order the API does not report at all counts too).
  */
 export function channelStatesCheck(summary: AuditSummary): {
   name: string;

@@ -194,7 +194,8 @@ async function readApiStates(url: string, ids: readonly string[]) {
 
 /**
  * The channel states that mean "succeeded" in this API's OpenAPI document, or undefined
- * while the API only reports publication (before the status loop of issue 5).
+ * while the API only reports publication (an order API that does not consume outcome
+ * events yet): the suite then judges by the providers' and services' records alone.
  */
 export async function apiSuccessStates(url: string): Promise<string[] | undefined> {
   try {

@@ -42,7 +42,7 @@ export interface SuiteReport {
   readonly profile: FaultProfile['name'];
   readonly startedAt: string;
   readonly finishedAt: string;
-  /** Whether GET /orders/:id reported outcomes (issue 5) and was part of the check. */
+  /** Whether GET /orders/:id reported each channel's outcome, and so was part of the check. */
   readonly statusLoop: boolean;
   readonly rows: ScenarioRow[];
   readonly passed: boolean;

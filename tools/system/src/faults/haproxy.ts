@@ -6,7 +6,8 @@ import { acceptsConnections } from '../tcp-ports.js';
 import { hasCommand, mustRun } from './run-command.js';
 
 // HAProxy in front of the private cluster: amqplib's recovery reconnects to one URL, so
-// clients reach a surviving node through a load balancer (ARCHITECTURE.md, principle 8).
+// the services reach a surviving node only through a load balancer, as they do in
+// Kubernetes through the operator's Service (docs/deployment.md).
 
 export interface HaproxyOptions {
   readonly dir: string;
