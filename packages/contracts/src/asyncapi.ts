@@ -71,12 +71,20 @@ const HEADER_SCHEMAS: Record<keyof typeof HEADERS, Json> = {
   },
   deathAt: { type: 'string', format: 'date-time', description: 'When the message was dead-lettered.' },
   originalQueue: { type: 'string', description: 'Queue the message was dead-lettered from.' },
+  publishedBy: {
+    type: 'string',
+    description:
+      'Broker user that first published a message the system republished (retry, dead letter, ' +
+      'replay); the `user_id` property then names the republisher. A consumer trusts it only on ' +
+      'a message that came through its own `<queue>.retry` or `<queue>.dlx` exchange.',
+  },
 };
 
 /** What RabbitMQ makes of the queue and exchange arguments the topology uses. */
 const ARGUMENT_MEANINGS: Record<string, string> = {
   'x-queue-type': 'quorum queues are replicated and durable',
-  'x-delivery-limit': 'redeliveries the broker allows before it dead-letters the message by itself',
+  'x-delivery-limit':
+    'returns the broker allows before it dead-letters the message by itself (drops it, without a dead-letter exchange)',
   'x-dead-letter-exchange': 'where the broker dead-letters expired, rejected or over-delivered messages',
   'x-dead-letter-routing-key': 'the routing key such messages get',
   'x-dead-letter-strategy': 'at-least-once keeps a message until the dead-letter target confirms it',

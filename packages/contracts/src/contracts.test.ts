@@ -2,14 +2,18 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  ALL_CONSUMERS,
   allContracts,
   CHANNELS,
   channelConsumers,
+  DELIVERY_LIMIT,
   exampleMessages,
   EXCHANGES,
   fullTopology,
   jsonSchemas,
+  KEEP_FOREVER_DELIVERY_LIMIT,
   notifications,
+  UNROUTABLE_QUEUE,
   validate,
 } from './index.js';
 import type { Contract, Payload } from './index.js';
@@ -125,9 +129,70 @@ describe('topology', () => {
         routingKey: channel,
       });
       expect(t.queue.arguments['x-queue-type']).toBe('quorum');
-      expect(t.queue.arguments['x-dead-letter-exchange']).toBe(EXCHANGES.deadLetter.name);
       expect(t.retryRoutingKey(99)).toBe(`${channel}.retry.5`);
     }
+  });
+
+  it('gives every consumer its own retry and dead-letter exchanges, which reach its queues alone', () => {
+    const full = fullTopology();
+    for (const t of ALL_CONSUMERS) {
+      const q = t.queue.name;
+      expect(t.retryExchange).toEqual({ name: `${q}.retry`, type: 'direct', arguments: {} });
+      expect(t.deadLetterExchange).toEqual({ name: `${q}.dlx`, type: 'direct', arguments: {} });
+      const own = new Set(t.queues.map((x) => x.name));
+      for (const e of t.exchanges) {
+        expect(full.exchanges).toContainEqual(e);
+        const reached = full.bindings.filter((b) => b.exchange === e.name).map((b) => b.queue);
+        expect(reached.length, e.name).toBeGreaterThan(0);
+        for (const r of reached) expect(own.has(r), `${e.name} -> ${r}`).toBe(true);
+      }
+      expect(full.bindings).toContainEqual({ exchange: t.retryExchange.name, queue: q, routingKey: q });
+      expect(full.bindings).toContainEqual({
+        exchange: t.deadLetterExchange.name,
+        queue: t.deadLetterQueue.name,
+        routingKey: t.deadLetterRoutingKey,
+      });
+    }
+  });
+
+  it('states a delivery limit on every queue, and dead-letters at least once wherever the broker dead-letters', () => {
+    for (const q of fullTopology().queues) {
+      expect(q.arguments['x-queue-type'], q.name).toBe('quorum');
+      expect(Number.isInteger(q.arguments['x-delivery-limit']), q.name).toBe(true);
+      expect(q.arguments['x-delivery-limit'], q.name).toBeGreaterThan(0);
+      if (q.arguments['x-dead-letter-exchange'] !== undefined) {
+        expect(q.arguments['x-dead-letter-strategy'], q.name).toBe('at-least-once');
+        // at-least-once without reject-publish falls back to at-most-once.
+        expect(q.arguments['x-overflow'], q.name).toBe('reject-publish');
+      }
+    }
+    for (const t of ALL_CONSUMERS) {
+      expect(t.queue.arguments).toMatchObject({
+        'x-delivery-limit': DELIVERY_LIMIT,
+        'x-dead-letter-exchange': t.deadLetterExchange.name,
+        'x-dead-letter-routing-key': t.queue.name,
+      });
+      for (const r of t.retryQueues) {
+        expect(r.arguments).toMatchObject({
+          'x-dead-letter-exchange': t.retryExchange.name,
+          'x-dead-letter-routing-key': t.workRoutingKey,
+        });
+      }
+      // Nowhere to dead-letter to: looking at a dead letter must never cost it.
+      expect(t.deadLetterQueue.arguments).toEqual({
+        'x-queue-type': 'quorum',
+        'x-delivery-limit': KEEP_FOREVER_DELIVERY_LIMIT,
+      });
+    }
+    expect(UNROUTABLE_QUEUE.arguments['x-delivery-limit']).toBe(KEEP_FOREVER_DELIVERY_LIMIT);
+  });
+
+  it('has no shared retry or dead-letter exchange', () => {
+    expect(Object.values(EXCHANGES).map((e) => e.name)).toEqual([
+      'notification',
+      'notification.unroutable',
+      'order.events',
+    ]);
   });
 
   it('gives notification an alternate exchange whose queue catches everything', () => {

@@ -33,80 +33,120 @@ export const EXCHANGES = {
   },
   /** Catches anything published to `notification` that no queue is bound for. */
   unroutable: { name: 'notification.unroutable', type: 'fanout', arguments: {} },
-  /** Delayed retries: routes to per-level holding queues and, on expiry, back to the work queue. */
-  retry: { name: 'notification.retry', type: 'direct', arguments: {} },
-  /** Dead letters: one queue per consumer, keyed by the consumer's queue name. */
-  deadLetter: { name: 'notification.dlx', type: 'direct', arguments: {} },
   /** Outcome events from every service, routed by `<subject>.<outcome>`. */
   events: { name: 'order.events', type: 'topic', arguments: {} },
 } as const satisfies Record<string, ExchangeSpec>;
 
+/**
+ * Returns the broker allows a message before it dead-letters it by itself. It only bites
+ * when a consumer dies or loses its channel while holding a message again and again (a
+ * poison message that kills the process): ordinary failures are routed by the consumer
+ * runner, and an outage pauses consumption without returning anything.
+ */
+export const DELIVERY_LIMIT = 20;
+
+/**
+ * The delivery limit of queues that must never drop a message however often it is looked
+ * at and given back (dead letters, unroutable messages): they have nowhere to dead-letter
+ * to. Stated, because RabbitMQ 4.0 gives a quorum queue without one a limit of 20 where
+ * 3.10 has none; and a large number, because `-1` means "unlimited" on 4.0 but "drop at
+ * the first return" on 3.10. Both versions declare this value (also through a policy or a
+ * definitions file) and keep a message past 25 returns; it is the largest signed 32-bit
+ * integer, which every AMQP client encodes the same way (tools/rabbitmq4/README.md).
+ */
+export const KEEP_FOREVER_DELIVERY_LIMIT = 2_147_483_647;
+
+const quorum = (extra: Record<string, unknown> = {}) => ({ 'x-queue-type': 'quorum', ...extra });
+
+/**
+ * What the broker dead-letters from a queue to `exchange`, confirmed by the target before
+ * it lets go (at-least-once needs reject-publish, or the broker falls back to at-most-once
+ * with only a line in its log).
+ */
+const deadLetterTo = (exchange: string, routingKey: string) => ({
+  'x-dead-letter-exchange': exchange,
+  'x-dead-letter-routing-key': routingKey,
+  'x-dead-letter-strategy': 'at-least-once',
+  'x-overflow': 'reject-publish',
+});
+
 export const UNROUTABLE_QUEUE: QueueSpec = {
   name: 'notification.unroutable',
-  arguments: { 'x-queue-type': 'quorum' },
+  arguments: quorum({ 'x-delivery-limit': KEEP_FOREVER_DELIVERY_LIMIT }),
 };
 
 /** How many delay levels a consumer has; later attempts reuse the last level. */
 export const RETRY_LEVELS = 5;
 
-/**
- * Redeliveries the broker allows before it dead-letters a message by itself. It only
- * bites when a consumer crashes repeatedly while holding a message (a poison message
- * that kills the process); ordinary failures are routed by the consumer runner.
- */
-export const DELIVERY_LIMIT = 20;
-
 export interface ConsumerTopology {
   readonly queue: QueueSpec;
   readonly deadLetterQueue: QueueSpec;
   readonly retryQueues: readonly QueueSpec[];
+  /** Every queue of the consumer: work, dead-letter and holding queues. */
+  readonly queues: readonly QueueSpec[];
+  /**
+   * `<queue>.retry`: the consumer's own way back into its work queue (routing key = the
+   * queue's name) and into its holding queues (routing key = the holding queue's name).
+   * Only the consumer's broker user and the operator's replay publish to it.
+   */
+  readonly retryExchange: ExchangeSpec;
+  /** `<queue>.dlx`: where the consumer and the broker put the work queue's dead letters. */
+  readonly deadLetterExchange: ExchangeSpec;
+  /** The consumer's own exchanges (retry and dead-letter). */
+  readonly exchanges: readonly ExchangeSpec[];
   readonly bindings: readonly BindingSpec[];
-  /** Routing key on EXCHANGES.retry for a given 1-based retry level. */
+  /** Routing key on the retry exchange for a given 1-based retry level. */
   retryRoutingKey(level: number): string;
-  /** Routing key on EXCHANGES.deadLetter. */
+  /** Routing key on the retry exchange that reaches the work queue at once (replay). */
+  readonly workRoutingKey: string;
+  /** Routing key on the dead-letter exchange. */
   readonly deadLetterRoutingKey: string;
 }
 
-const quorum = (extra: Record<string, unknown> = {}) => ({ 'x-queue-type': 'quorum', ...extra });
-
 /**
- * The queues and bindings of one consumer: its work queue bound to its sources, a
- * dead-letter queue, and RETRY_LEVELS holding queues whose messages expire back into
- * the work queue. Holding queues are per level so that a long delay never sits in
- * front of a short one (per-message TTL only expires at the head of a queue).
+ * The queues, exchanges and bindings of one consumer: its work queue bound to its
+ * sources, a dead-letter queue, and RETRY_LEVELS holding queues whose messages expire
+ * back into the work queue. Holding queues are per level so that a long delay never sits
+ * in front of a short one (per-message TTL only expires at the head of a queue). The
+ * retry and dead-letter exchanges are the consumer's own, so that a party allowed to
+ * re-route its own messages reaches no other party's queue.
  */
 export function consumerTopology(
   queueName: string,
   sources: readonly { exchange: string; routingKey: string }[],
 ): ConsumerTopology {
   const retryKey = (level: number) => `${queueName}.retry.${level}`;
+  const retryExchange: ExchangeSpec = { name: `${queueName}.retry`, type: 'direct', arguments: {} };
+  const deadLetterExchange: ExchangeSpec = { name: `${queueName}.dlx`, type: 'direct', arguments: {} };
   const queue: QueueSpec = {
     name: queueName,
     arguments: quorum({
       'x-delivery-limit': DELIVERY_LIMIT,
-      'x-dead-letter-exchange': EXCHANGES.deadLetter.name,
-      'x-dead-letter-routing-key': queueName,
+      ...deadLetterTo(deadLetterExchange.name, queueName),
     }),
   };
-  const deadLetterQueue: QueueSpec = { name: `${queueName}.dlq`, arguments: quorum() };
+  const deadLetterQueue: QueueSpec = {
+    name: `${queueName}.dlq`,
+    arguments: quorum({ 'x-delivery-limit': KEEP_FOREVER_DELIVERY_LIMIT }),
+  };
   const retryQueues: QueueSpec[] = [];
   for (let level = 1; level <= RETRY_LEVELS; level++) {
     retryQueues.push({
       name: retryKey(level),
+      // Nobody consumes a holding queue; the limit only bounds what looking at one costs
+      // (past it, a message goes back to the work queue early, never away).
       arguments: quorum({
-        'x-dead-letter-exchange': EXCHANGES.retry.name,
-        'x-dead-letter-routing-key': queueName,
-        'x-dead-letter-strategy': 'at-least-once',
-        'x-overflow': 'reject-publish',
+        'x-delivery-limit': DELIVERY_LIMIT,
+        ...deadLetterTo(retryExchange.name, queueName),
       }),
     });
   }
   const bindings: BindingSpec[] = [
     ...sources.map((s) => ({ exchange: s.exchange, queue: queueName, routingKey: s.routingKey })),
-    { exchange: EXCHANGES.retry.name, queue: queueName, routingKey: queueName },
-    { exchange: EXCHANGES.deadLetter.name, queue: deadLetterQueue.name, routingKey: queueName },
+    { exchange: retryExchange.name, queue: queueName, routingKey: queueName },
+    { exchange: deadLetterExchange.name, queue: deadLetterQueue.name, routingKey: queueName },
     ...retryQueues.map((q, i) => ({
-      exchange: EXCHANGES.retry.name,
+      exchange: retryExchange.name,
       queue: q.name,
       routingKey: retryKey(i + 1),
     })),
@@ -115,8 +155,13 @@ export function consumerTopology(
     queue,
     deadLetterQueue,
     retryQueues,
+    queues: [queue, deadLetterQueue, ...retryQueues],
+    retryExchange,
+    deadLetterExchange,
+    exchanges: [retryExchange, deadLetterExchange],
     bindings,
     retryRoutingKey: (level: number) => retryKey(Math.min(Math.max(1, level), RETRY_LEVELS)),
+    workRoutingKey: queueName,
     deadLetterRoutingKey: queueName,
   };
 }
@@ -132,18 +177,23 @@ export const orderEventsConsumer = consumerTopology(ORDER_EVENTS_QUEUE, [
   { exchange: EXCHANGES.events.name, routingKey: '#' },
 ]);
 
-/** Exchanges every process declares (declaration is idempotent). */
+/** Every consumer of the system: the five channels' services and the order API's status consumer. */
+export const ALL_CONSUMERS: readonly ConsumerTopology[] = [
+  ...Object.values(channelConsumers),
+  orderEventsConsumer,
+];
+
+/** The exchanges shared by all parties (each consumer's own are in its ConsumerTopology). */
 export const ALL_EXCHANGES: readonly ExchangeSpec[] = Object.values(EXCHANGES);
 
 /** The whole topology: what a definitions file for the broker contains. */
 export function fullTopology() {
-  const consumers = [...Object.values(channelConsumers), orderEventsConsumer];
   return {
-    exchanges: ALL_EXCHANGES,
-    queues: [UNROUTABLE_QUEUE, ...consumers.flatMap((c) => [c.queue, c.deadLetterQueue, ...c.retryQueues])],
+    exchanges: [...ALL_EXCHANGES, ...ALL_CONSUMERS.flatMap((c) => c.exchanges)],
+    queues: [UNROUTABLE_QUEUE, ...ALL_CONSUMERS.flatMap((c) => c.queues)],
     bindings: [
       { exchange: EXCHANGES.unroutable.name, queue: UNROUTABLE_QUEUE.name, routingKey: '' },
-      ...consumers.flatMap((c) => c.bindings),
+      ...ALL_CONSUMERS.flatMap((c) => c.bindings),
     ] as BindingSpec[],
   };
 }
@@ -158,5 +208,12 @@ export const HEADERS = {
   /** Routing key the message was first published with; retries re-enter under the queue's name. */
   routingKey: 'x-routing-key',
   lastError: 'x-last-error',
+  /**
+   * The verified identity (broker user) of whoever first published a message that the
+   * system republished (retry, dead letter, replay): the republisher's own user id goes
+   * into the `user-id` property, which the broker checks. Trusted only on a message that
+   * arrived through the consumer's own retry or dead-letter exchange.
+   */
+  publishedBy: 'x-published-by',
   traceparent: 'traceparent',
 } as const;

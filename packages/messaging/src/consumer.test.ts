@@ -1,4 +1,4 @@
-import { channelConsumers, EXCHANGES, exampleMessages, HEADERS, notifications } from '@notify/contracts';
+import { channelConsumers, exampleMessages, HEADERS, notifications } from '@notify/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Consumer } from './consumer.js';
 import type { ConsumerOptions } from './consumer.js';
@@ -127,7 +127,7 @@ describe('consumer runner', () => {
     await settled(seen);
     expect(seen.published).toHaveLength(1);
     expect(seen.published[0]).toMatchObject({
-      exchange: EXCHANGES.retry.name,
+      exchange: channelConsumers.email.retryExchange.name,
       routingKey: channelConsumers.email.retryRoutingKey(1),
       properties: { expiration: '100', headers: { [HEADERS.attempt]: 2 } },
     });
@@ -155,7 +155,7 @@ describe('consumer runner', () => {
     });
     await settled(seen);
     expect(seen.published[0]).toMatchObject({
-      exchange: EXCHANGES.deadLetter.name,
+      exchange: channelConsumers.email.deadLetterExchange.name,
       properties: { headers: { [HEADERS.deathReason]: 'max-attempts-exceeded' } },
     });
     expect(seen.deadLettered[0]).toMatchObject({
@@ -171,7 +171,7 @@ describe('consumer runner', () => {
     const msg = channel.deliver(1, validEmail);
     await settled(seen);
     expect(seen.published[0]).toMatchObject({
-      exchange: EXCHANGES.deadLetter.name,
+      exchange: channelConsumers.email.deadLetterExchange.name,
       routingKey: channelConsumers.email.deadLetterRoutingKey,
       properties: {
         headers: {

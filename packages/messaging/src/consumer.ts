@@ -1,4 +1,4 @@
-import { EXCHANGES } from '@notify/contracts';
+import { ALL_EXCHANGES } from '@notify/contracts';
 import type { ConsumerTopology, Contract } from '@notify/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
@@ -82,8 +82,8 @@ export class Consumer<C extends Contract> {
     this.started = true;
     const t = this.options.topology;
     await this.broker.addTopology({
-      exchanges: Object.values(EXCHANGES),
-      queues: [t.queue, t.deadLetterQueue, ...t.retryQueues],
+      exchanges: [...ALL_EXCHANGES, ...t.exchanges],
+      queues: t.queues,
       bindings: t.bindings,
     });
     await this.subscription.start();

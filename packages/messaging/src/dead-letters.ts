@@ -1,4 +1,4 @@
-import { EXCHANGES, HEADERS } from '@notify/contracts';
+import { HEADERS } from '@notify/contracts';
 import type { ConsumerTopology } from '@notify/contracts';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Channel, GetMessage, Options } from 'amqplib';
@@ -125,8 +125,8 @@ export function describeDeadLetter(msg: GetMessage): DeadLetter {
  * Reads dead-letter queues without consuming them: messages are fetched with
  * `basic.get` on a channel of their own and never acknowledged, so closing the
  * channel puts every one back. Dead-letter queues have no delivery limit, so looking
- * costs nothing but a redelivered flag. `replay` republishes through the retry
- * exchange, whose binding for a work queue reaches that queue alone (a message is
+ * costs nothing but a redelivered flag. `replay` republishes through the consumer's
+ * own retry exchange, whose binding for the work queue's name reaches that queue alone (a message is
  * not fanned out again to other bindings of its routing key), with its original
  * message id, so the consumer's idempotency still holds; a fresh attempt budget; and
  * acknowledges the dead-lettered copy only after the broker confirmed the republish.
@@ -219,8 +219,8 @@ export class DeadLetterQueues {
       await hooks.beforeRepublish?.(letter);
       try {
         await this.publisher.publishRaw({
-          exchange: EXCHANGES.retry.name,
-          routingKey: topology.queue.name,
+          exchange: topology.retryExchange.name,
+          routingKey: topology.workRoutingKey,
           content: msg.content,
           properties: replayProperties(msg, letter),
         });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { channelConsumers, EXCHANGES, HEADERS } from '@notify/contracts';
+import { channelConsumers, HEADERS } from '@notify/contracts';
 import type { Message } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import type { RawPublish } from './publisher.js';
@@ -59,7 +59,7 @@ describe('rerouter', () => {
     });
     expect(sent).toEqual([
       {
-        exchange: EXCHANGES.retry.name,
+        exchange: channelConsumers.email.retryExchange.name,
         routingKey: email.retryRoutingKey(2),
         content,
         properties: {
@@ -105,7 +105,7 @@ describe('rerouter', () => {
     );
     expect(sent).toHaveLength(1);
     const [letter] = sent;
-    expect(letter!.exchange).toBe(EXCHANGES.deadLetter.name);
+    expect(letter!.exchange).toBe(channelConsumers.email.deadLetterExchange.name);
     expect(letter!.routingKey).toBe(email.deadLetterRoutingKey);
     expect(letter!.content).toBe(content);
     expect(letter!.properties.expiration).toBeUndefined();

@@ -1,4 +1,4 @@
-import { EXCHANGES, HEADERS } from '@notify/contracts';
+import { HEADERS } from '@notify/contracts';
 import type { ConsumerTopology } from '@notify/contracts';
 import type { Message } from 'amqplib';
 import { republishProperties } from './properties.js';
@@ -7,7 +7,7 @@ import type { DeadLetterDecision, Envelope, RetryDecision } from './settle.js';
 
 /**
  * Moves a message out of its queue the only safe way: a confirmed publish of a copy to
- * the retry or dead-letter exchange, which the caller awaits before it acks the
+ * the queue's own retry or dead-letter exchange, which the caller awaits before it acks the
  * original. A crash in between redelivers the original, so the message is never lost
  * (at worst it is rerouted twice, with the same message id).
  */
@@ -20,7 +20,7 @@ export class Rerouter {
   /** To the delay queue of this attempt's level; it expires back into the work queue. */
   async retry(msg: Message, envelope: Envelope, decision: RetryDecision): Promise<void> {
     await this.publisher.publishRaw({
-      exchange: EXCHANGES.retry.name,
+      exchange: this.topology.retryExchange.name,
       routingKey: this.topology.retryRoutingKey(envelope.attempt),
       content: msg.content,
       properties: {
@@ -39,7 +39,7 @@ export class Rerouter {
   async deadLetter(msg: Message, envelope: Envelope, decision: DeadLetterDecision, now: Date): Promise<void> {
     const { message, detail } = decision;
     await this.publisher.publishRaw({
-      exchange: EXCHANGES.deadLetter.name,
+      exchange: this.topology.deadLetterExchange.name,
       routingKey: this.topology.deadLetterRoutingKey,
       content: msg.content,
       properties: republishProperties(msg, {

@@ -152,8 +152,8 @@ describe.each(CHANNELS)('the %s service user', (channel: Channel) => {
     await publishConfirmed(api, EXCHANGES.notification.name, channel);
     expect(await received).toBe(channel);
 
-    await publishConfirmed(ch, EXCHANGES.retry.name, topology.retryRoutingKey(1));
-    await publishConfirmed(ch, EXCHANGES.deadLetter.name, topology.deadLetterRoutingKey);
+    await publishConfirmed(ch, topology.retryExchange.name, topology.retryRoutingKey(1));
+    await publishConfirmed(ch, topology.deadLetterExchange.name, topology.deadLetterRoutingKey);
     await publishConfirmed(ch, EXCHANGES.events.name, deliveryEvents[channel].retrying.routingKey);
     await publishConfirmed(ch, EXCHANGES.events.name, deliveryEvents[channel].deadLettered.routingKey);
     expect(ownEvents.length).toBeGreaterThan(0);

@@ -73,8 +73,6 @@ const OUTCOME_EVENTS: Record<Channel, readonly Contract[]> = {
   fraud: [events.fraudAssessed],
 };
 
-const queuesOf = (t: ConsumerTopology): QueueSpec[] => [t.queue, t.deadLetterQueue, ...t.retryQueues];
-
 function merge(...parts: TopologyUse[]): TopologyUse {
   return {
     exchanges: [...new Map(parts.flatMap((p) => p.exchanges).map((e) => [e.name, e])).values()],
@@ -85,7 +83,7 @@ function merge(...parts: TopologyUse[]): TopologyUse {
 
 /** What the consumer runner declares for topology `t`. */
 function consumerDeclares(t: ConsumerTopology): TopologyUse {
-  return { exchanges: ALL_EXCHANGES, queues: queuesOf(t), bindings: t.bindings };
+  return { exchanges: [...ALL_EXCHANGES, ...t.exchanges], queues: t.queues, bindings: t.bindings };
 }
 
 /** Consumer services also declare the order API's event queue, so their events are never unroutable. */
@@ -102,7 +100,7 @@ function orderEventsQueueDeclare(): TopologyUse {
 /** The order API re-declares every queue but its own so orders wait even before a consumer ever ran. */
 function orderApiPublisherDeclares(): TopologyUse {
   const full = fullTopology();
-  const own = new Set(queuesOf(orderEventsConsumer).map((q) => q.name));
+  const own = new Set(orderEventsConsumer.queues.map((q) => q.name));
   return {
     exchanges: full.exchanges,
     queues: full.queues.filter((q) => !own.has(q.name)),
@@ -111,9 +109,11 @@ function orderApiPublisherDeclares(): TopologyUse {
 }
 
 export function brokerUses(): BrokerUse[] {
-  const retryAndDeadLetter = [
-    { exchange: EXCHANGES.retry.name, routingKeys: [] },
-    { exchange: EXCHANGES.deadLetter.name, routingKeys: [] },
+  // Each consumer re-routes through its own exchanges; the order API also replays dead
+  // letters into every consumer's retry exchange.
+  const retryAndDeadLetter = (t: ConsumerTopology) => [
+    { exchange: t.retryExchange.name, routingKeys: [] },
+    { exchange: t.deadLetterExchange.name, routingKeys: [] },
   ];
   return [
     {
@@ -124,7 +124,8 @@ export function brokerUses(): BrokerUse[] {
           exchange: EXCHANGES.notification.name,
           routingKeys: CHANNELS.map((c) => notifications[c].routingKey),
         },
-        ...retryAndDeadLetter,
+        ...retryAndDeadLetter(orderEventsConsumer),
+        ...CHANNELS.map((c) => ({ exchange: channelConsumers[c].retryExchange.name, routingKeys: [] })),
       ],
       // Its status consumer, and the dead letters of every channel and its own, for replay.
       consumes: [
@@ -132,13 +133,13 @@ export function brokerUses(): BrokerUse[] {
         orderEventsConsumer.deadLetterQueue.name,
         ...CHANNELS.map((c) => channelConsumers[c].deadLetterQueue.name),
       ],
-      creates: queuesOf(orderEventsConsumer),
+      creates: orderEventsConsumer.queues,
     },
     ...CHANNELS.map((c): BrokerUse => ({
       user: c,
       declares: merge(consumerDeclares(channelConsumers[c]), orderEventsQueueDeclare()),
       publishes: [
-        ...retryAndDeadLetter,
+        ...retryAndDeadLetter(channelConsumers[c]),
         {
           exchange: EXCHANGES.events.name,
           routingKeys: [...OUTCOME_EVENTS[c], deliveryEvents[c].retrying, deliveryEvents[c].deadLettered].map(
@@ -147,7 +148,7 @@ export function brokerUses(): BrokerUse[] {
         },
       ],
       consumes: [channelConsumers[c].queue.name],
-      creates: queuesOf(channelConsumers[c]),
+      creates: channelConsumers[c].queues,
     })),
     {
       user: QUEUE_DEPTH_USER,
