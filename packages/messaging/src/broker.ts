@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { declareTopology, mergeTopology } from './declare.js';
 import type { TopologySpec } from './declare.js';
 import { BrokerUnavailableError, errorMessage } from './errors.js';
+import { brokerUser } from './identity.js';
 
 export type BrokerState = 'connecting' | 'connected' | 'blocked' | 'disconnected' | 'closed';
 
@@ -39,6 +40,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly log: Logger | undefined;
   private closing = false;
   private topology: TopologySpec;
+  /**
+   * The broker user this connection authenticates as: every message it publishes says so
+   * in its `user-id` property, which the broker verifies.
+   */
+  readonly user: string;
 
   private constructor(
     private readonly model: RecoveringChannelModel,
@@ -47,6 +53,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     super();
     this.log = options.logger?.child({ component: 'broker' });
     this.topology = options.topology ?? {};
+    this.user = brokerUser(options.url);
     this.setMaxListeners(100);
   }
 

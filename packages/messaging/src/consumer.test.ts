@@ -52,6 +52,7 @@ async function run(
   const conn = source.connect();
   const topologies: unknown[] = [];
   const broker = Object.assign(source, {
+    user: 'email',
     async addTopology(spec: unknown) {
       topologies.push(spec);
     },

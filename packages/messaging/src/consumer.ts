@@ -8,6 +8,8 @@ import type { Broker } from './broker.js';
 import { errorMessage } from './errors.js';
 import type { Fate } from './fate.js';
 import type { ConsumerObserver, ObservedMessage, Outcome } from './observer.js';
+import { identityTrust } from './identity.js';
+import type { IdentityTrust } from './identity.js';
 import type { Publisher } from './publisher.js';
 import { QueueSubscription } from './queue-subscription.js';
 import type { ConnectionSource, DeliveryHandle } from './queue-subscription.js';
@@ -18,8 +20,11 @@ import type { Decision, Delivery, Envelope, HandlerResult, MessageContext } from
 // What a handler deals with, exported here too for those who import the runner alone.
 export type { Delivery, MessageContext } from './settle.js';
 
-/** What the runner needs of the Broker: its connections, and declaring the queue's topology. */
-export type ConsumerBroker = ConnectionSource & Pick<Broker, 'addTopology'>;
+/**
+ * What the runner needs of the Broker: its connections, declaring the queue's topology,
+ * and the broker user it consumes and republishes as.
+ */
+export type ConsumerBroker = ConnectionSource & Pick<Broker, 'addTopology' | 'user'>;
 
 export interface ConsumerOptions<C extends Contract> {
   readonly topology: ConsumerTopology;
@@ -38,6 +43,11 @@ export interface ConsumerOptions<C extends Contract> {
   readonly alreadyProcessed?: (ctx: MessageContext) => Promise<boolean>;
   /** Told of every outcome, retry and dead letter (metrics, the application's status events). */
   readonly observer?: ConsumerObserver;
+  /**
+   * Broker users besides the consumer's own whose publishes to its retry exchange carry a
+   * believable x-published-by (the operator's replay, when another user does it).
+   */
+  readonly trustedRepublishers?: readonly string[];
   readonly logger?: Logger;
 }
 
@@ -58,6 +68,7 @@ export class Consumer<C extends Contract> {
   private readonly queue: string;
   private readonly subscription: QueueSubscription;
   private readonly rerouter: Rerouter;
+  private readonly trust: IdentityTrust;
   private started = false;
 
   constructor(
@@ -68,6 +79,7 @@ export class Consumer<C extends Contract> {
     this.queue = options.topology.queue.name;
     this.log = options.logger?.child({ component: 'consumer', queue: this.queue });
     this.rerouter = new Rerouter(options.publisher, options.topology);
+    this.trust = identityTrust(options.topology, [broker.user, ...(options.trustedRepublishers ?? [])]);
     this.subscription = new QueueSubscription(broker, {
       queue: this.queue,
       prefetch: options.prefetch ?? 10,
@@ -135,7 +147,7 @@ export class Consumer<C extends Contract> {
     msg: ConsumeMessage,
     handle: DeliveryHandle,
   ): Promise<{ outcome: Outcome; reason?: string }> {
-    const envelope = readEnvelope(msg);
+    const envelope = readEnvelope(msg, this.trust);
     const logger = this.log?.child({
       messageId: envelope.messageId,
       orderId: envelope.correlationId,

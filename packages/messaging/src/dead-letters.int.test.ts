@@ -93,6 +93,8 @@ describe('dead-letter queues', () => {
       expect(h.attempt).toBe(1);
       expect(h.headers['x-replay-count']).toBe(1);
       expect(h.headers[HEADERS.deathReason]).toBeUndefined();
+      // Replayed as the replayer's user, the message still names its first publisher.
+      expect(h.headers[HEADERS.publishedBy]).toBe(broker.user);
     }
     // The other two stay dead-lettered, and only the replayed ones left the queue.
     // (The replay's last look held them unacknowledged until it closed its channel.)

@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Channel, GetMessage, Options } from 'amqplib';
 import type { Broker } from './broker.js';
 import { BrokerUnavailableError } from './errors.js';
+import { identityTrust, publisherIdentity, withPublishedBy } from './identity.js';
 import { republishProperties } from './properties.js';
 import type { Publisher } from './publisher.js';
 
@@ -135,6 +136,14 @@ export class DeadLetterQueues {
   constructor(
     private readonly broker: Broker,
     private readonly publisher: Publisher,
+    private readonly options: {
+      /**
+       * The broker users whose runner dead-letters a consumer's messages (its service's
+       * user): their copies' x-published-by is believed. Defaults to this connection's
+       * user, which is right when one user runs everything (the local run).
+       */
+      readonly consumerUsers?: (topology: ConsumerTopology) => readonly string[];
+    } = {},
   ) {}
 
   async summarize(
@@ -206,6 +215,7 @@ export class DeadLetterQueues {
   /** One walk over the messages ready in the queue, replaying the selected ones. */
   private async replayPass(ch: Channel, queue: string, walk: ReplayWalk): Promise<void> {
     const { wanted, limit, replayed, found, hooks, topology } = walk;
+    const trust = identityTrust(topology, this.options.consumerUsers?.(topology) ?? [this.broker.user]);
     const { messageCount } = await ch.checkQueue(queue);
     // Messages not replayed stay unacknowledged until the channel closes, so each
     // basic.get returns a new one and the walk ends after one pass over the queue.
@@ -222,7 +232,7 @@ export class DeadLetterQueues {
           exchange: topology.retryExchange.name,
           routingKey: topology.workRoutingKey,
           content: msg.content,
-          properties: replayProperties(msg, letter),
+          properties: replayProperties(msg, letter, publisherIdentity(msg, trust)),
         });
       } catch (err) {
         await hooks.republishFailed?.(letter, err).catch(() => undefined);
@@ -252,8 +262,12 @@ export class DeadLetterQueues {
   }
 }
 
-function replayProperties(msg: GetMessage, letter: DeadLetter): Options.Publish {
-  const headers: Record<string, unknown> = { ...((msg.properties.headers as Record<string, unknown>) ?? {}) };
+function replayProperties(
+  msg: GetMessage,
+  letter: DeadLetter,
+  publishedBy: string | undefined,
+): Options.Publish {
+  const headers = withPublishedBy(msg.properties.headers as Record<string, unknown> | undefined, publishedBy);
   for (const h of DEATH_HEADERS) delete headers[h];
   headers[HEADERS.attempt] = 1;
   headers[REPLAY_COUNT_HEADER] = letter.replays + 1;

@@ -4,6 +4,7 @@ export * from './declare.js';
 export * from './broker.js';
 export * from './publisher.js';
 export * from './fate.js';
+export * from './identity.js';
 export * from './settle.js';
 export * from './observer.js';
 export * from './reroute.js';

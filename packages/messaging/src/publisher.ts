@@ -45,7 +45,9 @@ export interface PublisherOptions {
 /**
  * Publishes persistent, mandatory messages on a confirm channel. A publish resolves
  * only once the broker has confirmed it and did not return it; otherwise it rejects,
- * and the caller still owns the message (the outbox keeps it).
+ * and the caller still owns the message (the outbox keeps it). Every message names the
+ * connection's broker user in its `user-id` property (the broker refuses any other), so
+ * consumers know who published it.
  */
 export class Publisher {
   private channel: ConfirmChannel | null = null;
@@ -137,7 +139,7 @@ export class Publisher {
           msg.exchange,
           msg.routingKey,
           msg.content,
-          { ...msg.properties, persistent: true, mandatory },
+          { ...msg.properties, userId: this.broker.user, persistent: true, mandatory },
           (err) => done(err),
         );
         if (!ok && !this.drained) {

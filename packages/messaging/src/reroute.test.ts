@@ -45,7 +45,13 @@ function message(properties: Partial<Message['properties']> = {}): Message {
   };
 }
 
-const envelope: Envelope = { messageId: 'm-1', correlationId: 'o-1', attempt: 2, routingKey: 'email' };
+const envelope: Envelope = {
+  messageId: 'm-1',
+  correlationId: 'o-1',
+  attempt: 2,
+  routingKey: 'email',
+  publishedBy: 'order-api',
+};
 const email = channelConsumers.email;
 
 describe('rerouter', () => {
@@ -71,6 +77,7 @@ describe('rerouter', () => {
           appId: 'order-api',
           headers: {
             traceparent: 't-1',
+            [HEADERS.publishedBy]: 'order-api',
             [HEADERS.attempt]: 3,
             [HEADERS.routingKey]: 'email',
             [HEADERS.lastError]: 'smtp 451',
@@ -79,6 +86,23 @@ describe('rerouter', () => {
         },
       },
     ]);
+  });
+
+  it('carries the verified first publisher in x-published-by, never what the message claimed', async () => {
+    const { publisher, sent } = fakePublisher();
+    const claiming = message({ userId: 'order-api', headers: { [HEADERS.publishedBy]: 'payment' } });
+    const decision = { action: 'retry', message: 'x', delayMs: 10, nextAttempt: 3 } as const;
+    await new Rerouter(publisher, email).retry(claiming, envelope, decision);
+    await new Rerouter(publisher, email).deadLetter(
+      claiming,
+      { ...envelope, publishedBy: undefined },
+      { action: 'dead-letter', reason: 'permanent-failure', message: 'x', attempts: 2 },
+      new Date(),
+    );
+    expect(sent.map((m) => m.properties.headers?.[HEADERS.publishedBy])).toEqual(['order-api', undefined]);
+    expect(sent.map((m) => HEADERS.publishedBy in (m.properties.headers ?? {}))).toEqual([true, false]);
+    // The broker user id is the publisher's to set, not the rerouter's to copy.
+    expect(sent.map((m) => m.properties.userId)).toEqual([undefined, undefined]);
   });
 
   it('cuts the last error to 500 characters', async () => {
@@ -112,6 +136,7 @@ describe('rerouter', () => {
     expect(letter!.properties.messageId).toBe('m-1');
     expect(letter!.properties.headers).toEqual({
       traceparent: 't-1',
+      [HEADERS.publishedBy]: 'order-api',
       [HEADERS.attempt]: 2,
       [HEADERS.routingKey]: 'email',
       [HEADERS.deathReason]: 'permanent-failure',

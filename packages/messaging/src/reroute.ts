@@ -1,6 +1,7 @@
 import { HEADERS } from '@notify/contracts';
 import type { ConsumerTopology } from '@notify/contracts';
 import type { Message } from 'amqplib';
+import { withPublishedBy } from './identity.js';
 import { republishProperties } from './properties.js';
 import type { Publisher } from './publisher.js';
 import type { DeadLetterDecision, Envelope, RetryDecision } from './settle.js';
@@ -9,7 +10,9 @@ import type { DeadLetterDecision, Envelope, RetryDecision } from './settle.js';
  * Moves a message out of its queue the only safe way: a confirmed publish of a copy to
  * the queue's own retry or dead-letter exchange, which the caller awaits before it acks the
  * original. A crash in between redelivers the original, so the message is never lost
- * (at worst it is rerouted twice, with the same message id).
+ * (at worst it is rerouted twice, with the same message id). The copy is published as
+ * this consumer's broker user and carries its first publisher's verified identity in
+ * x-published-by.
  */
 export class Rerouter {
   constructor(
@@ -25,7 +28,7 @@ export class Rerouter {
       content: msg.content,
       properties: {
         ...republishProperties(msg, {
-          ...msg.properties.headers,
+          ...withPublishedBy(msg.properties.headers, envelope.publishedBy),
           [HEADERS.attempt]: decision.nextAttempt,
           [HEADERS.routingKey]: envelope.routingKey,
           [HEADERS.lastError]: decision.message.slice(0, 500),
@@ -43,7 +46,7 @@ export class Rerouter {
       routingKey: this.topology.deadLetterRoutingKey,
       content: msg.content,
       properties: republishProperties(msg, {
-        ...msg.properties.headers,
+        ...withPublishedBy(msg.properties.headers, envelope.publishedBy),
         [HEADERS.attempt]: decision.attempts,
         [HEADERS.routingKey]: envelope.routingKey,
         [HEADERS.deathReason]: decision.reason,

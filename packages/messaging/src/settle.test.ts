@@ -1,9 +1,10 @@
-import { deliveryEvents, exampleMessages, HEADERS, notifications } from '@notify/contracts';
+import { channelConsumers, deliveryEvents, exampleMessages, HEADERS, notifications } from '@notify/contracts';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { RetryPolicy } from './backoff.js';
 import { PermanentError, RetryableError } from './errors.js';
 import { Fates } from './fate.js';
+import { identityTrust } from './identity.js';
 import { admit, decide, fateOfError, readEnvelope } from './settle.js';
 import type { RawDelivery } from './settle.js';
 
@@ -15,10 +16,15 @@ function raw(over: {
   content?: Buffer;
   routingKey?: string;
   redelivered?: boolean;
+  exchange?: string;
   properties?: RawDelivery['properties'];
 }): RawDelivery {
   return {
-    fields: { routingKey: over.routingKey ?? 'email', redelivered: over.redelivered ?? false },
+    fields: {
+      exchange: over.exchange ?? 'notification',
+      routingKey: over.routingKey ?? 'email',
+      redelivered: over.redelivered ?? false,
+    },
     properties: over.properties ?? { messageId: 'm-1', type: notifications.email.type },
     content: over.content ?? Buffer.from(JSON.stringify(over.body ?? exampleMessages.email)),
   };
@@ -33,7 +39,13 @@ describe('readEnvelope', () => {
     const env = readEnvelope(
       raw({ properties: { messageId: 'm-1', correlationId: 'order-1', type: notifications.email.type } }),
     );
-    expect(env).toEqual({ messageId: 'm-1', correlationId: 'order-1', attempt: 1, routingKey: 'email' });
+    expect(env).toEqual({
+      messageId: 'm-1',
+      correlationId: 'order-1',
+      attempt: 1,
+      routingKey: 'email',
+      publishedBy: undefined,
+    });
   });
 
   it('reads a retried delivery: the attempt and the original routing key from the headers', () => {
@@ -46,6 +58,20 @@ describe('readEnvelope', () => {
     expect(env.attempt).toBe(3);
     expect(env.routingKey).toBe('orig-key');
     expect(readEnvelope(raw({ properties: { headers: { [HEADERS.attempt]: '2' } } })).attempt).toBe(2);
+  });
+
+  it('reads the verified publisher: the user-id, or x-published-by on a message its own user republished to it', () => {
+    const email = channelConsumers.email;
+    const trust = identityTrust(email, ['email']);
+    const claimed = { userId: 'order-api', headers: { [HEADERS.publishedBy]: 'payment' } };
+    expect(readEnvelope(raw({ properties: claimed }), trust).publishedBy).toBe('order-api');
+    const retried = { userId: 'email', headers: { [HEADERS.publishedBy]: 'order-api' } };
+    expect(
+      readEnvelope(raw({ exchange: email.retryExchange.name, properties: retried }), trust).publishedBy,
+    ).toBe('order-api');
+    expect(readEnvelope(raw({ exchange: email.retryExchange.name, properties: retried })).publishedBy).toBe(
+      'email',
+    );
   });
 
   it('counts an attempt header that is not a positive integer as the first attempt', () => {
@@ -114,6 +140,7 @@ describe('admit', () => {
     const delivery = raw({
       redelivered: true,
       properties: {
+        userId: 'order-api',
         messageId: 'm-1',
         correlationId: exampleMessages.email.orderId,
         type: notifications.email.type,
@@ -136,6 +163,7 @@ describe('admit', () => {
       redelivered: true,
       routingKey: 'email',
       publishedAt: new Date(1_900_000_000 * 1000),
+      publishedBy: 'order-api',
       headers: { [HEADERS.attempt]: 2, [HEADERS.traceparent]: traceparent, 'x-other': 'kept' },
       traceparent,
       logger,

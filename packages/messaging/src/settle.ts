@@ -6,6 +6,8 @@ import type { RetryPolicy } from './backoff.js';
 import { errorMessage, isPermanent } from './errors.js';
 import { Fates } from './fate.js';
 import type { Fate } from './fate.js';
+import { publisherIdentity } from './identity.js';
+import type { IdentityTrust } from './identity.js';
 
 // The pure half of the consumer runner: what becomes of a message, decided from the
 // delivery and the handler's answer alone. Nothing here touches a channel, so every
@@ -27,6 +29,11 @@ export interface MessageContext {
   readonly routingKey: string;
   /** The AMQP `timestamp` property: when the publisher says the message was created. */
   readonly publishedAt: Date | undefined;
+  /**
+   * The broker user that first published the message, as the broker verified it (see
+   * publisherIdentity); undefined when unknown.
+   */
+  readonly publishedBy: string | undefined;
   readonly headers: Readonly<Record<string, unknown>>;
   readonly traceparent: string | undefined;
   /** A child logger carrying orderId, messageId and the queue. */
@@ -53,8 +60,9 @@ export type DeadLetterReason =
 
 /** The parts of an AMQP message the decision reads (an amqplib message is one). */
 export interface RawDelivery {
-  readonly fields: { readonly routingKey: string; readonly redelivered: boolean };
+  readonly fields: { readonly exchange: string; readonly routingKey: string; readonly redelivered: boolean };
   readonly properties: {
+    readonly userId?: unknown;
     readonly messageId?: unknown;
     readonly correlationId?: unknown;
     readonly type?: unknown;
@@ -71,6 +79,8 @@ export interface Envelope {
   readonly attempt: number;
   /** The routing key it was first published with (a retry re-enters under the queue's name). */
   readonly routingKey: string;
+  /** Its first publisher's verified identity; a republished copy carries it on. */
+  readonly publishedBy: string | undefined;
 }
 
 export interface AckDecision {
@@ -106,7 +116,8 @@ export type Admission<C extends Contract> =
 /** How the handler finished: with a fate (nothing meaning ack), or by throwing. */
 export type HandlerResult = { readonly returned: Fate | void } | { readonly threw: unknown };
 
-export function readEnvelope(raw: RawDelivery): Envelope {
+/** Reads the envelope; without `trust`, the identity is the `user-id` property alone. */
+export function readEnvelope(raw: RawDelivery, trust?: IdentityTrust): Envelope {
   const props = raw.properties;
   const headers = props.headers ?? {};
   const original = headers[HEADERS.routingKey];
@@ -115,6 +126,7 @@ export function readEnvelope(raw: RawDelivery): Envelope {
     correlationId: typeof props.correlationId === 'string' ? props.correlationId : undefined,
     attempt: positiveInt(headers[HEADERS.attempt]) ?? 1,
     routingKey: typeof original === 'string' ? original : raw.fields.routingKey,
+    publishedBy: publisherIdentity(raw, trust),
   };
 }
 
@@ -164,6 +176,7 @@ export function admit<C extends Contract>(
       typeof props.timestamp === 'number' && props.timestamp > 0
         ? new Date(props.timestamp * 1000)
         : undefined,
+    publishedBy: envelope.publishedBy,
     headers,
     traceparent: typeof traceparent === 'string' ? traceparent : undefined,
     logger: options.logger,

@@ -67,6 +67,11 @@ export interface TestVhost {
   connections(): Promise<{ name: string; clientName: string | undefined }[]>;
   /** Closes every client connection to this vhost, as a broker restart would. */
   closeConnections(): Promise<number>;
+  /**
+   * Creates broker user `<vhost>-<suffix>` with every permission on this vhost (deleted
+   * with the vhost) and returns the vhost's AMQP URL with its credentials.
+   */
+  addUser(suffix: string): Promise<string>;
   delete(): Promise<void>;
 }
 
@@ -136,6 +141,7 @@ export async function createTestVhost(prefix = 'test'): Promise<TestVhost> {
     if (!(await hasManagement())) throw new Error('this helper needs the rabbitmq_management plugin');
   };
 
+  const users: string[] = [];
   const api: TestVhost = {
     vhost,
     url,
@@ -175,9 +181,30 @@ export async function createTestVhost(prefix = 'test'): Promise<TestVhost> {
       }
       return list.length;
     },
+    async addUser(suffix) {
+      await requireManagement();
+      const name = `${vhost}-${suffix}`;
+      const password = randomBytes(12).toString('hex');
+      const n = encodeURIComponent(name);
+      const r = await management('PUT', `/users/${n}`, { password, tags: '' });
+      if (!r.ok) throw new Error(`cannot create user ${name}: ${r.status}`);
+      users.push(name);
+      const p = await management('PUT', `/permissions/${v}/${n}`, {
+        configure: '.*',
+        write: '.*',
+        read: '.*',
+      });
+      if (!p.ok) throw new Error(`cannot grant permissions to ${name}: ${p.status}`);
+      const withUser = new URL(url);
+      withUser.username = encodeURIComponent(name);
+      withUser.password = password;
+      return withUser.toString();
+    },
     async delete() {
-      if (await hasManagement()) await management('DELETE', `/vhosts/${v}`);
-      else await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]);
+      if (await hasManagement()) {
+        for (const u of users.splice(0)) await management('DELETE', `/users/${encodeURIComponent(u)}`);
+        await management('DELETE', `/vhosts/${v}`);
+      } else await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]);
     },
   };
   return api;
