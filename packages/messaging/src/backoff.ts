@@ -17,6 +17,27 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 export function retryDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
   const list = policy.delaysMs;
   const base = list[Math.min(attempt, list.length) - 1] ?? list[list.length - 1] ?? 1000;
-  const spread = base * policy.jitter;
-  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
+  return spread(base, policy.jitter, random);
+}
+
+function spread(base: number, jitter: number, random: () => number): number {
+  const by = base * jitter;
+  return Math.max(0, Math.round(base - by + random() * 2 * by));
+}
+
+/** How long a paused consumer waits before it tries the messages an outage holds again. */
+export interface PausePolicy {
+  readonly initialDelayMs: number;
+  /** The delay doubles after every try that finds the dependency still down, up to this. */
+  readonly maxDelayMs: number;
+  /** Each delay is spread uniformly over +-jitter of itself, so replicas do not try in step. */
+  readonly jitter: number;
+}
+
+export const DEFAULT_PAUSE_POLICY: PausePolicy = { initialDelayMs: 500, maxDelayMs: 30_000, jitter: 0.2 };
+
+/** Delay before try `round` (0-based, counting tries that found the dependency down) of a pause. */
+export function pauseDelay(policy: PausePolicy, round: number, random: () => number = Math.random): number {
+  const base = Math.min(policy.initialDelayMs * 2 ** Math.min(round, 30), policy.maxDelayMs);
+  return spread(base, policy.jitter, random);
 }

@@ -2,7 +2,7 @@ import { channelConsumers, exampleMessages, HEADERS, notifications } from '@noti
 import { afterEach, describe, expect, it } from 'vitest';
 import { Consumer } from './consumer.js';
 import type { ConsumerOptions } from './consumer.js';
-import { PermanentError } from './errors.js';
+import { DependencyUnavailableError, PermanentError } from './errors.js';
 import { Fates } from './fate.js';
 import type { Fate } from './fate.js';
 import { FakeSource } from './fake-connection.js';
@@ -36,18 +36,18 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
+/** What the fake broker and observer fail with, changeable while the consumer runs. */
+interface Faults {
+  publish?: Error | undefined;
+  hook?: Error | undefined;
+}
+
 /** A consumer of the email queue on a fake broker, its handler answering with `answer`. */
 async function run(
   answer: (ctx: MessageContext) => Promise<Fate | void>,
-  {
-    failPublish,
-    failHook,
-    ...options
-  }: Pick<ConsumerOptions<EmailContract>, 'alreadyProcessed'> & {
-    failPublish?: Error;
-    failHook?: Error;
-  } = {},
-): Promise<{ seen: Seen; channel: FakeChannel; consumer: Consumer<EmailContract> }> {
+  options: Pick<ConsumerOptions<EmailContract>, 'alreadyProcessed'> & { faults?: Faults } = {},
+): Promise<{ seen: Seen; channel: FakeChannel; consumer: Consumer<EmailContract>; faults: Faults }> {
+  const { faults = {}, ...consumerOptions } = options;
   const source = new FakeSource();
   const conn = source.connect();
   const topologies: unknown[] = [];
@@ -70,9 +70,10 @@ async function run(
     topology: channelConsumers.email,
     contracts: [notifications.email],
     retry: { maxAttempts: 3, delaysMs: [100, 200], jitter: 0 },
+    pause: { initialDelayMs: 1, maxDelayMs: 4, jitter: 0 },
     publisher: {
       async publishRaw(msg) {
-        if (failPublish) throw failPublish;
+        if (faults.publish) throw faults.publish;
         seen.published.push(msg);
       },
     },
@@ -86,20 +87,20 @@ async function run(
       onRetrying: (info) => {
         atHook();
         seen.retrying.push(info);
-        if (failHook) throw failHook;
+        if (faults.hook) throw faults.hook;
       },
       onDeadLettered: async (info) => {
         atHook();
         seen.deadLettered.push(info);
-        if (failHook) throw failHook;
+        if (faults.hook) throw faults.hook;
       },
     },
-    ...options,
+    ...consumerOptions,
   });
   stops.push(() => consumer.stop(1_000));
   await consumer.start();
   expect(topologies).toHaveLength(1);
-  return { seen, channel: conn.last, consumer };
+  return { seen, channel: conn.last, consumer, faults };
 }
 
 async function settled(seen: Seen, n = 1) {
@@ -149,7 +150,7 @@ describe('consumer runner', () => {
   });
 
   it('dead-letters a retry on the last attempt with max-attempts-exceeded', async () => {
-    const { seen, channel } = await run(async () => Fates.unavailable('smtp', 'connection refused'));
+    const { seen, channel } = await run(async () => Fates.retry('smtp 421'));
     channel.deliver(1, {
       ...validEmail,
       properties: { ...validEmail.properties, headers: { [HEADERS.attempt]: 3 } },
@@ -162,7 +163,7 @@ describe('consumer runner', () => {
     expect(seen.deadLettered[0]).toMatchObject({
       attempts: 3,
       reason: 'max-attempts-exceeded',
-      message: 'after 3 attempts: smtp unavailable: connection refused',
+      message: 'after 3 attempts: smtp 421',
     });
     expect(seen.outcomes).toEqual([{ outcome: 'dead-letter', reason: 'max-attempts-exceeded' }]);
   });
@@ -232,9 +233,9 @@ describe('consumer runner', () => {
     ]);
   });
 
-  it('still acks when an observer hook fails: the message is settled already', async () => {
+  it('still acks a retry when telling the observer fails: the retry is confirmed already', async () => {
     const { seen, channel } = await run(async () => Fates.retry('smtp 451'), {
-      failHook: new Error('events exchange gone'),
+      faults: { hook: new Error('events exchange gone') },
     });
     const msg = channel.deliver(1, validEmail);
     await settled(seen);
@@ -242,15 +243,108 @@ describe('consumer runner', () => {
     expect(seen.outcomes).toEqual([{ outcome: 'retry', reason: 'smtp 451' }]);
   });
 
-  it('gives the message back to the queue, unacked and untold, when the reroute is not confirmed', async () => {
-    const { seen, channel } = await run(async () => Fates.deadLetter('mailbox unknown'), {
-      failPublish: new Error('publish not confirmed'),
+  it('pauses for an unavailable dependency: cancels the consumer, holds the message unacked, tries it again, then consumes again', async () => {
+    let down = true;
+    const { seen, channel, consumer } = await run(async () =>
+      down ? Fates.unavailable('database', 'connection refused') : undefined,
+    );
+    const msg = channel.deliver(1, validEmail);
+    await waitFor(() => seen.contexts.length >= 3, { what: 'the held message tried again' });
+    expect(consumer.status).toMatchObject({
+      state: 'paused',
+      dependency: 'database',
+      reason: 'connection refused',
+      held: 1,
+    });
+    expect(channel.consuming).toBe(false);
+    expect(channel.cancelled).toHaveLength(1);
+    expect(channel.acked).toEqual([]);
+    expect(seen.published).toEqual([]);
+    // However often it was tried, it is the same first attempt: no attempt was spent.
+    expect(new Set(seen.contexts.map((c) => c.attempt))).toEqual(new Set([1]));
+    down = false;
+    await settled(seen);
+    expect(channel.acked).toEqual([msg]);
+    expect(seen.outcomes).toEqual([{ outcome: 'ack' }]);
+    await waitFor(() => channel.consuming, { what: 'consuming again' });
+    expect(consumer.status).toEqual({ state: 'consuming' });
+  });
+
+  it('pauses for a DependencyUnavailableError thrown by the handler, naming its dependency', async () => {
+    let down = true;
+    const { seen, channel, consumer } = await run(async () => {
+      if (down) throw new DependencyUnavailableError('smtp', 'connect ECONNREFUSED');
+    });
+    channel.deliver(1, validEmail);
+    await waitFor(() => consumer.status.state === 'paused', { what: 'paused' });
+    expect(consumer.status).toMatchObject({ dependency: 'smtp', reason: 'connect ECONNREFUSED' });
+    down = false;
+    await settled(seen);
+    expect(seen.outcomes).toEqual([{ outcome: 'ack' }]);
+  });
+
+  it('pauses when the idempotency check fails, counting it as the database, and checks again before handling', async () => {
+    let down = true;
+    const { seen, channel, consumer } = await run(async () => undefined, {
+      alreadyProcessed: async () => {
+        if (down) throw new Error('connection terminated unexpectedly');
+        return false;
+      },
     });
     const msg = channel.deliver(1, validEmail);
+    await waitFor(() => consumer.status.state === 'paused', { what: 'paused' });
+    expect(consumer.status).toMatchObject({
+      dependency: 'database',
+      reason: 'connection terminated unexpectedly',
+    });
+    expect(seen.contexts).toEqual([]);
+    down = false;
     await settled(seen);
+    expect(seen.contexts).toHaveLength(1);
+    expect(channel.acked).toEqual([msg]);
+  });
+
+  it('holds the message when the reroute is not confirmed, and publishes it once the broker confirms again, unacked and untold until then', async () => {
+    const { seen, channel, consumer, faults } = await run(async () => Fates.deadLetter('mailbox unknown'), {
+      faults: { publish: new Error('publish not confirmed') },
+    });
+    const msg = channel.deliver(1, validEmail);
+    await waitFor(() => consumer.status.state === 'paused', { what: 'paused' });
+    expect(consumer.status).toMatchObject({ dependency: 'broker', reason: 'publish not confirmed' });
     expect(channel.acked).toEqual([]);
-    expect(channel.requeued).toEqual([msg]);
     expect(seen.deadLettered).toEqual([]);
-    expect(seen.outcomes).toEqual([{ outcome: 'requeue', reason: 'publish not confirmed' }]);
+    faults.publish = undefined;
+    await settled(seen);
+    expect(seen.published).toHaveLength(1);
+    expect(seen.deadLettered).toHaveLength(1);
+    // The handler decided once; only the reroute was tried again.
+    expect(seen.contexts).toHaveLength(1);
+    expect(channel.acked).toEqual([msg]);
+    expect(seen.outcomes).toEqual([{ outcome: 'dead-letter', reason: 'permanent-failure' }]);
+  });
+
+  it('holds a dead letter until its dead-lettered event is told, without dead-lettering it twice', async () => {
+    const { seen, channel, consumer, faults } = await run(async () => Fates.deadLetter('mailbox unknown'), {
+      faults: { hook: new Error('order.events: publish not confirmed') },
+    });
+    const msg = channel.deliver(1, validEmail);
+    await waitFor(() => seen.deadLettered.length >= 3, { what: 'the hook tried again' });
+    expect(consumer.status).toMatchObject({ state: 'paused', dependency: 'broker' });
+    expect(channel.acked).toEqual([]);
+    faults.hook = undefined;
+    await settled(seen);
+    expect(seen.published).toHaveLength(1);
+    expect(channel.acked).toEqual([msg]);
+    expect(seen.outcomes).toEqual([{ outcome: 'dead-letter', reason: 'permanent-failure' }]);
+  });
+
+  it('lets go of a held message when stopped: unacked, returned to the queue with its channel', async () => {
+    const { seen, channel, consumer } = await run(async () => Fates.unavailable('database', 'down'));
+    channel.deliver(1, validEmail);
+    await waitFor(() => consumer.status.state === 'paused', { what: 'paused' });
+    await consumer.stop(1_000);
+    expect(seen.outcomes).toEqual([{ outcome: 'returned' }]);
+    expect(channel.acked).toEqual([]);
+    expect(channel.closed).toBe(true);
   });
 });

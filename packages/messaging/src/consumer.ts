@@ -3,11 +3,13 @@ import type { ConsumerTopology, Contract } from '@notify/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { DEFAULT_RETRY_POLICY } from './backoff.js';
-import type { RetryPolicy } from './backoff.js';
+import type { PausePolicy, RetryPolicy } from './backoff.js';
 import type { Broker } from './broker.js';
-import { errorMessage } from './errors.js';
+import { DependencyUnavailableError, errorMessage } from './errors.js';
 import type { Fate } from './fate.js';
-import type { ConsumerObserver, ObservedMessage, Outcome } from './observer.js';
+import type { ConsumerObserver, DeadLetteredInfo, ObservedMessage, Outcome } from './observer.js';
+import { OutagePause } from './pause.js';
+import type { AttemptResult, ConsumerStatus, Outage } from './pause.js';
 import { identityTrust } from './identity.js';
 import type { IdentityTrust } from './identity.js';
 import type { Publisher } from './publisher.js';
@@ -15,7 +17,14 @@ import { QueueSubscription } from './queue-subscription.js';
 import type { ConnectionSource, DeliveryHandle } from './queue-subscription.js';
 import { Rerouter } from './reroute.js';
 import { admit, decide, readEnvelope } from './settle.js';
-import type { Decision, Delivery, Envelope, HandlerResult, MessageContext } from './settle.js';
+import type {
+  DeadLetterDecision,
+  Decision,
+  Delivery,
+  Envelope,
+  HandlerResult,
+  MessageContext,
+} from './settle.js';
 
 // What a handler deals with, exported here too for those who import the runner alone.
 export type { Delivery, MessageContext } from './settle.js';
@@ -32,15 +41,22 @@ export interface ConsumerOptions<C extends Contract> {
   readonly contracts: readonly C[];
   /**
    * Decides the message's fate by what it returns (nothing means ack). A throw is an
-   * unexpected failure: PermanentError dead-letters, anything else retries.
+   * unexpected failure: PermanentError dead-letters, DependencyUnavailableError pauses
+   * like the unavailable fate, anything else retries.
    */
   readonly handler: (delivery: Delivery<C>) => Promise<Fate | void>;
   /** Publisher used for retries and dead letters. */
   readonly publisher: Pick<Publisher, 'publishRaw'>;
   readonly prefetch?: number;
   readonly retry?: Partial<RetryPolicy>;
-  /** Idempotency hook: return true to ack a message whose effect already happened. */
+  /**
+   * Idempotency hook: return true to ack a message whose effect already happened. A
+   * throw is an outage of the store it reads: DependencyUnavailableError names it,
+   * anything else counts as the database.
+   */
   readonly alreadyProcessed?: (ctx: MessageContext) => Promise<boolean>;
+  /** How long a consumer paused by an outage waits between tries (tests shorten it). */
+  readonly pause?: Partial<PausePolicy>;
   /** Told of every outcome, retry and dead letter (metrics, the application's status events). */
   readonly observer?: ConsumerObserver;
   /**
@@ -51,6 +67,25 @@ export interface ConsumerOptions<C extends Contract> {
   readonly logger?: Logger;
 }
 
+/** How one delivery ended, for the observer. */
+interface Settled {
+  readonly outcome: Outcome;
+  readonly reason?: string;
+}
+
+/** One delivery on its way: what every step of settling it needs. */
+interface InFlight {
+  readonly msg: ConsumeMessage;
+  readonly envelope: Envelope;
+  readonly handle: DeliveryHandle;
+  readonly logger: Logger | undefined;
+}
+
+/** Who is down when the idempotency check fails: the service's database, unless it says. */
+const IDEMPOTENCY_STORE = 'database';
+/** Who is down when a reroute or the dead-lettered event is not confirmed. */
+const BROKER = 'broker';
+
 /**
  * Runs a handler over a durable quorum queue with manual acks. Invalid messages go to
  * the dead-letter queue at once; handler failures are retried through delay queues with
@@ -58,9 +93,16 @@ export interface ConsumerOptions<C extends Contract> {
  * message is acked only after its fate is settled (handled, or re-published and
  * confirmed elsewhere), so a crash at any point leads to redelivery, never to loss.
  *
+ * An outage (the handler says a dependency is unavailable, or settling cannot finish:
+ * the idempotency check fails, a reroute or the dead-lettered event is not confirmed)
+ * pauses consumption: the consumer is cancelled, the messages it caught are held
+ * unacknowledged and tried again with backoff from where they stopped, and consuming
+ * starts again once they went through. Nothing is given back to the queue for it.
+ *
  * The jobs live apart: the subscription keeps the channel consuming, `settle` decides
  * every message's fate without touching the broker, the rerouter moves messages to the
- * retry and dead-letter exchanges, and the observer tells the application.
+ * retry and dead-letter exchanges, the pause holds what an outage caught, and the
+ * observer tells the application.
  */
 export class Consumer<C extends Contract> {
   private readonly policy: RetryPolicy;
@@ -69,6 +111,7 @@ export class Consumer<C extends Contract> {
   private readonly subscription: QueueSubscription;
   private readonly rerouter: Rerouter;
   private readonly trust: IdentityTrust;
+  private readonly pause: OutagePause<Settled>;
   private started = false;
 
   constructor(
@@ -86,6 +129,12 @@ export class Consumer<C extends Contract> {
       logger: this.log,
       onMessage: (msg, handle) => this.handle(msg, handle),
     });
+    this.pause = new OutagePause<Settled>({
+      stopConsuming: () => this.subscription.pause(),
+      startConsuming: () => this.subscription.resume(),
+      ...(options.pause ? { policy: options.pause } : {}),
+      logger: this.log,
+    });
   }
 
   /** Declares the queue's topology and starts consuming (now, and after every reconnect). */
@@ -101,7 +150,7 @@ export class Consumer<C extends Contract> {
     await this.subscription.start();
   }
 
-  /** Messages being handled right now. */
+  /** Messages being handled right now, those an outage holds included. */
   get active(): number {
     return this.subscription.active;
   }
@@ -110,59 +159,73 @@ export class Consumer<C extends Contract> {
     return this.subscription.isConsuming;
   }
 
+  /** Consuming, or paused by an outage (which dependency, why, since when, holding how many). */
+  get status(): ConsumerStatus {
+    return this.pause.status;
+  }
+
   /** Resolves once the consumer is attached to its queue (after the broker connected). */
   waitUntilConsuming(timeoutMs = 30_000): Promise<void> {
     return this.subscription.waitUntilConsuming(timeoutMs);
   }
 
-  /** Stops taking messages, waits for in-flight handlers (up to timeoutMs), then closes. */
-  stop(timeoutMs = 30_000): Promise<void> {
-    return this.subscription.stop(timeoutMs);
+  /**
+   * Stops taking messages, waits for in-flight handlers (up to timeoutMs), then closes.
+   * Messages an outage holds are let go at once: closing the channel gives them back.
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    await this.pause.stop();
+    await this.subscription.stop(timeoutMs);
   }
 
   private async handle(msg: ConsumeMessage, handle: DeliveryHandle): Promise<void> {
     const started = performance.now();
-    let outcome: Outcome = 'requeue';
-    let reason: string | undefined;
-    try {
-      const result = await this.process(msg, handle);
-      outcome = result.outcome;
-      reason = result.reason;
-    } catch (err) {
-      // Re-routing failed (broker trouble): give the message back so it is not lost.
-      reason = errorMessage(err);
-      this.log?.warn({ err: reason }, 'could not settle message; returning it to the queue');
-      await delay(500);
-      handle.requeue();
-    } finally {
-      this.options.observer?.onOutcome?.(outcome, {
-        queue: this.queue,
-        durationMs: performance.now() - started,
-        ...(reason ? { reason } : {}),
-      });
-    }
-  }
-
-  private async process(
-    msg: ConsumeMessage,
-    handle: DeliveryHandle,
-  ): Promise<{ outcome: Outcome; reason?: string }> {
     const envelope = readEnvelope(msg, this.trust);
     const logger = this.log?.child({
       messageId: envelope.messageId,
       orderId: envelope.correlationId,
       attempt: envelope.attempt,
     });
-    const admission = admit(msg, envelope, this.options.contracts, {
-      maxAttempts: this.policy.maxAttempts,
-      logger,
+    const d: InFlight = { msg, envelope, handle, logger };
+    let settled: Settled | undefined;
+    const first = await this.begin(d);
+    if ('done' in first) settled = first.done;
+    else {
+      logger?.warn({ ...first.outage }, 'dependency unavailable; holding the message');
+      settled = await this.pause.hold(first.outage, first.next, handle);
+    }
+    const { outcome, reason } = settled ?? { outcome: 'returned' as const };
+    this.options.observer?.onOutcome?.(outcome, {
+      queue: this.queue,
+      durationMs: performance.now() - started,
+      ...(reason ? { reason } : {}),
     });
-    if (!admission.ok) return this.carryOut(admission.decision, msg, envelope, handle, logger);
-    const { delivery } = admission;
-    if (this.options.alreadyProcessed && (await this.options.alreadyProcessed(delivery.ctx))) {
-      logger?.info('duplicate delivery; effect already happened');
-      handle.ack();
-      return { outcome: 'duplicate' };
+  }
+
+  private async begin(d: InFlight): Promise<AttemptResult<Settled>> {
+    const admission = admit(d.msg, d.envelope, this.options.contracts, {
+      maxAttempts: this.policy.maxAttempts,
+      logger: d.logger,
+    });
+    if (!admission.ok) return this.carryOut(d, admission.decision);
+    return this.handleValid(d, admission.delivery);
+  }
+
+  /** The idempotency check, the handler, and what its answer decides. */
+  private async handleValid(d: InFlight, delivery: Delivery<C>): Promise<AttemptResult<Settled>> {
+    const again = () => this.handleValid(d, delivery);
+    if (this.options.alreadyProcessed) {
+      let duplicate: boolean;
+      try {
+        duplicate = await this.options.alreadyProcessed(delivery.ctx);
+      } catch (err) {
+        return { outage: outageOf(err, IDEMPOTENCY_STORE), next: again };
+      }
+      if (duplicate) {
+        d.logger?.info('duplicate delivery; effect already happened');
+        d.handle.ack();
+        return { done: { outcome: 'duplicate' } };
+      }
     }
     let result: HandlerResult;
     try {
@@ -170,67 +233,91 @@ export class Consumer<C extends Contract> {
     } catch (err) {
       result = { threw: err };
     }
-    const decision = decide(result, envelope.attempt, this.policy, Math.random);
-    return this.carryOut(decision, msg, envelope, handle, logger);
+    const decision = decide(result, d.envelope.attempt, this.policy, Math.random);
+    if (decision.action === 'hold') {
+      return { outage: { dependency: decision.dependency, reason: decision.reason }, next: again };
+    }
+    return this.carryOut(d, decision);
   }
 
   /** Reroutes when the decision says so (confirmed), tells the observer, then acks. */
   private async carryOut(
-    decision: Decision,
-    msg: ConsumeMessage,
-    envelope: Envelope,
-    handle: DeliveryHandle,
-    logger: Logger | undefined,
-  ): Promise<{ outcome: Outcome; reason?: string }> {
-    const about: ObservedMessage = {
+    d: InFlight,
+    decision: Exclude<Decision, { action: 'hold' }>,
+  ): Promise<AttemptResult<Settled>> {
+    const { msg, envelope, handle, logger } = d;
+    const again = () => this.carryOut(d, decision);
+    switch (decision.action) {
+      case 'ack':
+        handle.ack();
+        return { done: { outcome: 'ack' } };
+      case 'retry': {
+        const { message, delayMs, nextAttempt } = decision;
+        try {
+          await this.rerouter.retry(msg, envelope, decision);
+        } catch (err) {
+          return { outage: outageOf(err, BROKER), next: again };
+        }
+        logger?.warn({ err: message, delayMs, nextAttempt }, 'handler failed; retry scheduled');
+        try {
+          await this.options.observer?.onRetrying?.({
+            ...this.about(envelope),
+            attempt: envelope.attempt,
+            delayMs,
+            message,
+          });
+        } catch (err) {
+          // The retry is confirmed; an event that says so is not worth holding it for.
+          this.log?.warn({ err: errorMessage(err), hook: 'onRetrying' }, 'consumer observer failed');
+        }
+        handle.ack();
+        return { done: { outcome: 'retry', reason: message } };
+      }
+      case 'dead-letter': {
+        try {
+          await this.rerouter.deadLetter(msg, envelope, decision, new Date());
+        } catch (err) {
+          return { outage: outageOf(err, BROKER), next: again };
+        }
+        logger?.error({ reason: decision.reason, detail: decision.message }, 'message dead-lettered');
+        return this.tellDeadLettered(d, decision);
+      }
+    }
+  }
+
+  /**
+   * The dead letter is confirmed; the message is acked only once the application was
+   * told too (its dead-lettered event published), so the event is never lost.
+   */
+  private async tellDeadLettered(d: InFlight, decision: DeadLetterDecision): Promise<AttemptResult<Settled>> {
+    const { reason, message, detail, attempts } = decision;
+    const info: DeadLetteredInfo = {
+      ...this.about(d.envelope),
+      attempts,
+      reason,
+      message,
+      ...(detail === undefined ? {} : { detail }),
+    };
+    try {
+      await this.options.observer?.onDeadLettered?.(info);
+    } catch (err) {
+      return { outage: outageOf(err, BROKER), next: () => this.tellDeadLettered(d, decision) };
+    }
+    d.handle.ack();
+    return { done: { outcome: 'dead-letter', reason } };
+  }
+
+  private about(envelope: Envelope): ObservedMessage {
+    return {
       queue: this.queue,
       messageId: envelope.messageId,
       correlationId: envelope.correlationId,
       routingKey: envelope.routingKey,
     };
-    switch (decision.action) {
-      case 'ack':
-        handle.ack();
-        return { outcome: 'ack' };
-      case 'retry': {
-        const { message, delayMs, nextAttempt } = decision;
-        await this.rerouter.retry(msg, envelope, decision);
-        logger?.warn({ err: message, delayMs, nextAttempt }, 'handler failed; retry scheduled');
-        await this.tell('onRetrying', () =>
-          this.options.observer?.onRetrying?.({ ...about, attempt: envelope.attempt, delayMs, message }),
-        );
-        handle.ack();
-        return { outcome: 'retry', reason: message };
-      }
-      case 'dead-letter': {
-        const { reason, message, detail, attempts } = decision;
-        await this.rerouter.deadLetter(msg, envelope, decision, new Date());
-        logger?.error({ reason, detail: message }, 'message dead-lettered');
-        await this.tell('onDeadLettered', () =>
-          this.options.observer?.onDeadLettered?.({
-            ...about,
-            attempts,
-            reason,
-            message,
-            ...(detail === undefined ? {} : { detail }),
-          }),
-        );
-        handle.ack();
-        return { outcome: 'dead-letter', reason };
-      }
-    }
-  }
-
-  /** The message's fate is settled already; an observer that fails cannot change it. */
-  private async tell(hook: string, call: () => void | Promise<void>): Promise<void> {
-    try {
-      await call();
-    } catch (err) {
-      this.log?.warn({ err: errorMessage(err), hook }, 'consumer observer failed');
-    }
   }
 }
 
-function delay(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
+function outageOf(err: unknown, dependency: string): Outage {
+  if (err instanceof DependencyUnavailableError) return { dependency: err.dependency, reason: err.message };
+  return { dependency, reason: errorMessage(err) };
 }

@@ -1,7 +1,8 @@
 /**
  * The class of an error thrown by a handler decides the message's fate:
  * RetryableError (and any error that is not classified) -> delayed retry, bounded;
- * PermanentError -> dead-letter queue at once, with the reason in headers.
+ * PermanentError -> dead-letter queue at once, with the reason in headers;
+ * DependencyUnavailableError -> consumption pauses until the dependency is back.
  */
 export class RetryableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -17,6 +18,22 @@ export class PermanentError extends Error {
     super(message, options);
     this.name = 'PermanentError';
     this.detail = options?.detail;
+  }
+}
+
+/**
+ * A dependency (database, provider, broker) is down and the message is not at fault. A
+ * handler may throw it instead of returning Fates.unavailable; the runner pauses
+ * consumption for it instead of spending the message's attempts.
+ */
+export class DependencyUnavailableError extends Error {
+  constructor(
+    readonly dependency: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options);
+    this.name = 'DependencyUnavailableError';
   }
 }
 

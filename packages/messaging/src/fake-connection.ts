@@ -11,7 +11,6 @@ export class FakeChannel extends EventEmitter {
   consumers = new Map<string, (msg: ConsumeMessage | null) => void>();
   cancelled: string[] = [];
   acked: ConsumeMessage[] = [];
-  requeued: ConsumeMessage[] = [];
   closed = false;
   private tags = 0;
 
@@ -45,11 +44,6 @@ export class FakeChannel extends EventEmitter {
   ack(msg: ConsumeMessage) {
     this.assertOpen();
     this.acked.push(msg);
-  }
-
-  nack(msg: ConsumeMessage, _allUpTo?: boolean, requeue?: boolean) {
-    this.assertOpen();
-    if (requeue) this.requeued.push(msg);
   }
 
   /** Hands a message to the one active consumer. */

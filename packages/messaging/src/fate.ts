@@ -15,8 +15,8 @@ export type Fate =
   | { readonly kind: 'dead-letter'; readonly reason: string; readonly detail?: string }
   /**
    * A dependency (database, provider) is down and the message is not at fault. The
-   * runner treats it as a retry for now; it is kept apart so that consumption can
-   * pause for an outage instead of spending the message's attempts on it.
+   * runner pauses consumption, keeps the message and tries it again once the outage
+   * seems over; the message's attempts are not spent on it.
    */
   | { readonly kind: 'unavailable'; readonly dependency: string; readonly reason: string };
 

@@ -7,6 +7,7 @@ export * from './fate.js';
 export * from './identity.js';
 export * from './settle.js';
 export * from './observer.js';
+export * from './pause.js';
 export * from './reroute.js';
 export * from './queue-subscription.js';
 export * from './consumer.js';

@@ -1,6 +1,11 @@
 import type { DeadLetterReason } from './settle.js';
 
-export type Outcome = 'ack' | 'duplicate' | 'retry' | 'dead-letter' | 'requeue';
+/**
+ * How a delivery ended: settled (ack, duplicate, retry, dead-letter), or `returned` when
+ * the consumer let go of it unsettled (it stopped, or the channel closed, while an
+ * outage held the message) and the broker has it back.
+ */
+export type Outcome = 'ack' | 'duplicate' | 'retry' | 'dead-letter' | 'returned';
 
 /** The message a lifecycle event concerns. */
 export interface ObservedMessage {
@@ -31,7 +36,9 @@ export interface DeadLetteredInfo extends ObservedMessage {
 /**
  * What the application learns from the consumer runner. The lifecycle hooks run once
  * the retry or dead letter is confirmed by the broker and before the message is acked,
- * and are awaited; a hook that throws is logged and changes nothing about the message.
+ * and are awaited. A throw from onRetrying is logged and changes nothing; a throw from
+ * onDeadLettered (the dead-lettered event not published) is an outage: the message
+ * stays held, and the hook is called again, until it goes through.
  */
 export interface ConsumerObserver {
   onOutcome?(outcome: Outcome, info: { queue: string; durationMs: number; reason?: string }): void;

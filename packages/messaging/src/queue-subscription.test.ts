@@ -59,11 +59,52 @@ describe('queue subscription', () => {
     expect(conn.last.acked).toEqual([msg]);
   });
 
-  it('requeues on the channel the message came from', async () => {
+  it('tells a delivery’s handle once its channel closed and the broker has the message back', async () => {
     const { conn, received } = await consuming();
-    const msg = conn.last.deliver(1);
-    received[0]!.handle.requeue();
-    expect(conn.last.requeued).toEqual([msg]);
+    conn.last.deliver(1);
+    expect(received[0]!.handle.returned).toBe(false);
+    conn.last.closeByBroker();
+    expect(received[0]!.handle.returned).toBe(true);
+  });
+
+  it('pause cancels the consumer and keeps the channel with what it holds; resume consumes on it again', async () => {
+    const { conn, received, subscription } = await consuming();
+    const held = conn.last.deliver(1);
+    await subscription.pause();
+    expect(subscription.isConsuming).toBe(false);
+    expect(conn.last.consuming).toBe(false);
+    expect(conn.last.cancelled).toHaveLength(1);
+    expect(conn.last.closed).toBe(false);
+    received[0]!.handle.ack();
+    expect(conn.last.acked).toEqual([held]);
+    await subscription.resume();
+    expect(subscription.isConsuming).toBe(true);
+    expect(conn.channels).toHaveLength(1);
+    expect(conn.last.consuming).toBe(true);
+  });
+
+  it('while paused, a reconnect opens a channel but does not consume until resumed', async () => {
+    const { source, subscription } = await consuming();
+    await subscription.pause();
+    source.disconnect();
+    const next = source.connect();
+    await waitFor(() => next.channels.length === 1, { what: 'a channel on the new connection' });
+    expect(next.last.consuming).toBe(false);
+    expect(subscription.isConsuming).toBe(false);
+    await subscription.resume();
+    await subscription.waitUntilConsuming(10_000);
+    expect(next.channels).toHaveLength(1);
+    expect(next.last.consuming).toBe(true);
+  });
+
+  it('resuming after the broker closed the kept channel consumes on a new one', async () => {
+    const { conn, subscription } = await consuming();
+    await subscription.pause();
+    conn.last.closeByBroker();
+    await subscription.resume();
+    await subscription.waitUntilConsuming(10_000);
+    expect(conn.channels).toHaveLength(2);
+    expect(conn.last.consuming).toBe(true);
   });
 
   it('waits for a connection before consuming, then consumes once it comes', async () => {

@@ -5,7 +5,7 @@ import { errorMessage } from './errors.js';
 /** The channel operations a subscription uses (an amqplib channel has them). */
 export interface SubscriptionChannel extends Pick<
   Channel,
-  'prefetch' | 'consume' | 'cancel' | 'close' | 'ack' | 'nack'
+  'prefetch' | 'consume' | 'cancel' | 'close' | 'ack'
 > {
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
@@ -25,11 +25,15 @@ export interface ConnectionSource {
 /**
  * Settles one delivery on the channel it arrived on. Once that channel has closed, the
  * broker already gave the message back to the queue, so settling it does nothing.
+ *
+ * There is no way to give a message back: RabbitMQ 4.0 counts every return toward the
+ * queue's delivery limit, so a message is only ever acked after its fate is settled, or
+ * returned by the broker when its channel closes.
  */
 export interface DeliveryHandle {
   ack(): void;
-  /** Gives the message back to the queue for another delivery. */
-  requeue(): void;
+  /** True once the channel it came on has closed: the broker has the message back. */
+  readonly returned: boolean;
 }
 
 export interface QueueSubscriptionOptions {
@@ -60,8 +64,11 @@ export class QueueSubscription {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private stopping = false;
+  private paused = false;
   private started = false;
   private reattachTimer: NodeJS.Timeout | null = null;
+  /** Channels that closed: the broker took back what they held. */
+  private readonly closedChannels = new WeakSet<SubscriptionChannel>();
   private readonly log: Logger | undefined;
   private readonly onConnected = (conn: SubscriptionConnection) => {
     // The old channel went down with the old connection; its messages are back in the queue.
@@ -93,6 +100,32 @@ export class QueueSubscription {
 
   get isConsuming(): boolean {
     return this.consumerTag !== null;
+  }
+
+  /**
+   * Stops new deliveries (cancels the consumer) and keeps the channel, so the messages
+   * it holds stay held, unacknowledged, until they are settled or the channel closes.
+   * While paused, a reconnect opens a channel but does not consume on it.
+   */
+  async pause(): Promise<void> {
+    this.paused = true;
+    const ch = this.channel;
+    const tag = this.consumerTag;
+    this.consumerTag = null;
+    if (ch && tag) await ch.cancel(tag).catch(() => {});
+  }
+
+  /** Consumes again after pause(), on the channel it kept when there is one. */
+  async resume(): Promise<void> {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.stopping || this.attaching) return;
+    if (this.channel) {
+      await this.consume(this.channel);
+      return;
+    }
+    const conn = this.source.connection();
+    if (conn) await this.attach(conn);
   }
 
   /** Resolves once consuming (after the broker connected). */
@@ -149,6 +182,7 @@ export class QueueSubscription {
       const ch = await conn.createChannel();
       ch.on('error', (err: Error) => this.log?.warn({ err: errorMessage(err) }, 'consumer channel error'));
       ch.on('close', () => {
+        this.closedChannels.add(ch);
         if (this.channel !== ch) return;
         this.channel = null;
         this.consumerTag = null;
@@ -169,7 +203,7 @@ export class QueueSubscription {
   }
 
   private async consume(ch: SubscriptionChannel): Promise<void> {
-    if (this.stopping || this.consumerTag) return;
+    if (this.stopping || this.paused || this.consumerTag) return;
     try {
       const { consumerTag } = await ch.consume(
         this.options.queue,
@@ -185,8 +219,8 @@ export class QueueSubscription {
         },
         { noAck: false },
       );
-      if (this.stopping) {
-        // stop() ran while the consume was under way and saw no tag to cancel.
+      if (this.stopping || this.paused) {
+        // stop() or pause() ran while the consume was under way and saw no tag to cancel.
         await ch.cancel(consumerTag).catch(() => {});
         return;
       }
@@ -199,9 +233,12 @@ export class QueueSubscription {
   }
 
   private deliver(ch: SubscriptionChannel, msg: ConsumeMessage): void {
+    const closed = this.closedChannels;
     const handle: DeliveryHandle = {
       ack: () => settleQuietly(() => ch.ack(msg)),
-      requeue: () => settleQuietly(() => ch.nack(msg, false, true)),
+      get returned() {
+        return closed.has(ch);
+      },
     };
     this.inFlight++;
     void this.options
@@ -217,7 +254,7 @@ export class QueueSubscription {
     if (this.stopping || this.reattachTimer) return;
     this.reattachTimer = setTimeout(() => {
       this.reattachTimer = null;
-      if (this.consumerTag || this.attaching) return;
+      if (this.consumerTag || this.attaching || this.paused) return;
       if (this.channel) {
         void this.consume(this.channel);
         return;

@@ -2,7 +2,7 @@ import { channelConsumers, deliveryEvents, exampleMessages, HEADERS, notificatio
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { RetryPolicy } from './backoff.js';
-import { PermanentError, RetryableError } from './errors.js';
+import { DependencyUnavailableError, PermanentError, RetryableError } from './errors.js';
 import { Fates } from './fate.js';
 import { identityTrust } from './identity.js';
 import { admit, decide, fateOfError, readEnvelope } from './settle.js';
@@ -228,18 +228,16 @@ describe('decide', () => {
     });
   });
 
-  it('retries an unavailable dependency like a failure, naming the dependency, and bounds it the same way', () => {
+  it('holds the message for an unavailable dependency on any attempt, the last one included', () => {
     const fate = Fates.unavailable('database', 'connection refused');
-    expect(decide({ returned: fate }, 1, policy, half)).toEqual({
-      action: 'retry',
-      message: 'database unavailable: connection refused',
-      delayMs: 100,
-      nextAttempt: 2,
-    });
-    expect(decide({ returned: fate }, 4, policy, half)).toMatchObject({
-      action: 'dead-letter',
-      reason: 'max-attempts-exceeded',
-      message: 'after 4 attempts: database unavailable: connection refused',
+    const hold = { action: 'hold', dependency: 'database', reason: 'connection refused' };
+    expect(decide({ returned: fate }, 1, policy, half)).toEqual(hold);
+    expect(decide({ returned: fate }, 4, policy, half)).toEqual(hold);
+    const thrown = new DependencyUnavailableError('smtp', 'connect ETIMEDOUT');
+    expect(decide({ threw: thrown }, 4, policy, half)).toEqual({
+      action: 'hold',
+      dependency: 'smtp',
+      reason: 'connect ETIMEDOUT',
     });
   });
 

@@ -3,7 +3,7 @@ import type { Contract, Payload } from '@notify/contracts';
 import type { Logger } from 'pino';
 import { retryDelay } from './backoff.js';
 import type { RetryPolicy } from './backoff.js';
-import { errorMessage, isPermanent } from './errors.js';
+import { DependencyUnavailableError, errorMessage, isPermanent } from './errors.js';
 import { Fates } from './fate.js';
 import type { Fate } from './fate.js';
 import { publisherIdentity } from './identity.js';
@@ -106,7 +106,14 @@ export interface DeadLetterDecision {
   readonly attempts: number;
 }
 
-export type Decision = AckDecision | RetryDecision | DeadLetterDecision;
+/** A dependency is down: keep the message and pause, without spending an attempt. */
+export interface HoldDecision {
+  readonly action: 'hold';
+  readonly dependency: string;
+  readonly reason: string;
+}
+
+export type Decision = AckDecision | RetryDecision | DeadLetterDecision | HoldDecision;
 
 /** A message that decoded and fits one of the accepted contracts, or the reason it does not. */
 export type Admission<C extends Contract> =
@@ -185,14 +192,20 @@ export function admit<C extends Contract>(
   return { ok: true, delivery };
 }
 
-/** The fate a throw stands for: PermanentError dead-letters, anything else is retried. */
+/**
+ * The fate a throw stands for: PermanentError dead-letters, DependencyUnavailableError
+ * holds the message for the outage, anything else is retried.
+ */
 export function fateOfError(err: unknown): Fate {
-  return isPermanent(err) ? Fates.deadLetter(errorMessage(err), err.detail) : Fates.retry(errorMessage(err));
+  if (isPermanent(err)) return Fates.deadLetter(errorMessage(err), err.detail);
+  if (err instanceof DependencyUnavailableError) return Fates.unavailable(err.dependency, err.message);
+  return Fates.retry(errorMessage(err));
 }
 
 /**
  * Turns the handler's answer into a decision. A retry is bounded by the policy: on the
- * last attempt it dead-letters with 'max-attempts-exceeded'. `random` spreads the delay
+ * last attempt it dead-letters with 'max-attempts-exceeded'. An unavailable dependency
+ * holds the message whatever its attempt: an outage is not the message's failure. `random` spreads the delay
  * (the policy's jitter) and is a parameter so the decision stays reproducible.
  */
 export function decide(
@@ -213,11 +226,10 @@ export function decide(
         ...(fate.detail === undefined ? {} : { detail: fate.detail }),
         attempts: attempt,
       };
-    case 'retry':
-    case 'unavailable': {
-      // An outage is retried like a failure of the message for now; the fate keeps the
-      // dependency apart so the runner can pause for it instead.
-      const message = fate.kind === 'retry' ? fate.reason : `${fate.dependency} unavailable: ${fate.reason}`;
+    case 'unavailable':
+      return { action: 'hold', dependency: fate.dependency, reason: fate.reason };
+    case 'retry': {
+      const message = fate.reason;
       if (attempt >= policy.maxAttempts) {
         return {
           action: 'dead-letter',

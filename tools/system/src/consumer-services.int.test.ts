@@ -49,7 +49,7 @@ describe('the five consumer services, each doing its job once per order', () => 
       counterValue(text, 'messages_processed_total', { queue: channel, outcome });
     return {
       done: count('ack') + count('duplicate'),
-      failed: count('retry') + count('dead-letter') + count('requeue'),
+      failed: count('retry') + count('dead-letter') + count('returned'),
     };
   }
 
