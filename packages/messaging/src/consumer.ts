@@ -6,6 +6,8 @@ import { DEFAULT_RETRY_POLICY, retryDelay } from './backoff.js';
 import type { RetryPolicy } from './backoff.js';
 import type { Broker } from './broker.js';
 import { errorMessage, isPermanent } from './errors.js';
+import { Fates } from './fate.js';
+import type { Fate } from './fate.js';
 import { republishProperties } from './properties.js';
 import type { Publisher } from './publisher.js';
 
@@ -15,6 +17,11 @@ export interface MessageContext {
   readonly correlationId: string | undefined;
   /** 1 on the first delivery, incremented by every delayed retry. */
   readonly attempt: number;
+  /**
+   * The retry policy's total attempts: a handler on attempt === maxAttempts knows that a
+   * retry fate will dead-letter the message instead.
+   */
+  readonly maxAttempts: number;
   /** The broker redelivered this message (a consumer died or a channel closed holding it). */
   readonly redelivered: boolean;
   readonly routingKey: string;
@@ -54,7 +61,11 @@ export interface ConsumerOptions<C extends Contract> {
   readonly topology: ConsumerTopology;
   /** The contracts this queue carries; the AMQP `type` property (and routing key) picks one. */
   readonly contracts: readonly C[];
-  readonly handler: (delivery: Delivery<C>) => Promise<void>;
+  /**
+   * Decides the message's fate by what it returns (nothing means ack). A throw is an
+   * unexpected failure: PermanentError dead-letters, anything else retries.
+   */
+  readonly handler: (delivery: Delivery<C>) => Promise<Fate | void>;
   /** Publisher used for retries, dead letters and lifecycle events. */
   readonly publisher: Publisher;
   readonly prefetch?: number;
@@ -271,6 +282,7 @@ export class Consumer<C extends Contract> {
       messageId,
       correlationId,
       attempt,
+      maxAttempts: this.policy.maxAttempts,
       redelivered: msg.fields.redelivered,
       routingKey,
       publishedAt:
@@ -289,18 +301,25 @@ export class Consumer<C extends Contract> {
       safe(() => ch.ack(msg));
       return { outcome: 'duplicate' };
     }
+    let fate: Fate | void;
     try {
-      await this.options.handler({
+      fate = await this.options.handler({
         key: contract.routingKey,
         contract,
         payload: checked.value,
         ctx,
       } as Delivery<C>);
     } catch (err) {
-      const message = errorMessage(err);
-      if (isPermanent(err)) {
-        return this.deadLetter(ch, ctxBase, 'permanent-failure', message, err.detail);
+      fate = isPermanent(err)
+        ? Fates.deadLetter(errorMessage(err), err.detail)
+        : Fates.retry(errorMessage(err));
+    }
+    if (fate && fate.kind !== 'ack') {
+      if (fate.kind === 'dead-letter') {
+        return this.deadLetter(ch, ctxBase, 'permanent-failure', fate.reason, fate.detail);
       }
+      const message =
+        fate.kind === 'unavailable' ? `${fate.dependency} unavailable: ${fate.reason}` : fate.reason;
       if (attempt >= this.policy.maxAttempts) {
         return this.deadLetter(ch, ctxBase, 'max-attempts-exceeded', `after ${attempt} attempts: ${message}`);
       }

@@ -4,5 +4,6 @@ export * from './declare.js';
 export * from './broker.js';
 export * from './publisher.js';
 export * from './consumer.js';
+export * from './fate.js';
 export * from './trace.js';
 export * from './dead-letters.js';
