@@ -44,7 +44,7 @@ function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string 
         calls.push(`release ${token} ${f.reason}`);
       },
     },
-    mailer: {
+    sender: {
       send: async () => {
         calls.push('send');
         return send();

@@ -63,7 +63,7 @@ export interface ConfirmationEvents {
 export interface SendOrderConfirmationDeps {
   readonly compose: (message: EmailMessage) => OutgoingMail;
   readonly repository: ConfirmationRepository;
-  readonly mailer: MailSender;
+  readonly sender: MailSender;
   readonly events: ConfirmationEvents;
   readonly leaseMs: number;
   readonly now?: () => Date;
@@ -144,7 +144,7 @@ export async function sendOrderConfirmation(
 
   let smtpResponse: string;
   try {
-    ({ smtpResponse } = await deps.mailer.send(mail));
+    ({ smtpResponse } = await deps.sender.send(mail));
   } catch (err) {
     const failure = classifySmtpError(err);
     const detail = smtpDetail(failure.responseCode, failure.smtpResponse);

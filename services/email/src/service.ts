@@ -24,7 +24,7 @@ export function startEmailService(
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
       config: (serviceEnv, common) => loadEmailConfig(serviceEnv, common.NODE_ENV),
       setup: async ({ config, pool, publisher, logger }) => {
-        const mailer = new SmtpMailSender(config, logger);
+        const sender = new SmtpMailSender(config, logger);
         logger.info(
           { smtpHost: config.smtp.host, smtpPort: config.smtp.port, poolSize: config.poolSize },
           'smtp transport ready',
@@ -33,7 +33,7 @@ export function startEmailService(
           compose: (message: Parameters<typeof composeOrderConfirmation>[0]) =>
             composeOrderConfirmation(message, config),
           repository: new PgConfirmationRepository(pool),
-          mailer,
+          sender,
           events: new AmqpConfirmationEvents(publisher),
           leaseMs: config.sendLeaseMs,
         };
@@ -44,7 +44,7 @@ export function startEmailService(
                 confirmationFate(await sendOrderConfirmation(payload, ctx, deps)),
             }),
           ],
-          close: () => mailer.close(),
+          close: () => sender.close(),
         };
       },
     },
