@@ -6,6 +6,7 @@ export * from './readiness.js';
 export * from './ops-server.js';
 export * from './shutdown.js';
 export * from './delivery-meta.js';
+export * from './delivery-events.js';
 export * from './service-consumer.js';
 export * from './start-service.js';
 export * from './main-runner.js';

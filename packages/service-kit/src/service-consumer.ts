@@ -1,6 +1,6 @@
 import { channelConsumers, EXCHANGES, notifications, orderEventsConsumer } from '@notify/contracts';
 import type { Channel, ConsumerTopology, Contract } from '@notify/contracts';
-import { Consumer } from '@notify/messaging';
+import { combineObservers, Consumer } from '@notify/messaging';
 import type {
   Broker,
   ConsumerObserver,
@@ -12,6 +12,7 @@ import type {
   TopologySpec,
 } from '@notify/messaging';
 import type { Logger } from 'pino';
+import { deliveryEventsObserver } from './delivery-events.js';
 
 /** One queue a service consumes, and what becomes of each of its messages. */
 export interface ConsumerSpec<C extends Contract> {
@@ -25,8 +26,8 @@ export interface ConsumerSpec<C extends Contract> {
   readonly handle: (delivery: Delivery<C>) => Promise<Fate | void>;
   /** Idempotency hook: true acks a message whose effect is already recorded. */
   readonly alreadyProcessed?: (ctx: MessageContext) => Promise<boolean>;
-  /** Publishes `<channel>.retrying` / `<channel>.dead_lettered` for this channel. */
-  readonly lifecycleChannel?: Channel;
+  /** Publishes `<channel>.retrying` / `<channel>.dead_lettered` for this channel (delivery-events.ts). */
+  readonly deliveryEvents?: Channel;
   /** Unacked messages at once; default PREFETCH. */
   readonly prefetch?: number;
   /** Where the handler publishes, declared before the consumer starts. */
@@ -38,6 +39,7 @@ export interface ConsumerRuntime {
   readonly broker: Broker;
   readonly publisher: Publisher;
   readonly logger: Logger;
+  /** Told of every consumer's outcomes (metrics). */
   readonly observer: ConsumerObserver;
   readonly prefetch: number;
   readonly retry: Partial<RetryPolicy>;
@@ -74,8 +76,16 @@ export function serviceConsumer<C extends Contract>(spec: ConsumerSpec<C>): Serv
         retry: runtime.retry,
         handler: spec.handle,
         ...(spec.alreadyProcessed ? { alreadyProcessed: spec.alreadyProcessed } : {}),
-        ...(spec.lifecycleChannel ? { lifecycleChannel: spec.lifecycleChannel } : {}),
-        observer: runtime.observer,
+        observer: spec.deliveryEvents
+          ? combineObservers(
+              runtime.observer,
+              deliveryEventsObserver({
+                channel: spec.deliveryEvents,
+                publisher: runtime.publisher,
+                logger: runtime.logger,
+              }),
+            )
+          : runtime.observer,
         logger: runtime.logger,
       });
       return {
@@ -122,7 +132,7 @@ export function channelConsumer<Ch extends Channel>(
     ...spec,
     topology: channelConsumers[channel],
     contracts: [notifications[channel]],
-    lifecycleChannel: channel,
+    deliveryEvents: channel,
     declares: OUTCOME_EVENTS,
   });
 }

@@ -108,8 +108,11 @@ export interface ServiceDefinition<Cfg, Parts extends ServiceParts = ServicePart
   readonly setup: (infra: ServiceInfra<Cfg>) => Promise<Parts>;
 }
 
+/** What a service's start function takes besides the environment; tests set these. */
 export interface StartOptions {
   readonly logger?: Logger;
+  /** Overrides the definition's retry policy (short delays); RETRY_* variables still win. */
+  readonly retry?: Partial<RetryPolicy>;
 }
 
 export interface RunningService<Cfg, Parts extends ServiceParts = ServiceParts> {
@@ -162,7 +165,7 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
     env,
   );
   const config = def.config(env, common);
-  const retry = { ...def.retry, ...retryFromEnv(common) };
+  const retry = { ...def.retry, ...options.retry, ...retryFromEnv(common) };
   const logger = options.logger ?? createLogger(def.name, common.LOG_LEVEL);
   const schema = common.DATABASE_SCHEMA || def.name.replace(/-/g, '_');
 
