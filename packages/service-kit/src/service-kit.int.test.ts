@@ -48,8 +48,7 @@ describe('startService', () => {
     const handled: string[] = [];
     const service = await startService(
       {
-        name: 'kit-fraud',
-        defaultPort: 0,
+        service: { name: 'kit-fraud', port: 0, schema: 'kit_fraud' },
         migrationsDir: fileURLToPath(new URL('./test-fixtures/migrations', import.meta.url)),
         config: () => ({}),
         setup: async ({ pool }) => ({
@@ -132,8 +131,7 @@ describe('startService', () => {
       `http ${running.service?.app.server.listening ? 'open' : 'closed'}, consuming ${String(running.service?.consumers[0]?.isConsuming)}`;
     const service = await startService(
       {
-        name: 'kit-order',
-        defaultPort: 0,
+        service: { name: 'kit-order', port: 0, schema: 'kit_order' },
         config: () => ({}),
         setup: async () => ({
           consumers: [channelConsumer('logistic', { handle: async () => undefined })],
@@ -167,8 +165,7 @@ describe('startService', () => {
   it("serves the one readiness rule on the service's own app; a broker it only reports degrades it", async () => {
     const service = await startService(
       {
-        name: 'kit-api',
-        defaultPort: 0,
+        service: { name: 'kit-api', port: 0, schema: 'kit_api' },
         config: () => ({}),
         readiness: { reportOnly: ['broker'] },
         setup: async ({ opsRoutes }) => {
@@ -202,8 +199,7 @@ describe('startService', () => {
     await expect(
       startService(
         {
-          name: 'kit-noops',
-          defaultPort: 0,
+          service: { name: 'kit-noops', port: 0, schema: 'kit_noops' },
           config: () => ({}),
           // A session in the work pool, so a pool left open would show.
           setup: async ({ pool }) => {

@@ -76,11 +76,19 @@ export interface ServiceInfra<Cfg> {
   port(): number;
 }
 
-export interface ServiceDefinition<Cfg, Parts extends ServiceParts = ServiceParts> {
-  /** Logger `service`, broker connection name, default schema, database application name. */
+/**
+ * Who a service is: its SERVICE_CATALOGUE entry (@notify/contracts). The name is the
+ * logger's `service`, the broker connection's and the database session's name; the port
+ * is PORT's default; the schema is DATABASE_SCHEMA's.
+ */
+export interface ServiceIdentity {
   readonly name: string;
-  /** PORT when the environment does not say. */
-  readonly defaultPort: number;
+  readonly port: number;
+  readonly schema: string;
+}
+
+export interface ServiceDefinition<Cfg, Parts extends ServiceParts = ServiceParts> {
+  readonly service: ServiceIdentity;
   /** PREFETCH when the environment does not say (default 16). */
   readonly defaultPrefetch?: number;
   /** SQL migrations (node-pg-migrate format), applied to the service's schema before anything else. */
@@ -160,14 +168,15 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
   env: NodeJS.ProcessEnv = process.env,
   options: StartOptions = {},
 ): Promise<RunningService<Cfg, Parts>> {
+  const { name } = def.service;
   const common = loadCommonConfig(
-    { port: def.defaultPort, ...(def.defaultPrefetch ? { prefetch: def.defaultPrefetch } : {}) },
+    { port: def.service.port, ...(def.defaultPrefetch ? { prefetch: def.defaultPrefetch } : {}) },
     env,
   );
   const config = def.config(env, common);
   const retry = { ...def.retry, ...options.retry, ...retryFromEnv(common) };
-  const logger = options.logger ?? createLogger(def.name, common.LOG_LEVEL);
-  const schema = common.DATABASE_SCHEMA || def.name.replace(/-/g, '_');
+  const logger = options.logger ?? createLogger(name, common.LOG_LEVEL);
+  const schema = common.DATABASE_SCHEMA || def.service.schema;
 
   const started: StopStep[] = [];
   let stopping: Promise<void> | null = null;
@@ -193,7 +202,7 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
       url: common.DATABASE_URL,
       schema,
       max: db.poolMax ?? 10,
-      applicationName: def.name,
+      applicationName: name,
       connectionTimeoutMillis: db.connectionTimeoutMs ?? 5_000,
     });
     started.push({ name: 'database pool', run: () => pool.end() });
@@ -204,7 +213,7 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
       url: common.DATABASE_URL,
       schema,
       max: 1,
-      applicationName: `${def.name}-health`,
+      applicationName: `${name}-health`,
       connectionTimeoutMillis: 2_000,
     });
     started.push({ name: 'health pool', run: () => healthPool.end() });
@@ -212,7 +221,7 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
     const brokerOptions = def.broker?.(config) ?? {};
     const broker = await Broker.connect({
       url: common.AMQP_URL,
-      connectionName: def.name,
+      connectionName: name,
       logger,
       ...(brokerOptions.topology ? { topology: brokerOptions.topology } : {}),
     });
@@ -231,14 +240,14 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
     });
     started.push({ name: 'publisher', run: () => publisher.close() });
 
-    const registry = createRegistry(def.name);
+    const registry = createRegistry(name);
     const readiness = new Readiness({
       broker: () => broker.isReady(),
       database: () => pingDatabase(healthPool),
     });
     let boundPort = common.PORT;
     const infra: ServiceInfra<Cfg> = {
-      name: def.name,
+      name,
       common,
       config,
       logger,
@@ -280,7 +289,7 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
       });
       await consumer.start();
     }
-    logger.info({ port: boundPort, queues: consumers.map((c) => c.queue) }, `${def.name} started`);
+    logger.info({ port: boundPort, queues: consumers.map((c) => c.queue) }, `${name} started`);
 
     const host = common.HOST === '0.0.0.0' || common.HOST === '::' ? '127.0.0.1' : common.HOST;
     return {

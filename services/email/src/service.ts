@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { SERVICE_CATALOGUE } from '@notify/contracts';
 import { channelConsumer, startService } from '@notify/service-kit';
 import type { RunningService, StartOptions } from '@notify/service-kit';
 import { AmqpConfirmationEvents } from './adapters/amqp-confirmation-events.js';
@@ -10,8 +11,6 @@ import { confirmationFate } from './fate.js';
 import { composeOrderConfirmation } from './order-confirmation-mail.js';
 import { sendOrderConfirmation } from './send-order-confirmation.js';
 
-export const EMAIL_SERVICE_PORT = 3001;
-
 /** Starts the email service: consumes the `email` queue and sends order confirmations. */
 export function startEmailService(
   env: NodeJS.ProcessEnv = process.env,
@@ -19,8 +18,7 @@ export function startEmailService(
 ): Promise<RunningService<EmailConfig>> {
   return startService(
     {
-      name: 'email',
-      defaultPort: EMAIL_SERVICE_PORT,
+      service: SERVICE_CATALOGUE.email,
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
       config: (serviceEnv, common) => loadEmailConfig(serviceEnv, common.NODE_ENV),
       setup: async ({ config, pool, publisher, logger }) => {

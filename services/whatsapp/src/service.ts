@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { SERVICE_CATALOGUE } from '@notify/contracts';
 import { channelConsumer, startService } from '@notify/service-kit';
 import type { RunningService, ServiceParts, StartOptions } from '@notify/service-kit';
 import { AmqpMessageEvents } from './adapters/amqp-message-events.js';
@@ -10,8 +11,6 @@ import { whatsappFate } from './fate.js';
 import { sendOrderWhatsapp } from './send-order-whatsapp.js';
 import { statusCallbackRoutes } from './status-callback-route.js';
 
-export const SERVICE_NAME = 'whatsapp';
-export const DEFAULT_PORT = 3002;
 /**
  * Each in-flight send holds a database connection across its call to Twilio (see
  * adapters/pg-message-repository.ts); staying below the pool's 10 connections leaves
@@ -35,8 +34,7 @@ export async function startWhatsappService(
 ): Promise<WhatsappService> {
   const running = await startService<WhatsappConfig, WhatsappParts>(
     {
-      name: SERVICE_NAME,
-      defaultPort: DEFAULT_PORT,
+      service: SERVICE_CATALOGUE.whatsapp,
       defaultPrefetch: DEFAULT_PREFETCH,
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
       config: (e, common) => loadWhatsappConfig(e, common),
