@@ -88,12 +88,9 @@ export async function createHarness(prefix: string): Promise<Harness> {
       );
     },
     async settled(service) {
-      await waitFor(
-        async () => (await vh.queue('payment'))?.messages === 0 && service.consumer.active === 0,
-        {
-          what: 'payment queue drained',
-        },
-      );
+      await waitFor(async () => (await vh.queue('payment'))?.messages === 0 && service.inFlight() === 0, {
+        what: 'payment queue drained',
+      });
     },
     async close() {
       for (const s of services) await s.stop().catch(() => undefined);

@@ -1,15 +1,16 @@
 import { events } from '@notify/contracts';
 import type { Publisher } from '@notify/messaging';
-import type { MessageMeta, Payment, PaymentEvents } from '../authorize-payment.js';
+import type { TraceMeta } from '@notify/service-kit';
+import type { Payment, PaymentEvents } from '../authorize-payment.js';
 
 /**
  * Outcome events on order.events. The message id is derived from the order and the
  * outcome, so an outcome announced again carries the same id and consumers de-duplicate it.
  */
-export class PublishedPaymentEvents implements PaymentEvents {
+export class AmqpPaymentEvents implements PaymentEvents {
   constructor(private readonly publisher: Publisher) {}
 
-  async paymentDecided(p: Payment, meta: MessageMeta): Promise<void> {
+  async paymentDecided(p: Payment, trace: TraceMeta): Promise<void> {
     const common = {
       orderId: p.orderId,
       occurredAt: p.decidedAt.toISOString(),
@@ -17,7 +18,7 @@ export class PublishedPaymentEvents implements PaymentEvents {
       currency: p.currency,
       gateway: p.gateway,
     };
-    const trace = meta.traceparent ? { traceparent: meta.traceparent } : {};
+    const traceparent = trace.traceparent ? { traceparent: trace.traceparent } : {};
     if (p.status === 'authorized') {
       await this.publisher.publish(
         events.paymentAuthorized,
@@ -25,7 +26,7 @@ export class PublishedPaymentEvents implements PaymentEvents {
         {
           messageId: `${p.orderId}:${events.paymentAuthorized.routingKey}`,
           correlationId: p.orderId,
-          ...trace,
+          ...traceparent,
         },
       );
     } else {
@@ -35,7 +36,7 @@ export class PublishedPaymentEvents implements PaymentEvents {
         {
           messageId: `${p.orderId}:${events.paymentDeclined.routingKey}`,
           correlationId: p.orderId,
-          ...trace,
+          ...traceparent,
         },
       );
     }
