@@ -31,3 +31,20 @@ export type TraceMeta = Pick<DeliveryMeta, 'traceparent'>;
 export function isLastAttempt(meta: Pick<DeliveryMeta, 'attempt' | 'maxAttempts'>): boolean {
   return meta.attempt >= meta.maxAttempts;
 }
+
+/**
+ * How an outcome event about an order is published: its stable id (a re-publication after
+ * a crash is recognisably the same event), the order as correlation id, and the trace of
+ * the delivery that caused it.
+ */
+export function outcomeEventOptions(
+  orderId: string,
+  messageId: string,
+  trace: TraceMeta,
+): { messageId: string; correlationId: string; traceparent?: string } {
+  return {
+    messageId,
+    correlationId: orderId,
+    ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
+  };
+}

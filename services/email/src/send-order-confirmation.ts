@@ -25,16 +25,19 @@ export type ClaimResult =
   /** Another delivery holds a live claim: it is sending right now. */
   | { readonly kind: 'busy'; readonly leaseUntil: Date };
 
+/** A delivery's claim on sending an order's confirmation. */
+export interface ClaimRequest {
+  readonly orderId: string;
+  readonly deliveryMessageId: string;
+  readonly recipient: string;
+  readonly locale: string;
+  readonly smtpMessageId: string;
+  readonly leaseMs: number;
+}
+
 /** The per-order record of the confirmation, in the service's own schema. */
 export interface ConfirmationRepository {
-  claim(input: {
-    orderId: string;
-    deliveryMessageId: string;
-    recipient: string;
-    locale: string;
-    smtpMessageId: string;
-    leaseMs: number;
-  }): Promise<ClaimResult>;
+  claim(input: ClaimRequest): Promise<ClaimResult>;
   markSent(orderId: string, result: { smtpResponse: string; sentAt: Date }): Promise<SentConfirmation>;
   /** Records a final failure; a later delivery (a replay) may claim again. */
   markFailed(

@@ -27,17 +27,20 @@ export interface AttemptRef {
   readonly attemptNo: number;
 }
 
+/** A gateway call about to be made, as its attempt row records it. */
+export interface AttemptStart {
+  readonly orderId: string;
+  readonly messageId: string;
+  readonly deliveryAttempt: number;
+  readonly redelivered: boolean;
+  readonly gateway: string;
+  readonly startedAt: Date;
+}
+
 export interface PaymentRepository {
   findByOrderId(orderId: string): Promise<Payment | undefined>;
   /** Records that a gateway call is about to be made (outcome pending). */
-  startAttempt(attempt: {
-    orderId: string;
-    messageId: string;
-    deliveryAttempt: number;
-    redelivered: boolean;
-    gateway: string;
-    startedAt: Date;
-  }): Promise<AttemptRef>;
+  startAttempt(attempt: AttemptStart): Promise<AttemptRef>;
   recordFailure(
     attempt: AttemptRef,
     failure: { error: string; transient: boolean; latencyMs: number; finishedAt: Date },

@@ -1,5 +1,6 @@
 import { events } from '@notify/contracts';
 import type { Publisher } from '@notify/messaging';
+import { outcomeEventOptions } from '@notify/service-kit';
 import type { TraceMeta } from '@notify/service-kit';
 import type { ConfirmationEvents, SentConfirmation } from '../send-order-confirmation.js';
 
@@ -10,7 +11,7 @@ import type { ConfirmationEvents, SentConfirmation } from '../send-order-confirm
 export class AmqpConfirmationEvents implements ConfirmationEvents {
   constructor(private readonly publisher: Publisher) {}
 
-  async sent(record: SentConfirmation, { traceparent }: TraceMeta): Promise<void> {
+  async sent(record: SentConfirmation, trace: TraceMeta): Promise<void> {
     await this.publisher.publish(
       events.emailSent,
       {
@@ -20,17 +21,13 @@ export class AmqpConfirmationEvents implements ConfirmationEvents {
         smtpMessageId: record.smtpMessageId,
         locale: record.locale,
       },
-      {
-        messageId: `${record.orderId}:${events.emailSent.routingKey}`,
-        correlationId: record.orderId,
-        ...(traceparent ? { traceparent } : {}),
-      },
+      outcomeEventOptions(record.orderId, `${record.orderId}:${events.emailSent.routingKey}`, trace),
     );
   }
 
   async failed(
     failure: { orderId: string; reason: string; smtpResponse?: string; occurredAt: Date },
-    { traceparent }: TraceMeta,
+    trace: TraceMeta,
   ): Promise<void> {
     await this.publisher.publish(
       events.emailFailed,
@@ -40,11 +37,7 @@ export class AmqpConfirmationEvents implements ConfirmationEvents {
         reason: failure.reason,
         ...(failure.smtpResponse ? { smtpResponse: failure.smtpResponse } : {}),
       },
-      {
-        messageId: `${failure.orderId}:${events.emailFailed.routingKey}`,
-        correlationId: failure.orderId,
-        ...(traceparent ? { traceparent } : {}),
-      },
+      outcomeEventOptions(failure.orderId, `${failure.orderId}:${events.emailFailed.routingKey}`, trace),
     );
   }
 }

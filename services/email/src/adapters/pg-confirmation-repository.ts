@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
-import type { ClaimResult, ConfirmationRepository, SentConfirmation } from '../send-order-confirmation.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  ConfirmationRepository,
+  SentConfirmation,
+} from '../send-order-confirmation.js';
 
 interface Row {
   order_id: string;
@@ -29,14 +34,7 @@ function toSent(row: Row): SentConfirmation {
 export class PgConfirmationRepository implements ConfirmationRepository {
   constructor(private readonly pool: Pool) {}
 
-  async claim(input: {
-    orderId: string;
-    deliveryMessageId: string;
-    recipient: string;
-    locale: string;
-    smtpMessageId: string;
-    leaseMs: number;
-  }): Promise<ClaimResult> {
+  async claim(input: ClaimRequest): Promise<ClaimResult> {
     const token = randomUUID();
     return withTransaction(this.pool, async (client) => {
       // The row lock serialises concurrent deliveries of one order; the transaction is

@@ -17,6 +17,20 @@ export type SmtpSettings = Pick<
   | 'requireTls'
 >;
 
+/** The composed mail as nodemailer's message options: what goes on the wire. */
+export function nodemailerMessage(mail: OutgoingMail) {
+  return {
+    from: mail.from,
+    to: mail.to,
+    ...(mail.replyTo ? { replyTo: mail.replyTo } : {}),
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    messageId: mail.messageId,
+    headers: { ...mail.headers },
+  };
+}
+
 /**
  * Sends through a pool of SMTP connections: a confirmation per order is a steady
  * stream, and a new TCP + TLS + AUTH handshake per message would cost more than the
@@ -50,16 +64,7 @@ export class SmtpMailSender implements MailSender {
 
   async send(mail: OutgoingMail): Promise<{ smtpResponse: string }> {
     try {
-      const info = await this.transporter.sendMail({
-        from: mail.from,
-        to: mail.to,
-        ...(mail.replyTo ? { replyTo: mail.replyTo } : {}),
-        subject: mail.subject,
-        text: mail.text,
-        html: mail.html,
-        messageId: mail.messageId,
-        headers: { ...mail.headers },
-      });
+      const info = await this.transporter.sendMail(nodemailerMessage(mail));
       return { smtpResponse: String(info.response) };
     } catch (err) {
       throw classifySmtpError(err);

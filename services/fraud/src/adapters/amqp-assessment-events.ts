@@ -1,5 +1,6 @@
 import { events } from '@notify/contracts';
 import type { Publisher } from '@notify/messaging';
+import { outcomeEventOptions } from '@notify/service-kit';
 import type { TraceMeta } from '@notify/service-kit';
 import type { AssessmentEvents, StoredAssessment } from '../assess-order.js';
 
@@ -10,7 +11,7 @@ export const assessedMessageId = (orderId: string) => `${orderId}:fraud.assessed
 export class AmqpAssessmentEvents implements AssessmentEvents {
   constructor(private readonly publisher: Publisher) {}
 
-  async assessed(stored: StoredAssessment, { traceparent }: TraceMeta): Promise<void> {
+  async assessed(stored: StoredAssessment, trace: TraceMeta): Promise<void> {
     await this.publisher.publish(
       events.fraudAssessed,
       {
@@ -20,11 +21,7 @@ export class AmqpAssessmentEvents implements AssessmentEvents {
         decision: stored.decision,
         rules: stored.rules.map((r) => ({ id: r.id, points: r.points, detail: r.detail })),
       },
-      {
-        messageId: assessedMessageId(stored.orderId),
-        correlationId: stored.orderId,
-        ...(traceparent ? { traceparent } : {}),
-      },
+      outcomeEventOptions(stored.orderId, assessedMessageId(stored.orderId), trace),
     );
   }
 }

@@ -1,5 +1,6 @@
 import { events } from '@notify/contracts';
 import type { Publisher } from '@notify/messaging';
+import { outcomeEventOptions } from '@notify/service-kit';
 import type { TraceMeta } from '@notify/service-kit';
 import type { Shipment, ShipmentEvents, ShipmentRejection } from '../create-shipment.js';
 
@@ -23,11 +24,7 @@ export class AmqpShipmentEvents implements ShipmentEvents {
         estimatedDelivery: s.estimatedDelivery,
         totalWeightGrams: s.totalWeightGrams,
       },
-      {
-        messageId: `${s.orderId}:${events.shipmentCreated.routingKey}`,
-        correlationId: s.orderId,
-        ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
-      },
+      outcomeEventOptions(s.orderId, `${s.orderId}:${events.shipmentCreated.routingKey}`, trace),
     );
   }
 
@@ -35,11 +32,7 @@ export class AmqpShipmentEvents implements ShipmentEvents {
     await this.publisher.publish(
       events.shipmentRejected,
       { orderId: r.orderId, occurredAt: r.rejectedAt.toISOString(), reason: r.reason },
-      {
-        messageId: `${r.orderId}:${events.shipmentRejected.routingKey}`,
-        correlationId: r.orderId,
-        ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
-      },
+      outcomeEventOptions(r.orderId, `${r.orderId}:${events.shipmentRejected.routingKey}`, trace),
     );
   }
 }

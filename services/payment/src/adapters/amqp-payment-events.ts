@@ -1,5 +1,6 @@
 import { events } from '@notify/contracts';
 import type { Publisher } from '@notify/messaging';
+import { outcomeEventOptions } from '@notify/service-kit';
 import type { TraceMeta } from '@notify/service-kit';
 import type { Payment, PaymentEvents } from '../authorize-payment.js';
 
@@ -18,26 +19,17 @@ export class AmqpPaymentEvents implements PaymentEvents {
       currency: p.currency,
       gateway: p.gateway,
     };
-    const traceparent = trace.traceparent ? { traceparent: trace.traceparent } : {};
     if (p.status === 'authorized') {
       await this.publisher.publish(
         events.paymentAuthorized,
         { ...common, authorizationId: p.authorizationId },
-        {
-          messageId: `${p.orderId}:${events.paymentAuthorized.routingKey}`,
-          correlationId: p.orderId,
-          ...traceparent,
-        },
+        outcomeEventOptions(p.orderId, `${p.orderId}:${events.paymentAuthorized.routingKey}`, trace),
       );
     } else {
       await this.publisher.publish(
         events.paymentDeclined,
         { ...common, code: p.declineCode, reason: p.declineReason },
-        {
-          messageId: `${p.orderId}:${events.paymentDeclined.routingKey}`,
-          correlationId: p.orderId,
-          ...traceparent,
-        },
+        outcomeEventOptions(p.orderId, `${p.orderId}:${events.paymentDeclined.routingKey}`, trace),
       );
     }
   }

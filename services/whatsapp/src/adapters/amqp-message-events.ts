@@ -1,5 +1,6 @@
 import { events } from '@notify/contracts';
 import type { Publisher } from '@notify/messaging';
+import { outcomeEventOptions } from '@notify/service-kit';
 import type { TraceMeta } from '@notify/service-kit';
 import type { MessageEvents, SentRecord, StatusRecord } from '../send-order-whatsapp.js';
 
@@ -21,11 +22,7 @@ export class AmqpMessageEvents implements MessageEvents {
         messageSid: record.messageSid,
         status: record.acceptedStatus,
       },
-      {
-        messageId: `${record.orderId}:whatsapp.sent`,
-        correlationId: record.orderId,
-        ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
-      },
+      outcomeEventOptions(record.orderId, `${record.orderId}:whatsapp.sent`, trace),
     );
   }
 
@@ -39,11 +36,7 @@ export class AmqpMessageEvents implements MessageEvents {
         status: record.status,
         ...(record.errorCode !== undefined ? { errorCode: record.errorCode } : {}),
       },
-      {
-        messageId: `${record.orderId}:whatsapp.status:${record.status}`,
-        correlationId: record.orderId,
-        ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
-      },
+      outcomeEventOptions(record.orderId, `${record.orderId}:whatsapp.status:${record.status}`, trace),
     );
   }
 
@@ -59,11 +52,7 @@ export class AmqpMessageEvents implements MessageEvents {
         reason: failure.reason,
         ...(failure.errorCode !== undefined ? { errorCode: failure.errorCode } : {}),
       },
-      {
-        messageId: `${failure.orderId}:whatsapp.failed`,
-        correlationId: failure.orderId,
-        ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
-      },
+      outcomeEventOptions(failure.orderId, `${failure.orderId}:whatsapp.failed`, trace),
     );
   }
 }
