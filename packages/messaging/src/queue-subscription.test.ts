@@ -31,6 +31,14 @@ function setup(prefetch = 7) {
   return { source, received, subscription };
 }
 
+/** A subscription already consuming on a connected source. */
+async function consuming(prefetch?: number) {
+  const parts = setup(prefetch);
+  const conn = parts.source.connect();
+  await parts.subscription.start();
+  return { ...parts, conn };
+}
+
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
@@ -38,9 +46,7 @@ afterEach(async () => {
 
 describe('queue subscription', () => {
   it('consumes the queue on a channel of its own with the prefetch window, and acks on that channel', async () => {
-    const { source, received, subscription } = setup(7);
-    const conn = source.connect();
-    await subscription.start();
+    const { conn, received, subscription } = await consuming(7);
     expect(subscription.isConsuming).toBe(true);
     expect(conn.channels).toHaveLength(1);
     expect(conn.last.prefetchCount).toBe(7);
@@ -54,9 +60,7 @@ describe('queue subscription', () => {
   });
 
   it('requeues on the channel the message came from', async () => {
-    const { source, received, subscription } = setup();
-    const conn = source.connect();
-    await subscription.start();
+    const { conn, received } = await consuming();
     const msg = conn.last.deliver(1);
     received[0]!.handle.requeue();
     expect(conn.last.requeued).toEqual([msg]);
@@ -88,9 +92,7 @@ describe('queue subscription', () => {
   });
 
   it('after the broker cancels it, consumes again on the same channel, keeping the messages it holds', async () => {
-    const { source, received, subscription } = setup();
-    const conn = source.connect();
-    await subscription.start();
+    const { conn, received, subscription } = await consuming();
     const held = conn.last.deliver(1);
     conn.last.cancelByBroker();
     expect(subscription.isConsuming).toBe(false);
@@ -102,9 +104,7 @@ describe('queue subscription', () => {
   });
 
   it('opens a new channel when the broker closes its channel', async () => {
-    const { source, subscription } = setup();
-    const conn = source.connect();
-    await subscription.start();
+    const { conn, subscription } = await consuming();
     conn.last.closeByBroker();
     expect(subscription.isConsuming).toBe(false);
     await subscription.waitUntilConsuming(10_000);
@@ -124,9 +124,7 @@ describe('queue subscription', () => {
   });
 
   it('stop cancels the consumer, waits for deliveries in flight, then closes the channel', async () => {
-    const { source, received, subscription } = setup();
-    const conn = source.connect();
-    await subscription.start();
+    const { conn, received, subscription } = await consuming();
     conn.last.deliver(1);
     conn.last.deliver(2);
     let stopped = false;
