@@ -272,12 +272,14 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
     readiness.reportOnly(def.readiness?.reportOnly ?? []);
 
     for (const task of parts.tasks ?? []) {
-      await task.start();
+      // Registered first: a task that fails half-way through starting is stopped too.
       started.push({ name: task.name, run: () => task.stop() });
+      await task.start();
     }
 
-    const app = await httpServer(parts, { logger, readiness, registry });
+    const app = parts.app ?? createOpsServer({ logger, readiness, registry });
     started.push({ name: 'http', run: () => app.close() });
+    await completeHttpServer(app, parts);
     await app.listen({ port: common.PORT, host: common.HOST });
     const address = app.server.address();
     boundPort = typeof address === 'object' && address ? address.port : common.PORT;
@@ -313,21 +315,16 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
   }
 }
 
-async function httpServer(
-  parts: ServiceParts,
-  ops: Parameters<typeof createOpsServer>[0],
-): Promise<FastifyInstance> {
+async function completeHttpServer(app: FastifyInstance, parts: ServiceParts): Promise<void> {
   if (!parts.app) {
-    const app = createOpsServer(ops);
-    if (parts.routes) await parts.routes(app);
-    return app;
+    await parts.routes?.(app);
+    return;
   }
   if (parts.routes) throw new Error('a service with its own app adds its routes to it, not through routes');
   // The readiness rule is the root's; an app without it would answer with another one.
   for (const url of OPS_PATHS) {
-    if (!parts.app.hasRoute({ method: 'GET', url })) {
+    if (!app.hasRoute({ method: 'GET', url })) {
       throw new Error(`the service's app has no GET ${url}: mount infra.opsRoutes on it`);
     }
   }
-  return parts.app;
 }
