@@ -36,6 +36,16 @@ export class PgConfirmationRepository implements ConfirmationRepository {
 
   async claim(input: ClaimRequest): Promise<ClaimResult> {
     const token = randomUUID();
+    // $1..$7 of both the first claim (INSERT) and a takeover (UPDATE).
+    const claimParams = [
+      input.orderId,
+      input.deliveryMessageId,
+      input.recipient,
+      input.locale,
+      input.smtpMessageId,
+      token,
+      input.leaseMs,
+    ];
     return withTransaction(this.pool, async (client) => {
       // The row lock serialises concurrent deliveries of one order; the transaction is
       // short, the SMTP call happens after it committed.
@@ -52,15 +62,7 @@ export class PgConfirmationRepository implements ConfirmationRepository {
              (order_id, status, delivery_message_id, recipient, locale, smtp_message_id, claim_token, lease_until)
            VALUES ($1, 'sending', $2, $3, $4, $5, $6, now() + make_interval(secs => $7::double precision / 1000))
            ON CONFLICT (order_id) DO NOTHING`,
-          [
-            input.orderId,
-            input.deliveryMessageId,
-            input.recipient,
-            input.locale,
-            input.smtpMessageId,
-            token,
-            input.leaseMs,
-          ],
+          claimParams,
         );
         // Lost the race to a concurrent first delivery, whose row was not visible to our SELECT.
         if (inserted.rowCount === 0)
@@ -81,15 +83,7 @@ export class PgConfirmationRepository implements ConfirmationRepository {
                 lease_until = now() + make_interval(secs => $7::double precision / 1000),
                 attempts = attempts + 1, failure_reason = NULL, failed_at = NULL, updated_at = now()
           WHERE order_id = $1`,
-        [
-          input.orderId,
-          input.deliveryMessageId,
-          input.recipient,
-          input.locale,
-          input.smtpMessageId,
-          token,
-          input.leaseMs,
-        ],
+        claimParams,
       );
       return { kind: 'claimed', token, previous: row.status };
     });
