@@ -8,6 +8,7 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import type { DeadLetterQueues } from '@notify/messaging';
+import { OrderReadModel } from './adapters/order-read-model.js';
 import { OrderRepository } from './adapters/order-repository.js';
 import { StatusRepository } from './adapters/status-repository.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
@@ -161,12 +162,13 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
-  const repository = new OrderRepository(deps.pool, {
+  const orders = new OrderRepository(deps.pool, {
     ...(deps.outboxCommitted ? { onCommitted: deps.outboxCommitted } : {}),
   });
+  const views = new OrderReadModel(deps.pool);
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
-  orderRoutes(app, { repository, metrics: deps.metrics });
-  orderStreamRoutes(app, { repository, changes: deps.changes, options: options.streams });
+  orderRoutes(app, { orders, views, metrics: deps.metrics });
+  orderStreamRoutes(app, { views, changes: deps.changes, options: options.streams });
   deadLetterRoutes(app, { deadLetters: deps.deadLetters, statuses: new StatusRepository(deps.pool) });
   opsRoutes(app, { pool: deps.pool, broker: deps.broker, registry: deps.registry });
 

@@ -19,7 +19,8 @@ import type { ApiInstance } from './http/api-instance.js';
 import { createApiMetrics } from './metrics.js';
 import { OutboxRelay } from './outbox/relay.js';
 import { OutboxSignal } from './outbox/outbox-signal.js';
-import { outboxNotifyChannel } from './adapters/order-repository.js';
+import { outboxNotifyChannel, OutboxStore, publishedOutboxRetentionRule } from './outbox/outbox-store.js';
+import { idempotencyKeyRetentionRule } from './adapters/order-repository.js';
 import { StatusRepository } from './adapters/status-repository.js';
 import { OrderChanges } from './status/order-changes.js';
 import { createStatusConsumer } from './status/status-consumer.js';
@@ -45,29 +46,13 @@ export function publisherTopology(): TopologySpec {
   };
 }
 
-/**
- * What the API deletes as it ages: idempotency keys after their TTL (the order itself
- * stays), and published outbox rows stored longer ago than the retention. Outbox rows
- * are found through the primary key (ids grow with time), so the sweep adds no index to
- * the publish path; a row never published is never deleted.
- */
+/** What the API deletes as it ages: answered idempotency keys and published outbox rows. */
 export function orderApiRetentionRules(
   config: Pick<OrderApiConfig, 'IDEMPOTENCY_KEY_TTL' | 'OUTBOX_RETENTION'>,
 ): RetentionRule[] {
   return [
-    {
-      name: 'idempotency_keys',
-      table: 'idempotency_keys',
-      olderThan: 'created_at < $1',
-      maxAgeMs: config.IDEMPOTENCY_KEY_TTL,
-    },
-    {
-      name: 'outbox_published',
-      table: 'outbox',
-      olderThan: `published_at IS NOT NULL
-        AND id < (SELECT coalesce(min(id), 9223372036854775807) FROM outbox WHERE created_at >= $1)`,
-      maxAgeMs: config.OUTBOX_RETENTION,
-    },
+    idempotencyKeyRetentionRule(config.IDEMPOTENCY_KEY_TTL),
+    publishedOutboxRetentionRule(config.OUTBOX_RETENTION),
   ];
 }
 
@@ -105,7 +90,8 @@ export async function startOrderApi(
     connectionTimeoutMillis: 2_000,
   });
   const registry = createRegistry(SERVICE_NAME);
-  const metrics = createApiMetrics(registry, pool, logger);
+  const outbox = new OutboxStore(pool);
+  const metrics = createApiMetrics(registry, outbox, logger);
   const broker = await Broker.connect({
     url: config.AMQP_URL,
     connectionName: SERVICE_NAME,
@@ -115,7 +101,7 @@ export async function startOrderApi(
   const publisher = new Publisher(broker, { logger, timeoutMs: config.PUBLISH_TIMEOUT_MS });
   const relay = config.RELAY_ENABLED
     ? new OutboxRelay({
-        pool,
+        store: outbox,
         publisher,
         broker,
         databaseUrl: config.DATABASE_URL,
@@ -163,7 +149,7 @@ export async function startOrderApi(
   let app: ApiInstance;
   try {
     const signal = new OutboxSignal(
-      pool,
+      outbox,
       outboxNotifyChannel(schema),
       relay?.instanceId ?? randomUUID(),
       relay ? () => relay.wake() : null,
