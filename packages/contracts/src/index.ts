@@ -1,4 +1,5 @@
 export * from './iso.js';
+export * from './money.js';
 export * from './primitives.js';
 export * from './messages.js';
 export * from './events.js';
@@ -7,3 +8,4 @@ export * from './registry.js';
 export * from './validation.js';
 export * from './json-schema.js';
 export * from './examples.js';
+export * from './service-catalogue.js';

@@ -10,13 +10,16 @@ import type { Fate } from './fate.js';
 import type { ConsumerObserver, ObservedMessage, Outcome } from './observer.js';
 import type { Publisher } from './publisher.js';
 import { QueueSubscription } from './queue-subscription.js';
-import type { DeliveryHandle } from './queue-subscription.js';
+import type { ConnectionSource, DeliveryHandle } from './queue-subscription.js';
 import { Rerouter } from './reroute.js';
 import { admit, decide, readEnvelope } from './settle.js';
 import type { Decision, Delivery, Envelope, HandlerResult, MessageContext } from './settle.js';
 
 // What a handler deals with, exported here too for those who import the runner alone.
 export type { Delivery, MessageContext } from './settle.js';
+
+/** What the runner needs of the Broker: its connections, and declaring the queue's topology. */
+export type ConsumerBroker = ConnectionSource & Pick<Broker, 'addTopology'>;
 
 export interface ConsumerOptions<C extends Contract> {
   readonly topology: ConsumerTopology;
@@ -28,7 +31,7 @@ export interface ConsumerOptions<C extends Contract> {
    */
   readonly handler: (delivery: Delivery<C>) => Promise<Fate | void>;
   /** Publisher used for retries and dead letters. */
-  readonly publisher: Publisher;
+  readonly publisher: Pick<Publisher, 'publishRaw'>;
   readonly prefetch?: number;
   readonly retry?: Partial<RetryPolicy>;
   /** Idempotency hook: return true to ack a message whose effect already happened. */
@@ -58,7 +61,7 @@ export class Consumer<C extends Contract> {
   private started = false;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: ConsumerBroker,
     private readonly options: ConsumerOptions<C>,
   ) {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };

@@ -3,10 +3,13 @@ import type { Logger } from 'pino';
 import { errorMessage } from './errors.js';
 
 /** The channel operations a subscription uses (an amqplib channel has them). */
-export type SubscriptionChannel = Pick<
+export interface SubscriptionChannel extends Pick<
   Channel,
-  'on' | 'prefetch' | 'consume' | 'cancel' | 'close' | 'ack' | 'nack'
->;
+  'prefetch' | 'consume' | 'cancel' | 'close' | 'ack' | 'nack'
+> {
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
 
 export interface SubscriptionConnection {
   createChannel(): Promise<SubscriptionChannel>;

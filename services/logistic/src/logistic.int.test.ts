@@ -80,7 +80,7 @@ async function eventsFor(orderId: string, routingKey: string, count = 1): Promis
 }
 
 async function settled() {
-  await waitFor(async () => (await vh.queue('logistic'))?.messages === 0 && service.consumer.active === 0, {
+  await waitFor(async () => (await vh.queue('logistic'))?.messages === 0 && service.inFlight() === 0, {
     what: 'logistic queue drained',
   });
 }

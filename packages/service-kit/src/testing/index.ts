@@ -1,3 +1,4 @@
+export * from './delivery-meta.js';
 import { randomBytes } from 'node:crypto';
 import { scratchNameAge, STALE_AFTER_MS } from '@notify/messaging/testing';
 import pg from 'pg';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
-import type { ClaimResult, ConfirmationLog, SentConfirmation } from '../send-order-confirmation.js';
+import type { ClaimResult, ConfirmationRepository, SentConfirmation } from '../send-order-confirmation.js';
 
 interface Row {
   order_id: string;
@@ -26,7 +26,7 @@ function toSent(row: Row): SentConfirmation {
 }
 
 /** The `order_confirmations` table: one row per order, the unique key of the effect. */
-export class ConfirmationRepository implements ConfirmationLog {
+export class PgConfirmationRepository implements ConfirmationRepository {
   constructor(private readonly pool: Pool) {}
 
   async claim(input: {
