@@ -117,3 +117,15 @@ export function createApiMetrics(
     },
   };
 }
+
+/** Open GET /orders/:id/events streams of this process, read when scraped. */
+export function registerStreamGauge(registry: Registry, openStreams: () => number): void {
+  new Gauge({
+    name: 'order_event_streams',
+    help: 'Open GET /orders/:id/events streams of this process',
+    registers: [registry],
+    collect() {
+      this.set(openStreams());
+    },
+  });
+}

@@ -1,22 +1,13 @@
 import { orderEventsConsumer } from '@notify/contracts';
-import { Consumer, errorMessage, Fates } from '@notify/messaging';
-import type { Broker, Delivery, Fate, Publisher } from '@notify/messaging';
-import { consumerMetrics } from '@notify/service-kit';
-import type { Logger, Registry } from '@notify/service-kit';
+import { errorMessage, Fates } from '@notify/messaging';
+import type { Delivery, Fate } from '@notify/messaging';
+import { serviceConsumer } from '@notify/service-kit';
+import type { ServiceConsumer } from '@notify/service-kit';
 import { isDatabaseOutage } from '../adapters/database-errors.js';
 import { applyOutcome } from './apply-outcome.js';
 import type { ChannelStatusStore, OutcomeApplied } from './apply-outcome.js';
 import { OUTCOME_CONTRACTS } from './outcome-events.js';
 import type { OutcomeContract, OutcomeDelivery } from './outcome-events.js';
-
-export interface StatusConsumerOptions {
-  readonly broker: Broker;
-  readonly publisher: Publisher;
-  readonly statuses: ChannelStatusStore;
-  readonly registry: Registry;
-  readonly logger: Logger;
-  readonly prefetch?: number;
-}
 
 /**
  * What becomes of an outcome event: every result of applying it is an ack (an event
@@ -52,16 +43,11 @@ export function outcomeEventHandler(
  * Folds the services' outcome events (queue `order-api.events`, bound to every key of
  * `order.events`) into the channel states.
  */
-export function createStatusConsumer(options: StatusConsumerOptions): Consumer<OutcomeContract> {
-  return new Consumer(options.broker, {
+export function statusConsumer(statuses: ChannelStatusStore, prefetch: number): ServiceConsumer {
+  return serviceConsumer<OutcomeContract>({
     topology: orderEventsConsumer,
     contracts: OUTCOME_CONTRACTS,
-    publisher: options.publisher,
-    prefetch: options.prefetch ?? 32,
-    observer: consumerMetrics(options.registry),
-    // The consumer names itself (component and queue) on its own child logger; a child
-    // here would repeat the component key on every line.
-    logger: options.logger,
-    handler: outcomeEventHandler(options.statuses),
+    prefetch,
+    handle: outcomeEventHandler(statuses),
   });
 }

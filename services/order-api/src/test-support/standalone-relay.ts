@@ -4,7 +4,7 @@ import type { Pool } from '@notify/service-kit';
 import { OutboxStore } from '../outbox/outbox-store.js';
 import { OutboxRelay } from '../outbox/relay.js';
 import type { OutboxRelayOptions } from '../outbox/relay.js';
-import { publisherTopology } from '../server.js';
+import { publisherTopology } from '../publisher-topology.js';
 import { silent } from './test-api.js';
 
 export interface StandaloneRelay {
