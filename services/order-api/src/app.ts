@@ -52,8 +52,9 @@ export interface AppDeps {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The HTTP API without a listening socket: tests drive it with `inject()`, server.ts
- * listens. Route schemas are the single source of validation, types and OpenAPI.
+ * The HTTP API without a listening socket: tests drive it with `inject()`, and the
+ * composition root that server.ts hands it to listens. Route schemas are the single
+ * source of validation, types and OpenAPI.
  */
 export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   const { options } = deps;
