@@ -2,12 +2,14 @@ import { EventEmitter, once } from 'node:events';
 import amqplib from 'amqplib';
 import type { ChannelModel, RecoveringChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
-import { declareTopology, mergeTopology } from './declare.js';
+import { declareTopology, mergeTopology, verifyTopology } from './declare.js';
 import type { TopologySpec } from './declare.js';
 import { BrokerUnavailableError, errorMessage } from './errors.js';
 import { brokerUser } from './identity.js';
 
 export type BrokerState = 'connecting' | 'connected' | 'blocked' | 'disconnected' | 'closed';
+
+export type TopologyMode = 'declare' | 'verify';
 
 export interface BrokerOptions {
   /** amqp:// or amqps:// URL. */
@@ -19,6 +21,12 @@ export interface BrokerOptions {
   readonly heartbeatSeconds?: number;
   /** Declared on every (re)connect, before consumers attach. */
   readonly topology?: TopologySpec;
+  /**
+   * `declare` (default) asserts the topology on every (re)connect; `verify` only checks
+   * with passive declares that its exchanges and queues exist (a deployment created them
+   * and the broker user may not), and reports what is missing in missingTopology.
+   */
+  readonly topologyMode?: TopologyMode;
   readonly logger?: Logger;
   readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
 }
@@ -40,6 +48,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly log: Logger | undefined;
   private closing = false;
   private topology: TopologySpec;
+  private missing: readonly string[] = [];
   /**
    * The broker user this connection authenticates as: every message it publishes says so
    * in its `user-id` property, which the broker verifies.
@@ -69,10 +78,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
       // Until amqplib hands the model over (after setup), nothing else listens for its
       // errors; a server-side close in this window must not crash the process.
       model.on('error', () => {});
+      const spec = holder.broker?.topology ?? options.topology ?? {};
+      if (options.topologyMode === 'verify') {
+        const missing = await verifyTopology(model, spec);
+        if (holder.broker) holder.broker.missing = missing;
+        return;
+      }
       const ch = await model.createChannel();
       ch.on('error', () => {});
       try {
-        await declareTopology(ch, holder.broker?.topology ?? options.topology ?? {});
+        await declareTopology(ch, spec);
       } finally {
         await ch.close().catch(() => {});
       }
@@ -113,9 +128,32 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return this.current;
   }
 
-  /** Adds to the topology declared on every reconnect and declares it now if connected. */
+  /**
+   * What of the topology was missing when last verified (topologyMode `verify`), as
+   * `exchange <name>` / `queue <name>`; always empty when declaring.
+   */
+  get missingTopology(): readonly string[] {
+    return this.missing;
+  }
+
+  /** Verifies the whole topology again now (when connected, in `verify` mode) and returns what is missing. */
+  async verifyTopology(): Promise<readonly string[]> {
+    const conn = this.current;
+    if (this.options.topologyMode !== 'verify' || !conn) return this.missing;
+    this.missing = await verifyTopology(conn, this.topology);
+    return this.missing;
+  }
+
+  /**
+   * Adds to the topology declared (or verified) on every reconnect, and declares (or
+   * verifies) it now if connected.
+   */
   async addTopology(spec: TopologySpec): Promise<void> {
     this.topology = mergeTopology(this.topology, spec);
+    if (this.options.topologyMode === 'verify') {
+      await this.verifyTopology();
+      return;
+    }
     const conn = this.current;
     if (!conn) return;
     const ch = await conn.createChannel();

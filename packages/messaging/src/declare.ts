@@ -1,5 +1,6 @@
 import type { BindingSpec, ExchangeSpec, QueueSpec } from '@notify/contracts';
 import type { Channel } from 'amqplib';
+import { errorMessage } from './errors.js';
 
 export interface TopologySpec {
   readonly exchanges?: readonly ExchangeSpec[];
@@ -45,4 +46,42 @@ export async function declareTopology(channel: Channel, spec: TopologySpec): Pro
   for (const b of spec.bindings ?? []) {
     await channel.bindQueue(b.queue, b.exchange, b.routingKey);
   }
+}
+
+/** Opens channels; an amqplib connection is one. */
+export interface ChannelOpener {
+  createChannel(): Promise<Pick<Channel, 'checkExchange' | 'checkQueue' | 'close' | 'on'>>;
+}
+
+/**
+ * Checks with passive declares (which need no permission and change nothing) that the
+ * spec's exchanges and queues exist; returns what is not there, as `exchange <name>` or
+ * `queue <name>` (with the broker's answer when it is not a plain "not found"). Bindings
+ * cannot be checked this way. A failed check closes its channel, so the next one opens
+ * another.
+ */
+export async function verifyTopology(conn: ChannelOpener, spec: TopologySpec): Promise<string[]> {
+  const missing: string[] = [];
+  type Checking = Awaited<ReturnType<ChannelOpener['createChannel']>>;
+  let ch: Checking | null = null;
+  const open = async () => {
+    const c = await conn.createChannel();
+    c.on('error', () => {});
+    return c;
+  };
+  const check = async (what: string, run: (c: Checking) => Promise<unknown>) => {
+    ch ??= await open();
+    try {
+      await run(ch);
+    } catch (err) {
+      ch = null;
+      const code = (err as { code?: unknown }).code;
+      missing.push(code === 404 ? what : `${what} (${errorMessage(err)})`);
+    }
+  };
+  for (const e of spec.exchanges ?? []) await check(`exchange ${e.name}`, (c) => c.checkExchange(e.name));
+  for (const q of spec.queues ?? []) await check(`queue ${q.name}`, (c) => c.checkQueue(q.name));
+  const last = ch as Checking | null;
+  if (last) await last.close().catch(() => {});
+  return missing;
 }

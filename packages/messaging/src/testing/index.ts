@@ -55,6 +55,13 @@ export interface PeekedMessage {
   readonly routing_key: string;
 }
 
+/** A broker user's permissions on a vhost, as RabbitMQ's regexes over resource names. */
+export interface Permissions {
+  readonly configure: string;
+  readonly write: string;
+  readonly read: string;
+}
+
 export interface TestVhost {
   readonly vhost: string;
   /** AMQP URL of the vhost, with the same credentials as AMQP_URL. */
@@ -68,10 +75,11 @@ export interface TestVhost {
   /** Closes every client connection to this vhost, as a broker restart would. */
   closeConnections(): Promise<number>;
   /**
-   * Creates broker user `<vhost>-<suffix>` with every permission on this vhost (deleted
-   * with the vhost) and returns the vhost's AMQP URL with its credentials.
+   * Creates broker user `<vhost>-<suffix>` with the given permissions on this vhost
+   * (regexes; every permission by default), deleted with the vhost, and returns the
+   * vhost's AMQP URL with its credentials.
    */
-  addUser(suffix: string): Promise<string>;
+  addUser(suffix: string, permissions?: Partial<Permissions>): Promise<string>;
   delete(): Promise<void>;
 }
 
@@ -181,7 +189,7 @@ export async function createTestVhost(prefix = 'test'): Promise<TestVhost> {
       }
       return list.length;
     },
-    async addUser(suffix) {
+    async addUser(suffix, permissions = {}) {
       await requireManagement();
       const name = `${vhost}-${suffix}`;
       const password = randomBytes(12).toString('hex');
@@ -193,6 +201,7 @@ export async function createTestVhost(prefix = 'test'): Promise<TestVhost> {
         configure: '.*',
         write: '.*',
         read: '.*',
+        ...permissions,
       });
       if (!p.ok) throw new Error(`cannot grant permissions to ${name}: ${p.status}`);
       const withUser = new URL(url);
