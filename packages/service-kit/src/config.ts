@@ -1,5 +1,6 @@
 import { bool, cleanEnv, makeValidator, num, port, str, url } from 'envalid';
 import type { CleanedEnv, ValidatorSpec } from 'envalid';
+import type { TopologyMode } from '@notify/messaging';
 
 export { bool, makeValidator, num, port, str, url };
 
@@ -109,7 +110,24 @@ export function commonSpecs(service: {
       default: '',
       desc: 'Comma-separated delays before retry 1, 2, ... (empty: the service default)',
     }),
+    TOPOLOGY: str({
+      choices: ['', ...TOPOLOGY_MODES],
+      default: '',
+      desc: 'declare: assert the broker topology; verify: only check it exists (empty: verify in production, declare otherwise)',
+    }),
   };
+}
+
+const TOPOLOGY_MODES = ['declare', 'verify'] as const satisfies readonly TopologyMode[];
+
+/**
+ * Whether the service declares its broker topology or only verifies it. A deployment
+ * creates the topology (definitions loaded at broker boot) and gives services no
+ * configure permission, so production verifies; the local run, as guest, declares.
+ */
+export function topologyMode(c: { TOPOLOGY: string; NODE_ENV: string }): TopologyMode {
+  if (c.TOPOLOGY === 'declare' || c.TOPOLOGY === 'verify') return c.TOPOLOGY;
+  return c.NODE_ENV === 'production' ? 'verify' : 'declare';
 }
 
 /** The retry policy overrides an operator set through RETRY_MAX_ATTEMPTS / RETRY_DELAYS_MS. */

@@ -124,7 +124,7 @@ describe('delivery events observer', () => {
     expect(published).toEqual([]);
   });
 
-  it('logs an event it could not publish and does not fail the hook, whose message is settled already', async () => {
+  it('logs a retrying event it could not publish and does not fail the hook: the retry is settled already', async () => {
     const { publisher } = fakePublisher(new Error('broker unavailable'));
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
@@ -135,14 +135,22 @@ describe('delivery events observer', () => {
     });
     const observer = deliveryEventsObserver({ channel: 'email', publisher, logger: pino(sink) });
     const orderId = randomUUID();
-    await expect(observer.onDeadLettered?.(deadLettered(orderId))).resolves.toBeUndefined();
+    await expect(observer.onRetrying?.(retrying(orderId))).resolves.toBeUndefined();
     expect(lines).toEqual([
       expect.objectContaining({
         level: 40,
         orderId,
         err: 'broker unavailable',
-        msg: 'could not publish deadLettered event',
+        msg: 'could not publish retrying event',
       }),
     ]);
+  });
+
+  it('fails the hook when the dead_lettered event cannot be published, so the runner holds the message until it is', async () => {
+    const { publisher } = fakePublisher(new Error('publish not confirmed'));
+    const observer = deliveryEventsObserver({ channel: 'email', publisher });
+    await expect(observer.onDeadLettered?.(deadLettered(randomUUID()))).rejects.toThrow(
+      'publish not confirmed',
+    );
   });
 });

@@ -17,9 +17,12 @@ type Kind = 'retrying' | 'deadLettered';
 /**
  * Tells the order's other readers that a delivery on this channel is being retried or
  * was dead-lettered: `<channel>.retrying` and `<channel>.dead_lettered` on order.events.
- * A message without an order id as correlation id has no order to tell about. The
- * events are informative: the message's fate is settled before they are published,
- * so one that cannot be published is logged and dropped.
+ * A message without an order id as correlation id has no order to tell about.
+ *
+ * A dead_lettered event that cannot be published fails the hook: it is the order's only
+ * word that the channel gave up, so the runner holds the message (paused, as for any
+ * outage) until the event is out. A retrying event only says what happens anyway, so
+ * one that cannot be published is logged and dropped.
  */
 export function deliveryEventsObserver(options: DeliveryEventsOptions): ConsumerObserver {
   const { channel, publisher } = options;
@@ -44,6 +47,7 @@ export function deliveryEventsObserver(options: DeliveryEventsOptions): Consumer
       });
     } catch (err) {
       options.logger?.warn({ err: errorMessage(err), orderId }, `could not publish ${kind} event`);
+      if (kind === 'deadLettered') throw err;
     }
   }
 

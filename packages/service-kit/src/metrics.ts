@@ -14,7 +14,7 @@ export function createRegistry(service: string): Registry {
 export function consumerMetrics(registry: Registry): ConsumerObserver {
   const processed = new Counter({
     name: 'messages_processed_total',
-    help: 'Messages settled by the consumer, by outcome (ack, duplicate, retry, dead-letter, requeue)',
+    help: 'Messages settled by the consumer, by outcome (ack, duplicate, retry, dead-letter; returned: let go unsettled at stop while an outage held it)',
     labelNames: ['queue', 'outcome'],
     registers: [registry],
   });

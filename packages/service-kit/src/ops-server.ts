@@ -31,6 +31,7 @@ const readinessSchema = {
   properties: {
     status: { type: 'string', enum: ['ready', 'degraded', 'not ready'] },
     checks: { type: 'object', additionalProperties: { type: 'boolean' } },
+    reasons: { type: 'object', additionalProperties: { type: 'string' } },
   },
 } as const;
 

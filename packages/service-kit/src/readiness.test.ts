@@ -24,6 +24,19 @@ describe('Readiness', () => {
     expect((await r.report()).status).toBe('not ready');
   });
 
+  it('says why a check failed when its probe gave a reason', async () => {
+    const r = new Readiness({
+      broker: () => true,
+      consumer: () => ({ ok: false, reason: 'database unavailable: connection refused' }),
+      database: () => false,
+    });
+    expect(await r.report()).toEqual({
+      status: 'not ready',
+      checks: { broker: true, consumer: false, database: false },
+      reasons: { consumer: 'database unavailable: connection refused' },
+    });
+  });
+
   it('refuses a check registered twice under one name', () => {
     expect(() => new Readiness({ database: () => true }).add('database', () => true)).toThrow(/twice/);
   });

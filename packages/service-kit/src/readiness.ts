@@ -1,4 +1,13 @@
-export type ReadinessProbe = () => boolean | Promise<boolean>;
+/** A failed check with what is wrong, for the operator reading /readyz. */
+export interface ProbeFailure {
+  readonly ok: false;
+  readonly reason: string;
+}
+
+/** True when the check passes; false, or a failure with its reason, when it does not. */
+export type ProbeResult = boolean | ProbeFailure;
+
+export type ReadinessProbe = () => ProbeResult | Promise<ProbeResult>;
 
 export interface ReadinessCheck {
   readonly probe: ReadinessProbe;
@@ -17,6 +26,8 @@ export type ReadinessStatus = 'ready' | 'degraded' | 'not ready';
 export interface ReadinessReport {
   readonly status: ReadinessStatus;
   readonly checks: Readonly<Record<string, boolean>>;
+  /** Why failed checks failed, for those that said (`database unavailable: ...`). */
+  readonly reasons?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -54,20 +65,23 @@ export class Readiness {
 
   async report(): Promise<ReadinessReport> {
     const checks: Record<string, boolean> = {};
+    const reasons: Record<string, string> = {};
     let requiredFailed = false;
     let optionalFailed = false;
     for (const [name, check] of this.checks) {
-      let ok: boolean;
+      let result: ProbeResult;
       try {
-        ok = (await check.probe()) === true;
+        result = await check.probe();
       } catch {
-        ok = false;
+        result = false;
       }
+      const ok = result === true;
       checks[name] = ok;
+      if (typeof result === 'object' && result.reason) reasons[name] = result.reason;
       if (!ok && check.required !== false) requiredFailed = true;
       else if (!ok) optionalFailed = true;
     }
     const status: ReadinessStatus = requiredFailed ? 'not ready' : optionalFailed ? 'degraded' : 'ready';
-    return { status, checks };
+    return Object.keys(reasons).length ? { status, checks, reasons } : { status, checks };
   }
 }

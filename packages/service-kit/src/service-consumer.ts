@@ -4,9 +4,11 @@ import { combineObservers, Consumer } from '@notify/messaging';
 import type {
   Broker,
   ConsumerObserver,
+  ConsumerStatus,
   Delivery,
   Fate,
   MessageContext,
+  PausePolicy,
   Publisher,
   RetryPolicy,
   TopologySpec,
@@ -20,8 +22,9 @@ export interface ConsumerSpec<C extends Contract> {
   /** The contracts the queue carries; anything else is dead-lettered as invalid. */
   readonly contracts: readonly C[];
   /**
-   * Runs the use case and returns the message's fate (nothing means ack). A throw is an
-   * unexpected failure, retried while attempts remain.
+   * Runs the use case and returns the message's fate (nothing means ack); `unavailable`
+   * pauses the consumer until the dependency is back. A throw is an unexpected failure,
+   * retried while attempts remain.
    */
   readonly handle: (delivery: Delivery<C>) => Promise<Fate | void>;
   /** Idempotency hook: true acks a message whose effect is already recorded. */
@@ -43,12 +46,16 @@ export interface ConsumerRuntime {
   readonly observer: ConsumerObserver;
   readonly prefetch: number;
   readonly retry: Partial<RetryPolicy>;
+  /** How long a consumer paused by an outage waits between tries; the runner's default otherwise. */
+  readonly pause?: Partial<PausePolicy> | undefined;
 }
 
 /** A consumer as the composition root runs it, whatever its contracts. */
 export interface RunningConsumer {
   readonly queue: string;
   readonly isConsuming: boolean;
+  /** Consuming, or paused by an outage (the dependency and why). */
+  readonly status: ConsumerStatus;
   /** Messages being handled right now. */
   readonly active: number;
   start(): Promise<void>;
@@ -74,6 +81,7 @@ export function serviceConsumer<C extends Contract>(spec: ConsumerSpec<C>): Serv
         publisher: runtime.publisher,
         prefetch: spec.prefetch ?? runtime.prefetch,
         retry: runtime.retry,
+        ...(runtime.pause ? { pause: runtime.pause } : {}),
         handler: spec.handle,
         ...(spec.alreadyProcessed ? { alreadyProcessed: spec.alreadyProcessed } : {}),
         observer: spec.deliveryEvents
@@ -92,6 +100,9 @@ export function serviceConsumer<C extends Contract>(spec: ConsumerSpec<C>): Serv
         queue,
         get isConsuming() {
           return consumer.isConsuming;
+        },
+        get status() {
+          return consumer.status;
         },
         get active() {
           return consumer.active;

@@ -1,9 +1,9 @@
 import { Broker, Publisher } from '@notify/messaging';
-import type { RetryPolicy, TopologySpec } from '@notify/messaging';
+import type { PausePolicy, RetryPolicy, TopologySpec } from '@notify/messaging';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { commonSpecs, loadConfig, retryFromEnv } from './config.js';
+import { commonSpecs, loadConfig, retryFromEnv, topologyMode } from './config.js';
 import { createPool, migrate, pingDatabase } from './db.js';
 import type { Pool } from './db.js';
 import { createLogger } from './logger.js';
@@ -11,7 +11,7 @@ import { consumerMetrics, createRegistry } from './metrics.js';
 import { createOpsServer, OPS_PATHS, opsRoutes } from './ops-server.js';
 import type { OpsRoutes } from './ops-server.js';
 import { Readiness } from './readiness.js';
-import type { ReadinessChecks } from './readiness.js';
+import type { ProbeResult, ReadinessChecks } from './readiness.js';
 import type { RunningConsumer, ServiceConsumer } from './service-consumer.js';
 
 export type CommonConfig = ReturnType<typeof loadCommonConfig>;
@@ -28,7 +28,7 @@ export function loadCommonConfig(
 }
 
 /** The standard readiness checks the root registers; see ServiceDefinition.readiness. */
-export type StandardCheck = 'broker' | 'consumer' | 'database';
+export type StandardCheck = 'broker' | 'consumer' | 'database' | 'topology';
 
 /** Background work of a service: loops, listeners, sweepers. */
 export interface ServiceTask {
@@ -121,6 +121,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Overrides the definition's retry policy (short delays); RETRY_* variables still win. */
   readonly retry?: Partial<RetryPolicy>;
+  /** How long consumers paused by an outage wait between tries (short in tests). */
+  readonly pause?: Partial<PausePolicy>;
 }
 
 export interface RunningService<Cfg, Parts extends ServiceParts = ServiceParts> {
@@ -160,8 +162,10 @@ interface StopStep {
  * what had started, the same way, and is thrown.
  *
  * Readiness is one rule for all (readiness.ts): `broker` connected, `consumer` (every
- * consumer attached; only for a service that has consumers), `database` answering on
- * the health pool, plus the service's own checks.
+ * consumer attached and not paused by an outage, which it names; only for a service that
+ * has consumers), `database` answering on the health pool, `topology` (with TOPOLOGY
+ * verify: every exchange and queue the service uses exists, or what is missing), plus
+ * the service's own checks.
  */
 export async function startService<Cfg, Parts extends ServiceParts = ServiceParts>(
   def: ServiceDefinition<Cfg, Parts>,
@@ -219,10 +223,12 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
     started.push({ name: 'health pool', run: () => healthPool.end() });
 
     const brokerOptions = def.broker?.(config) ?? {};
+    const topology = topologyMode(common);
     const broker = await Broker.connect({
       url: common.AMQP_URL,
       connectionName: name,
       logger,
+      topologyMode: topology,
       ...(brokerOptions.topology ? { topology: brokerOptions.topology } : {}),
     });
     started.push({
@@ -245,6 +251,7 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
       broker: () => broker.isReady(),
       database: () => pingDatabase(healthPool),
     });
+    if (topology === 'verify') readiness.add('topology', () => topologyPresent(broker));
     let boundPort = common.PORT;
     const infra: ServiceInfra<Cfg> = {
       name,
@@ -265,9 +272,17 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
 
     const observer = consumerMetrics(registry);
     const consumers = (parts.consumers ?? []).map((c) =>
-      c.create({ broker, publisher, logger, observer, prefetch: common.PREFETCH, retry }),
+      c.create({
+        broker,
+        publisher,
+        logger,
+        observer,
+        prefetch: common.PREFETCH,
+        retry,
+        pause: options.pause,
+      }),
     );
-    if (consumers.length) readiness.add('consumer', () => consumers.every((c) => c.isConsuming));
+    if (consumers.length) readiness.add('consumer', () => consumersReady(consumers));
     readiness.addAll(parts.checks ?? {});
     readiness.reportOnly(def.readiness?.reportOnly ?? []);
 
@@ -313,6 +328,27 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
     await stop();
     throw err;
   }
+}
+
+/** Every consumer attached; else which dependency an outage took, or which queue is not consumed. */
+export function consumersReady(
+  consumers: readonly Pick<RunningConsumer, 'queue' | 'isConsuming' | 'status'>[],
+): ProbeResult {
+  const problems = consumers.flatMap((c) => {
+    if (c.status.state === 'paused') return [`${c.status.dependency} unavailable: ${c.status.reason}`];
+    return c.isConsuming ? [] : [`not consuming ${c.queue}`];
+  });
+  return problems.length ? { ok: false, reason: [...new Set(problems)].join('; ') } : true;
+}
+
+/**
+ * With TOPOLOGY=verify, the exchanges and queues the service uses exist. What was missing
+ * is checked again on every probe, so the service turns ready by itself once a deployment
+ * created it.
+ */
+async function topologyPresent(broker: Broker): Promise<ProbeResult> {
+  const missing = broker.missingTopology.length ? await broker.verifyTopology() : [];
+  return missing.length ? { ok: false, reason: `missing ${missing.join(', ')}` } : true;
 }
 
 async function completeHttpServer(app: FastifyInstance, parts: ServiceParts): Promise<void> {
