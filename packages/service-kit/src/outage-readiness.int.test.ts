@@ -34,9 +34,20 @@ interface Readyz {
   readonly reasons?: Record<string, string>;
 }
 
-async function readyz(service: RunningService<unknown>): Promise<{ code: number; body: Readyz }> {
-  const r = await fetch(`${service.url}/readyz`);
-  return { code: r.status, body: (await r.json()) as Readyz };
+/** Reads /readyz until its answer fits `wanted`, and returns that answer. */
+function readyzUntil(
+  service: RunningService<unknown>,
+  wanted: (answer: { code: number; body: Readyz }) => boolean,
+  what: string,
+): Promise<{ code: number; body: Readyz }> {
+  return waitFor(
+    async () => {
+      const r = await fetch(`${service.url}/readyz`);
+      const answer = { code: r.status, body: (await r.json()) as Readyz };
+      return wanted(answer) ? answer : null;
+    },
+    { what },
+  );
 }
 
 function fraudService(
@@ -71,13 +82,7 @@ describe('readiness of a consumer service', () => {
       await publisher.close();
       await broker.close();
 
-      const paused = await waitFor(
-        async () => {
-          const r = await readyz(service);
-          return r.code === 503 ? r : null;
-        },
-        { what: 'not ready for the outage' },
-      );
+      const paused = await readyzUntil(service, (r) => r.code === 503, 'not ready for the outage');
       expect(paused.body).toEqual({
         status: 'not ready',
         checks: { broker: true, database: true, consumer: false },
@@ -85,13 +90,7 @@ describe('readiness of a consumer service', () => {
       });
 
       down = false;
-      const ready = await waitFor(
-        async () => {
-          const r = await readyz(service);
-          return r.code === 200 ? r : null;
-        },
-        { what: 'ready again' },
-      );
+      const ready = await readyzUntil(service, (r) => r.code === 200, 'ready again');
       expect(ready.body).toEqual({
         status: 'ready',
         checks: { broker: true, database: true, consumer: true },
@@ -118,12 +117,10 @@ describe('readiness of a consumer service', () => {
       { logger: silent },
     );
     try {
-      const missing = await waitFor(
-        async () => {
-          const r = await readyz(service);
-          return r.body.reasons?.['topology'] ? r : null;
-        },
-        { what: 'the missing topology reported' },
+      const missing = await readyzUntil(
+        service,
+        (r) => Boolean(r.body.reasons?.['topology']),
+        'the missing topology reported',
       );
       expect(missing.code).toBe(503);
       expect(missing.body.checks).toMatchObject({ topology: false, consumer: false });
@@ -141,13 +138,7 @@ describe('readiness of a consumer service', () => {
       } finally {
         await admin.close();
       }
-      const ready = await waitFor(
-        async () => {
-          const r = await readyz(service);
-          return r.code === 200 ? r : null;
-        },
-        { what: 'ready once the topology exists' },
-      );
+      const ready = await readyzUntil(service, (r) => r.code === 200, 'ready once the topology exists');
       expect(ready.body).toEqual({
         status: 'ready',
         checks: { broker: true, database: true, topology: true, consumer: true },
