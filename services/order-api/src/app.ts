@@ -22,6 +22,8 @@ import { orderRoutes } from './routes/order-routes.js';
 import { orderStreamRoutes } from './routes/order-stream-routes.js';
 import type { OrderStreamOptions } from './routes/order-stream-routes.js';
 import type { OrderChanges } from './status/order-changes.js';
+import type { ConsoleSetup } from './console/console-setup.js';
+import { consoleRoutes } from './routes/console-routes.js';
 
 export interface AppOptions {
   /** Bearer keys; empty disables authentication. */
@@ -47,6 +49,8 @@ export interface AppDeps {
   readonly registry: Registry;
   readonly metrics: ApiMetrics;
   readonly options: AppOptions;
+  /** The operator console under /console (src/console); absent in tests that do not need it. */
+  readonly console?: ConsoleSetup;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -169,6 +173,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   orderStreamRoutes(app, { repository, changes: deps.changes, options: options.streams });
   deadLetterRoutes(app, { deadLetters: deps.deadLetters, statuses: new StatusRepository(deps.pool) });
   opsRoutes(app, { pool: deps.pool, broker: deps.broker, registry: deps.registry });
+  if (deps.console) await app.register(consoleRoutes, deps.console);
 
   await app.ready();
   return app;

@@ -23,6 +23,7 @@ import { outboxNotifyChannel } from './adapters/order-repository.js';
 import { StatusRepository } from './adapters/status-repository.js';
 import { OrderChanges } from './status/order-changes.js';
 import { createStatusConsumer } from './status/status-consumer.js';
+import { setupConsole } from './console/console-setup.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -178,6 +179,15 @@ export async function startOrderApi(
       logger,
       registry,
       metrics,
+      console: await setupConsole({
+        env,
+        amqpUrl: config.AMQP_URL,
+        pool,
+        broker,
+        changes,
+        heartbeatMs: config.SSE_HEARTBEAT_MS,
+        logger,
+      }),
       options: {
         streams: { maxStreams: config.SSE_MAX_STREAMS, heartbeatMs: config.SSE_HEARTBEAT_MS },
         apiKeys: config.API_KEYS,
