@@ -3,26 +3,16 @@
 export const CHANNELS = ['email', 'whatsapp', 'logistic', 'payment', 'fraud'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-export const CHANNEL_STATES = [
-  'pending',
-  'published',
-  'retrying',
-  'failed',
-  'dead_lettered',
-  'succeeded',
-] as const;
-export type ChannelState = (typeof CHANNEL_STATES)[number];
+/** In rank order: a channel only moves to the right (a replay starts it over from published). */
+export type ChannelState = 'pending' | 'published' | 'retrying' | 'failed' | 'dead_lettered' | 'succeeded';
 
 export type OrderStatus = 'accepted' | 'processing' | 'completed' | 'attention' | 'flagged';
 
-export interface OrderSummary {
-  readonly id: string;
-  readonly reference: string;
+/** An order in the list: who, when, and where each channel stands. */
+export type OrderSummary = Readonly<Record<'id' | 'reference' | 'placedAt' | 'customerEmail', string>> & {
   readonly status: OrderStatus;
-  readonly placedAt: string;
-  readonly customerEmail: string;
   readonly channels: Readonly<Record<Channel, { readonly state: ChannelState; readonly updatedAt: string }>>;
-}
+};
 
 export interface OrderPage {
   readonly orders: OrderSummary[];
@@ -55,7 +45,10 @@ export interface Figure {
   readonly note: string | null;
 }
 
-export interface ServiceStatus {
+/** The figures of a service row, each with its source. */
+export type FigureName = 'depth' | 'consumers' | 'messagesPerSecond' | 'retrying' | 'deadLetters';
+
+export type ServiceStatus = Readonly<Record<FigureName, Figure>> & {
   readonly service: string;
   readonly queue: string;
   readonly readiness: {
@@ -63,13 +56,8 @@ export interface ServiceStatus {
     readonly checks: Readonly<Record<string, boolean>>;
     readonly note: string | null;
   };
-  readonly depth: Figure;
-  readonly consumers: Figure;
-  readonly messagesPerSecond: Figure;
-  readonly retrying: Figure;
-  readonly deadLetters: Figure;
-  readonly brokerRates: { readonly publish: Figure; readonly deliver: Figure; readonly ack: Figure };
-}
+  readonly brokerRates: Readonly<Record<'publish' | 'deliver' | 'ack', Figure>>;
+};
 
 export interface SourceState {
   readonly available: boolean;
@@ -82,16 +70,14 @@ export interface SystemStatus {
   readonly services: readonly ServiceStatus[];
 }
 
-export interface DeadLetter {
-  readonly messageId: string | null;
-  readonly orderId: string | null;
-  readonly type: string | null;
+/** One dead letter as GET /dead-letters/:service lists it; null where the message did not say. */
+export type DeadLetter = Readonly<
+  Record<'messageId' | 'orderId' | 'type' | 'detail' | 'deadLetteredAt', string | null>
+> & {
   readonly reason: string;
-  readonly detail: string | null;
-  readonly deadLetteredAt: string | null;
   readonly attempts: number | null;
   readonly replays: number;
-}
+};
 
 export interface DeadLetterSummary {
   readonly service: string;
