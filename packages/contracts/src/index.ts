@@ -8,3 +8,4 @@ export * from './validation.js';
 export * from './json-schema.js';
 export * from './examples.js';
 export * from './asyncapi.js';
+export * from './service-catalogue.js';

@@ -1,103 +1,79 @@
-import { deliveryEvents, EXCHANGES, HEADERS, validate } from '@notify/contracts';
-import type { Channel as ChannelName, ConsumerTopology, Contract, Payload } from '@notify/contracts';
-import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
+import { EXCHANGES } from '@notify/contracts';
+import type { ConsumerTopology, Contract } from '@notify/contracts';
+import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { DEFAULT_RETRY_POLICY, retryDelay } from './backoff.js';
+import { DEFAULT_RETRY_POLICY } from './backoff.js';
 import type { RetryPolicy } from './backoff.js';
 import type { Broker } from './broker.js';
-import { errorMessage, isPermanent } from './errors.js';
-import { republishProperties } from './properties.js';
+import { errorMessage } from './errors.js';
+import type { Fate } from './fate.js';
+import type { ConsumerObserver, ObservedMessage, Outcome } from './observer.js';
 import type { Publisher } from './publisher.js';
+import { QueueSubscription } from './queue-subscription.js';
+import type { ConnectionSource, DeliveryHandle } from './queue-subscription.js';
+import { Rerouter } from './reroute.js';
+import { admit, decide, readEnvelope } from './settle.js';
+import type { Decision, Delivery, Envelope, HandlerResult, MessageContext } from './settle.js';
 
-export interface MessageContext {
-  readonly messageId: string;
-  /** The order id, when the publisher set it. */
-  readonly correlationId: string | undefined;
-  /** 1 on the first delivery, incremented by every delayed retry. */
-  readonly attempt: number;
-  /** The broker redelivered this message (a consumer died or a channel closed holding it). */
-  readonly redelivered: boolean;
-  readonly routingKey: string;
-  /** The AMQP `timestamp` property: when the publisher says the message was created. */
-  readonly publishedAt: Date | undefined;
-  readonly headers: Readonly<Record<string, unknown>>;
-  readonly traceparent: string | undefined;
-  /** A child logger carrying orderId, messageId and the queue. */
-  readonly logger: Logger | undefined;
-}
+// What a handler deals with, exported here too for those who import the runner alone.
+export type { Delivery, MessageContext } from './settle.js';
 
-/** What a handler receives: discriminated by `key` (the contract's routing key). */
-export type Delivery<C extends Contract> = C extends Contract
-  ? {
-      readonly key: C['routingKey'];
-      readonly contract: C;
-      readonly payload: Payload<C>;
-      readonly ctx: MessageContext;
-    }
-  : never;
-
-export type Outcome = 'ack' | 'duplicate' | 'retry' | 'dead-letter' | 'requeue';
-
-export type DeadLetterReason =
-  | 'invalid-json'
-  | 'missing-message-id'
-  | 'unknown-type'
-  | 'invalid-message'
-  | 'permanent-failure'
-  | 'max-attempts-exceeded';
-
-export interface ConsumerObserver {
-  onOutcome?(outcome: Outcome, info: { queue: string; durationMs: number; reason?: string }): void;
-}
+/** What the runner needs of the Broker: its connections, and declaring the queue's topology. */
+export type ConsumerBroker = ConnectionSource & Pick<Broker, 'addTopology'>;
 
 export interface ConsumerOptions<C extends Contract> {
   readonly topology: ConsumerTopology;
   /** The contracts this queue carries; the AMQP `type` property (and routing key) picks one. */
   readonly contracts: readonly C[];
-  readonly handler: (delivery: Delivery<C>) => Promise<void>;
-  /** Publisher used for retries, dead letters and lifecycle events. */
-  readonly publisher: Publisher;
+  /**
+   * Decides the message's fate by what it returns (nothing means ack). A throw is an
+   * unexpected failure: PermanentError dead-letters, anything else retries.
+   */
+  readonly handler: (delivery: Delivery<C>) => Promise<Fate | void>;
+  /** Publisher used for retries and dead letters. */
+  readonly publisher: Pick<Publisher, 'publishRaw'>;
   readonly prefetch?: number;
   readonly retry?: Partial<RetryPolicy>;
   /** Idempotency hook: return true to ack a message whose effect already happened. */
   readonly alreadyProcessed?: (ctx: MessageContext) => Promise<boolean>;
-  /** Publish `<channel>.retrying` / `<channel>.dead_lettered` to order.events for this channel. */
-  readonly lifecycleChannel?: ChannelName;
+  /** Told of every outcome, retry and dead letter (metrics, the application's status events). */
   readonly observer?: ConsumerObserver;
   readonly logger?: Logger;
 }
 
 /**
  * Runs a handler over a durable quorum queue with manual acks. Invalid messages go to
- * the dead-letter queue at once; handler errors are retried through delay queues with
+ * the dead-letter queue at once; handler failures are retried through delay queues with
  * exponential backoff and jitter, a bounded number of times, then dead-lettered. A
  * message is acked only after its fate is settled (handled, or re-published and
  * confirmed elsewhere), so a crash at any point leads to redelivery, never to loss.
+ *
+ * The jobs live apart: the subscription keeps the channel consuming, `settle` decides
+ * every message's fate without touching the broker, the rerouter moves messages to the
+ * retry and dead-letter exchanges, and the observer tells the application.
  */
 export class Consumer<C extends Contract> {
-  private channel: Channel | null = null;
-  private consumerTag: string | null = null;
-  private inFlight = 0;
-  private idleWaiters: (() => void)[] = [];
-  private stopping = false;
-  private started = false;
-  private reattachTimer: NodeJS.Timeout | null = null;
   private readonly policy: RetryPolicy;
   private readonly log: Logger | undefined;
   private readonly queue: string;
-  private readonly onConnected = (conn: ChannelModel) => {
-    this.channel = null;
-    this.consumerTag = null;
-    void this.attach(conn);
-  };
+  private readonly subscription: QueueSubscription;
+  private readonly rerouter: Rerouter;
+  private started = false;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: ConsumerBroker,
     private readonly options: ConsumerOptions<C>,
   ) {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.queue = options.topology.queue.name;
     this.log = options.logger?.child({ component: 'consumer', queue: this.queue });
+    this.rerouter = new Rerouter(options.publisher, options.topology);
+    this.subscription = new QueueSubscription(broker, {
+      queue: this.queue,
+      prefetch: options.prefetch ?? 10,
+      logger: this.log,
+      onMessage: (msg, handle) => this.handle(msg, handle),
+    });
   }
 
   /** Declares the queue's topology and starts consuming (now, and after every reconnect). */
@@ -110,108 +86,34 @@ export class Consumer<C extends Contract> {
       queues: [t.queue, t.deadLetterQueue, ...t.retryQueues],
       bindings: t.bindings,
     });
-    this.broker.on('connected', this.onConnected);
-    const conn = this.broker.connection();
-    if (conn) await this.attach(conn);
+    await this.subscription.start();
   }
 
   /** Messages being handled right now. */
   get active(): number {
-    return this.inFlight;
+    return this.subscription.active;
   }
 
   get isConsuming(): boolean {
-    return this.consumerTag !== null;
+    return this.subscription.isConsuming;
   }
 
   /** Resolves once the consumer is attached to its queue (after the broker connected). */
-  async waitUntilConsuming(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.isConsuming) {
-      if (this.stopping) throw new Error(`consumer of ${this.queue} is stopped`);
-      if (Date.now() > deadline)
-        throw new Error(`consumer of ${this.queue} not attached within ${timeoutMs} ms`);
-      await delay(25);
-    }
+  waitUntilConsuming(timeoutMs = 30_000): Promise<void> {
+    return this.subscription.waitUntilConsuming(timeoutMs);
   }
 
   /** Stops taking messages, waits for in-flight handlers (up to timeoutMs), then closes. */
-  async stop(timeoutMs = 30_000): Promise<void> {
-    this.stopping = true;
-    this.broker.off('connected', this.onConnected);
-    if (this.reattachTimer) clearTimeout(this.reattachTimer);
-    const ch = this.channel;
-    if (ch && this.consumerTag) await ch.cancel(this.consumerTag).catch(() => {});
-    this.consumerTag = null;
-    await this.waitIdle(timeoutMs);
-    this.channel = null;
-    if (ch) await ch.close().catch(() => {});
+  stop(timeoutMs = 30_000): Promise<void> {
+    return this.subscription.stop(timeoutMs);
   }
 
-  private waitIdle(timeoutMs: number): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.log?.warn({ inFlight: this.inFlight }, 'stop timed out with handlers still running');
-        resolve();
-      }, timeoutMs);
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private async attach(conn: ChannelModel): Promise<void> {
-    if (this.stopping) return;
-    try {
-      const ch = await conn.createChannel();
-      ch.on('error', (err: Error) => this.log?.warn({ err: errorMessage(err) }, 'consumer channel error'));
-      ch.on('close', () => {
-        if (this.channel !== ch) return;
-        this.channel = null;
-        this.consumerTag = null;
-        this.scheduleReattach();
-      });
-      await ch.prefetch(this.options.prefetch ?? 10);
-      this.channel = ch;
-      const { consumerTag } = await ch.consume(
-        this.queue,
-        (msg) => {
-          if (msg === null) {
-            // The broker cancelled us (queue deleted or a node went away).
-            this.consumerTag = null;
-            this.scheduleReattach();
-            return;
-          }
-          void this.handle(ch, msg);
-        },
-        { noAck: false },
-      );
-      this.consumerTag = consumerTag;
-      this.log?.info({ prefetch: this.options.prefetch ?? 10 }, 'consuming');
-    } catch (err) {
-      this.log?.warn({ err: errorMessage(err) }, 'could not start consuming; will retry');
-      this.scheduleReattach();
-    }
-  }
-
-  private scheduleReattach() {
-    if (this.stopping || this.reattachTimer) return;
-    this.reattachTimer = setTimeout(() => {
-      this.reattachTimer = null;
-      const conn = this.broker.connection();
-      if (conn && !this.consumerTag) void this.attach(conn);
-    }, 1_000);
-  }
-
-  private async handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
-    this.inFlight++;
+  private async handle(msg: ConsumeMessage, handle: DeliveryHandle): Promise<void> {
     const started = performance.now();
     let outcome: Outcome = 'requeue';
     let reason: string | undefined;
     try {
-      const result = await this.process(ch, msg);
+      const result = await this.process(msg, handle);
       outcome = result.outcome;
       reason = result.reason;
     } catch (err) {
@@ -219,213 +121,101 @@ export class Consumer<C extends Contract> {
       reason = errorMessage(err);
       this.log?.warn({ err: reason }, 'could not settle message; returning it to the queue');
       await delay(500);
-      safe(() => ch.nack(msg, false, true));
+      handle.requeue();
     } finally {
       this.options.observer?.onOutcome?.(outcome, {
         queue: this.queue,
         durationMs: performance.now() - started,
         ...(reason ? { reason } : {}),
       });
-      this.inFlight--;
-      if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
-  private async process(ch: Channel, msg: ConsumeMessage): Promise<{ outcome: Outcome; reason?: string }> {
-    const props = msg.properties;
-    const headers: Record<string, unknown> = { ...(props.headers ?? {}) };
-    const attempt = positiveInt(headers[HEADERS.attempt]) ?? 1;
-    const routingKey =
-      typeof headers[HEADERS.routingKey] === 'string'
-        ? (headers[HEADERS.routingKey] as string)
-        : msg.fields.routingKey;
-    const messageId: string | undefined =
-      typeof props.messageId === 'string' && props.messageId ? props.messageId : undefined;
-    const correlationId = typeof props.correlationId === 'string' ? props.correlationId : undefined;
-    const logger = this.log?.child({ messageId, orderId: correlationId, attempt });
-    const ctxBase = { msg, attempt, routingKey, logger, correlationId };
-
-    if (!messageId)
-      return this.deadLetter(ch, ctxBase, 'missing-message-id', 'message has no messageId property');
-    let body: unknown;
-    try {
-      body = JSON.parse(msg.content.toString('utf8'));
-    } catch (err) {
-      return this.deadLetter(ch, ctxBase, 'invalid-json', errorMessage(err));
-    }
-    const contract = this.contractFor(props.type, routingKey);
-    if (!contract) {
-      return this.deadLetter(
-        ch,
-        ctxBase,
-        'unknown-type',
-        `type "${String(props.type)}" on "${routingKey}" is not accepted here`,
-      );
-    }
-    const checked = validate(contract, body);
-    if (!checked.ok) {
-      const detail = checked.errors.map((e) => `${e.field || '(root)'} ${e.message}`).join('; ');
-      return this.deadLetter(ch, ctxBase, 'invalid-message', detail.slice(0, 1000));
-    }
-    const ctx: MessageContext = {
-      messageId,
-      correlationId,
-      attempt,
-      redelivered: msg.fields.redelivered,
-      routingKey,
-      publishedAt:
-        typeof props.timestamp === 'number' && props.timestamp > 0
-          ? new Date(props.timestamp * 1000)
-          : undefined,
-      headers,
-      traceparent:
-        typeof headers[HEADERS.traceparent] === 'string'
-          ? (headers[HEADERS.traceparent] as string)
-          : undefined,
+  private async process(
+    msg: ConsumeMessage,
+    handle: DeliveryHandle,
+  ): Promise<{ outcome: Outcome; reason?: string }> {
+    const envelope = readEnvelope(msg);
+    const logger = this.log?.child({
+      messageId: envelope.messageId,
+      orderId: envelope.correlationId,
+      attempt: envelope.attempt,
+    });
+    const admission = admit(msg, envelope, this.options.contracts, {
+      maxAttempts: this.policy.maxAttempts,
       logger,
-    };
-    if (this.options.alreadyProcessed && (await this.options.alreadyProcessed(ctx))) {
+    });
+    if (!admission.ok) return this.carryOut(admission.decision, msg, envelope, handle, logger);
+    const { delivery } = admission;
+    if (this.options.alreadyProcessed && (await this.options.alreadyProcessed(delivery.ctx))) {
       logger?.info('duplicate delivery; effect already happened');
-      safe(() => ch.ack(msg));
+      handle.ack();
       return { outcome: 'duplicate' };
     }
+    let result: HandlerResult;
     try {
-      await this.options.handler({
-        key: contract.routingKey,
-        contract,
-        payload: checked.value,
-        ctx,
-      } as Delivery<C>);
+      result = { returned: await this.options.handler(delivery) };
     } catch (err) {
-      const message = errorMessage(err);
-      if (isPermanent(err)) {
-        return this.deadLetter(ch, ctxBase, 'permanent-failure', message, err.detail);
-      }
-      if (attempt >= this.policy.maxAttempts) {
-        return this.deadLetter(ch, ctxBase, 'max-attempts-exceeded', `after ${attempt} attempts: ${message}`);
-      }
-      return this.retry(ch, ctxBase, message);
+      result = { threw: err };
     }
-    safe(() => ch.ack(msg));
-    return { outcome: 'ack' };
+    const decision = decide(result, envelope.attempt, this.policy, Math.random);
+    return this.carryOut(decision, msg, envelope, handle, logger);
   }
 
-  private contractFor(type: unknown, routingKey: string): C | undefined {
-    const { contracts } = this.options;
-    const byType = contracts.filter((c) => c.type === type);
-    if (byType.length <= 1) return byType[0];
-    return byType.find((c) => c.routingKey === routingKey);
-  }
-
-  private copyProperties(msg: ConsumeMessage, headers: Record<string, unknown>): Options.Publish {
-    return republishProperties(msg, { ...(msg.properties.headers ?? {}), ...headers });
-  }
-
-  private async retry(
-    ch: Channel,
-    c: {
-      msg: ConsumeMessage;
-      attempt: number;
-      routingKey: string;
-      logger: Logger | undefined;
-      correlationId: string | undefined;
-    },
-    reason: string,
-  ): Promise<{ outcome: Outcome; reason: string }> {
-    const delayMs = retryDelay(this.policy, c.attempt);
-    const t = this.options.topology;
-    await this.options.publisher.publishRaw({
-      exchange: EXCHANGES.retry.name,
-      routingKey: t.retryRoutingKey(c.attempt),
-      content: c.msg.content,
-      properties: {
-        ...this.copyProperties(c.msg, {
-          [HEADERS.attempt]: c.attempt + 1,
-          [HEADERS.routingKey]: c.routingKey,
-          [HEADERS.lastError]: reason.slice(0, 500),
-        }),
-        expiration: String(delayMs),
-      },
-    });
-    c.logger?.warn({ err: reason, delayMs, nextAttempt: c.attempt + 1 }, 'handler failed; retry scheduled');
-    await this.lifecycle('retrying', c.correlationId, {
-      attempt: c.attempt,
-      delayMs,
-      reason: reason.slice(0, 1000),
-    });
-    safe(() => ch.ack(c.msg));
-    return { outcome: 'retry', reason };
-  }
-
-  private async deadLetter(
-    ch: Channel,
-    c: {
-      msg: ConsumeMessage;
-      attempt: number;
-      routingKey: string;
-      logger: Logger | undefined;
-      correlationId: string | undefined;
-    },
-    reason: DeadLetterReason,
-    detail: string,
-    providerDetail?: string,
-  ): Promise<{ outcome: Outcome; reason: string }> {
-    const t = this.options.topology;
-    await this.options.publisher.publishRaw({
-      exchange: EXCHANGES.deadLetter.name,
-      routingKey: t.deadLetterRoutingKey,
-      content: c.msg.content,
-      properties: this.copyProperties(c.msg, {
-        [HEADERS.attempt]: c.attempt,
-        [HEADERS.routingKey]: c.routingKey,
-        [HEADERS.deathReason]: reason,
-        [HEADERS.deathDetail]: (providerDetail ? `${detail} | ${providerDetail}` : detail).slice(0, 1000),
-        [HEADERS.deathAt]: new Date().toISOString(),
-        [HEADERS.originalQueue]: this.queue,
-      }),
-    });
-    c.logger?.error({ reason, detail }, 'message dead-lettered');
-    await this.lifecycle('deadLettered', c.correlationId, {
-      attempts: c.attempt,
-      reason: `${reason}: ${providerDetail ?? detail}`.slice(0, 1000),
-    });
-    safe(() => ch.ack(c.msg));
-    return { outcome: 'dead-letter', reason };
-  }
-
-  private async lifecycle(
-    kind: 'retrying' | 'deadLettered',
-    orderId: string | undefined,
-    fields: { attempt: number; delayMs: number; reason: string } | { attempts: number; reason: string },
-  ): Promise<void> {
-    const channel = this.options.lifecycleChannel;
-    if (!channel || !orderId) return;
-    // The two lifecycle contracts differ in payload; the union is checked at run time below.
-    const contract: Contract = deliveryEvents[channel][kind];
-    const payload = { orderId, occurredAt: new Date().toISOString(), channel, ...fields };
-    if (!validate(contract, payload).ok) return; // e.g. a correlation id that is not an order id
-    try {
-      await this.options.publisher.publish(contract, payload as Payload<Contract>, {
-        messageId: `${orderId}:${channel}:${kind}:${'attempt' in fields ? fields.attempt : fields.attempts}`,
-        correlationId: orderId,
-      });
-    } catch (err) {
-      // Status events are informative; the message's own fate is already settled.
-      this.log?.warn({ err: errorMessage(err), orderId }, `could not publish ${kind} event`);
+  /** Reroutes when the decision says so (confirmed), tells the observer, then acks. */
+  private async carryOut(
+    decision: Decision,
+    msg: ConsumeMessage,
+    envelope: Envelope,
+    handle: DeliveryHandle,
+    logger: Logger | undefined,
+  ): Promise<{ outcome: Outcome; reason?: string }> {
+    const about: ObservedMessage = {
+      queue: this.queue,
+      messageId: envelope.messageId,
+      correlationId: envelope.correlationId,
+      routingKey: envelope.routingKey,
+    };
+    switch (decision.action) {
+      case 'ack':
+        handle.ack();
+        return { outcome: 'ack' };
+      case 'retry': {
+        const { message, delayMs, nextAttempt } = decision;
+        await this.rerouter.retry(msg, envelope, decision);
+        logger?.warn({ err: message, delayMs, nextAttempt }, 'handler failed; retry scheduled');
+        await this.tell('onRetrying', () =>
+          this.options.observer?.onRetrying?.({ ...about, attempt: envelope.attempt, delayMs, message }),
+        );
+        handle.ack();
+        return { outcome: 'retry', reason: message };
+      }
+      case 'dead-letter': {
+        const { reason, message, detail, attempts } = decision;
+        await this.rerouter.deadLetter(msg, envelope, decision, new Date());
+        logger?.error({ reason, detail: message }, 'message dead-lettered');
+        await this.tell('onDeadLettered', () =>
+          this.options.observer?.onDeadLettered?.({
+            ...about,
+            attempts,
+            reason,
+            message,
+            ...(detail === undefined ? {} : { detail }),
+          }),
+        );
+        handle.ack();
+        return { outcome: 'dead-letter', reason };
+      }
     }
   }
-}
 
-function positiveInt(v: unknown): number | undefined {
-  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-  return Number.isInteger(n) && n > 0 ? n : undefined;
-}
-
-function safe(fn: () => void) {
-  try {
-    fn();
-  } catch {
-    // The channel closed under us; the broker redelivers the message.
+  /** The message's fate is settled already; an observer that fails cannot change it. */
+  private async tell(hook: string, call: () => void | Promise<void>): Promise<void> {
+    try {
+      await call();
+    } catch (err) {
+      this.log?.warn({ err: errorMessage(err), hook }, 'consumer observer failed');
+    }
   }
 }
 

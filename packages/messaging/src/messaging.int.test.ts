@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { Consumer } from './consumer.js';
 import type { Delivery } from './consumer.js';
 import { PermanentError, RetryableError, UnroutableError } from './errors.js';
+import type { DeadLetteredInfo } from './observer.js';
 import { brokerHarness } from './test-harness.js';
 import { waitFor } from './testing/index.js';
 import type { TestVhost } from './testing/index.js';
@@ -212,19 +213,16 @@ describe('consumer runner', () => {
     expect(calls).toBe(3);
   });
 
-  it('dead-letters a permanent failure at once, and publishes the dead-letter event for the order', async () => {
+  it('dead-letters a permanent failure at once, and tells the observer about the dead letter for the order', async () => {
     const { broker, publisher } = await h.connect('cons-permanent');
     await purgeAll();
-    const conn = broker.connection()!;
-    const ch = await conn.createChannel();
-    const { queue } = await ch.assertQueue('', { exclusive: true });
-    await ch.bindQueue(queue, EXCHANGES.events.name, 'email.*');
     let calls = 0;
+    const told: DeadLetteredInfo[] = [];
     const consumer = new Consumer(broker, {
       topology: channelConsumers.email,
       contracts: [notifications.email],
       publisher,
-      lifecycleChannel: 'email',
+      observer: { onDeadLettered: (info) => void told.push(info) },
       handler: async () => {
         calls++;
         throw new PermanentError('mailbox unknown', { detail: '550 5.1.1 no such user' });
@@ -241,10 +239,16 @@ describe('consumer runner', () => {
     expect(dead.properties.headers?.[HEADERS.deathReason]).toBe('permanent-failure');
     expect(String(dead.properties.headers?.[HEADERS.deathDetail])).toContain('550 5.1.1');
     expect(calls).toBe(1);
-    const ev = await waitFor(async () => ch.get(queue, { noAck: true }), { what: 'dead-letter event' });
-    expect(ev && ev.fields.routingKey).toBe('email.dead_lettered');
-    expect(ev && JSON.parse(ev.content.toString())).toMatchObject({ orderId, channel: 'email', attempts: 1 });
-    await ch.close();
+    await waitFor(() => told.length === 1, { what: 'dead-letter told to the observer' });
+    expect(told[0]).toMatchObject({
+      queue: 'email',
+      messageId: 'perm-1',
+      correlationId: orderId,
+      attempts: 1,
+      reason: 'permanent-failure',
+      message: 'mailbox unknown',
+      detail: '550 5.1.1 no such user',
+    });
   });
 
   it('acks without calling the handler when the idempotency hook says the effect already happened', async () => {

@@ -1,6 +1,6 @@
 import { channelConsumers, EXCHANGES, notifications, orderEventsConsumer } from '@notify/contracts';
 import type { Channel } from '@notify/contracts';
-import { Broker, Consumer, Publisher } from '@notify/messaging';
+import { Broker, combineObservers, Consumer, Publisher } from '@notify/messaging';
 import type { Delivery, MessageContext, RetryPolicy } from '@notify/messaging';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client';
 import { commonSpecs, loadConfig, retryFromEnv } from './config.js';
 import { createPool, migrate, pingDatabase } from './db.js';
 import type { Pool } from './db.js';
+import { deliveryEventsObserver } from './delivery-events.js';
 import { createLogger } from './logger.js';
 import { consumerMetrics, createRegistry } from './metrics.js';
 import { createOpsServer } from './ops-server.js';
@@ -130,10 +131,12 @@ export async function startConsumerService<Ch extends Channel, Cfg>(
     publisher,
     prefetch: common.PREFETCH,
     retry,
-    lifecycleChannel: def.channel,
     handler: parts.handle as (d: Delivery<ChannelContract<Channel>>) => Promise<void>,
     ...(parts.alreadyProcessed ? { alreadyProcessed: parts.alreadyProcessed } : {}),
-    observer: consumerMetrics(registry),
+    observer: combineObservers(
+      consumerMetrics(registry),
+      deliveryEventsObserver({ channel: def.channel, publisher, logger }),
+    ),
     logger,
   });
 

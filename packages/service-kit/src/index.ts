@@ -5,5 +5,6 @@ export * from './metrics.js';
 export * from './ops-server.js';
 export * from './shutdown.js';
 export * from './consumer-service.js';
+export * from './delivery-events.js';
 export * from './main-runner.js';
 export * from './retention.js';

@@ -12,6 +12,7 @@ import type { Contract, Payload } from '@notify/contracts';
 import { Broker, Consumer, PermanentError, Publisher } from '@notify/messaging';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
+import { deliveryEventsObserver } from '@notify/service-kit';
 import { createTestDatabase } from '@notify/service-kit/testing';
 import type { TestDatabase } from '@notify/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -312,7 +313,7 @@ describe('the status loop', () => {
       topology: channelConsumers.email,
       contracts: [notifications.email],
       publisher,
-      lifecycleChannel: 'email',
+      observer: deliveryEventsObserver({ channel: 'email', publisher }),
       handler: async ({ payload, ctx }) => {
         if (refuse && payload.recipient.email === REFUSED)
           throw new PermanentError('mailbox unknown', { detail: '550 5.1.1 no such user' });

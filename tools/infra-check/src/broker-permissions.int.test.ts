@@ -112,7 +112,7 @@ describe('the order API user', () => {
     const channelService = await channelOf(await connectAs('email'));
     await publishConfirmed(channelService, EXCHANGES.events.name, events.emailSent.routingKey);
     expect(await received).toBe(events.emailSent.routingKey);
-    // Replay of issue 5: a dead letter goes back through `notification`.
+    // An operator's dead-letter replay publishes the message to `notification` again.
     await publishConfirmed(ch, EXCHANGES.notification.name, 'email');
   });
 

@@ -1,11 +1,11 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { channelConsumers } from '@notify/contracts';
 import type { Channel } from '@notify/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { K8sObject } from './k8s/base-manifests.js';
-import { KustomizeError, kustomizeBuild, nameHash, parseEnvFile } from './k8s/kustomize.js';
+import { KubectlMissingError, KustomizeError, kustomizeBuild } from './k8s/kubectl-kustomize.js';
 import { brokerGrants } from './rabbitmq/broker-users.js';
 import { VHOST } from './rabbitmq/definitions.js';
 import { repoPath } from './repo-paths.js';
@@ -13,8 +13,9 @@ import { COMMON_SECRETS, SERVICES } from './service-catalogue.js';
 import type { DeployedService } from './service-catalogue.js';
 import { renderOverlays } from './testing/render-overlay.js';
 
-// Renders the overlays the way an operator applies them (secrets made from the committed
-// examples, the broker definitions from the generator) and checks what Kubernetes gets.
+// Renders the overlays with `kubectl kustomize` the way an operator applies them (secrets
+// made from the committed examples, the broker definitions from the generator) and checks
+// what Kubernetes gets.
 const rendered = new Map<string, K8sObject[]>();
 
 beforeAll(async () => {
@@ -32,39 +33,28 @@ function find(objects: K8sObject[], kind: string, name: string): Obj {
 
 const decode = (o: Obj, key: string) => Buffer.from(o.data?.[key] ?? '', 'base64').toString('utf8');
 
-describe('the kustomize renderer', () => {
-  it('reads env files as kustomize does: literal values, comments and blank lines skipped', () => {
-    expect(parseEnvFile('# c\n\nA=1\n  B="x" <y>\nC=\nD\n', 'f')).toEqual([
-      ['A', '1'],
-      ['B', '"x" <y>'],
-      ['C', ''],
-      ['D', ''],
-    ]);
-    expect(() => parseEnvFile('1A=x', 'f')).toThrow(KustomizeError);
-  });
-
-  it("names a generated ConfigMap with kubectl kustomize's hash", () => {
-    // `configMapGenerator: [{name: x, literals: [a=b]}]` renders as x-4h2mbtbbt6 with kubectl 1.32.
-    expect(nameHash({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'b' } })).toBe(
-      '4h2mbtbbt6',
+describe('rendering with kubectl kustomize', () => {
+  it('says in one line that kubectl is missing and how to install it', async () => {
+    const missing = path.join(tmpdir(), `no-kubectl-${process.pid}`, 'kubectl');
+    const err = await kustomizeBuild(repoPath('infra/k8s/base'), { kubectl: missing }).catch(
+      (e: unknown) => e,
     );
+    expect(err).toBeInstanceOf(KubectlMissingError);
+    const { message, stack } = err as Error;
+    expect(message).toContain(`${missing} not found`);
+    expect(message).toMatch(/kubectl package/);
+    expect(message).toMatch(/gcloud components install kubectl/);
+    expect(`${stack}`.split('\n')).toEqual([`KubectlMissingError: ${message}`]);
   });
 
-  it('refuses a kustomization field it does not implement', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'notify-kz-'));
-    try {
-      await writeFile(path.join(dir, 'kustomization.yaml'), 'namePrefix: x-\nresources: []\n');
-      await expect(kustomizeBuild(dir)).rejects.toThrow(/unsupported kustomization fields: namePrefix/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('fails when an overlay needs a secret file the operator has not made', async () => {
+  it('fails, naming the file, when an overlay needs a secret file the operator has not made', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'notify-kz-'));
     try {
       await cp(repoPath('infra/k8s'), dir, { recursive: true });
-      await expect(kustomizeBuild(path.join(dir, 'overlays/production'))).rejects.toThrow(/does not exist/);
+      const err = await kustomizeBuild(path.join(dir, 'overlays/production')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KustomizeError);
+      expect((err as Error).message).toMatch(/secrets\/[a-z-]+\.env/);
+      expect((err as Error).message).toMatch(/no such file or directory/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -154,6 +144,12 @@ describe.each(['production', 'rabbitmq-cluster'])('the %s overlay', (overlay) =>
       const amqp = new URL(decode(secret, 'AMQP_URL'));
       expect([amqp.username, amqp.pathname]).toEqual([s.name, `/${VHOST}`]);
       expect(new URL(decode(secret, 'DATABASE_URL')).username).toBe(s.schema);
+    });
+
+    it('refers to its ConfigMap and Secret by their content-hashed names, so a change rolls its pods', () => {
+      const { config, secret } = envSources();
+      expect(config.metadata.name).toMatch(new RegExp(`^${s.name}-config-[a-z0-9]{10}$`));
+      expect(secret.metadata.name).toMatch(new RegExp(`^${s.name}-secrets-[a-z0-9]{10}$`));
     });
 
     it("uses the release's image", () => {

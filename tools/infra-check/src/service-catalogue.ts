@@ -1,22 +1,15 @@
-import { CHANNELS } from '@notify/contracts';
-import type { Channel } from '@notify/contracts';
+import { SERVICE_LIST } from '@notify/contracts';
+import type { ServiceEntry, ServiceName } from '@notify/contracts';
 
-// The deployable units and the facts every deployment file repeats about them. The
-// compose file, the Kubernetes manifests, the PostgreSQL init script and the broker
-// users are generated from or checked against this table, so a port or a schema is
-// spelled once for all of infra/.
+// The deployable units with what only a deployment needs to know about them. Name,
+// package, folder, port and schema come from the catalogue in
+// packages/contracts/src/service-catalogue.ts; this file adds the variables, secrets
+// and scaling kind. The compose file, the Kubernetes manifests, the PostgreSQL init
+// script and the broker users are generated from or checked against this table.
 
-export type ServiceName = 'order-api' | Channel;
+export type { ServiceName };
 
-export interface DeployedService {
-  readonly name: ServiceName;
-  /** npm workspace name, what `turbo prune` takes. */
-  readonly package: string;
-  /** Workspace folder relative to the repository root. */
-  readonly dir: string;
-  readonly port: number;
-  /** PostgreSQL schema (and role) of the service. */
-  readonly schema: string;
+export interface DeployedService extends ServiceEntry {
   /** The consumer services scale on their queue's depth; the API on CPU. */
   readonly kind: 'api' | 'consumer';
   /**
@@ -46,17 +39,14 @@ export const COMMON_SECRETS = ['AMQP_URL', 'DATABASE_URL'] as const;
 /** How long a service may drain on SIGTERM (the services' default SHUTDOWN_TIMEOUT_MS). */
 export const SHUTDOWN_TIMEOUT_MS = 25_000;
 
-const CHANNEL_PORTS: Record<Channel, number> = {
-  email: 3001,
-  whatsapp: 3002,
-  logistic: 3003,
-  payment: 3004,
-  fraud: 3005,
-};
+type DeploymentFacts = Pick<DeployedService, 'kind' | 'requiredInProduction' | 'secrets'>;
 
-const CHANNEL_REQUIREMENTS: Record<Channel, Pick<DeployedService, 'requiredInProduction' | 'secrets'>> = {
-  email: { requiredInProduction: ['SMTP_URL', 'MAIL_FROM'], secrets: ['SMTP_URL'] },
+const DEPLOYMENT: Record<ServiceName, DeploymentFacts> = {
+  // Without keys the API would be open; in production it refuses to start (ALLOW_ANONYMOUS opts out).
+  'order-api': { kind: 'api', requiredInProduction: ['API_KEYS'], secrets: ['API_KEYS'] },
+  email: { kind: 'consumer', requiredInProduction: ['SMTP_URL', 'MAIL_FROM'], secrets: ['SMTP_URL'] },
   whatsapp: {
+    kind: 'consumer',
     requiredInProduction: [
       'TWILIO_ACCOUNT_SID',
       'TWILIO_AUTH_TOKEN',
@@ -66,40 +56,16 @@ const CHANNEL_REQUIREMENTS: Record<Channel, Pick<DeployedService, 'requiredInPro
     ],
     secrets: ['TWILIO_AUTH_TOKEN'],
   },
-  logistic: { requiredInProduction: [], secrets: [] },
+  logistic: { kind: 'consumer', requiredInProduction: [], secrets: [] },
   // The simulated gateway is the only one and the default; production must opt in to it.
-  payment: { requiredInProduction: ['PAYMENT_ALLOW_SIMULATOR'], secrets: [] },
-  fraud: { requiredInProduction: [], secrets: [] },
+  payment: { kind: 'consumer', requiredInProduction: ['PAYMENT_ALLOW_SIMULATOR'], secrets: [] },
+  fraud: { kind: 'consumer', requiredInProduction: [], secrets: [] },
 };
 
-export const SERVICES: readonly DeployedService[] = [
-  {
-    name: 'order-api',
-    package: '@notify/order-api',
-    dir: 'services/order-api',
-    port: 3000,
-    schema: 'order_api',
-    kind: 'api',
-    // Without keys the API would be open; in production it refuses to start (ALLOW_ANONYMOUS opts out).
-    requiredInProduction: ['API_KEYS'],
-    secrets: ['API_KEYS'],
-  },
-  ...CHANNELS.map((channel): DeployedService => ({
-    name: channel,
-    package: `@notify/${channel}`,
-    dir: `services/${channel}`,
-    port: CHANNEL_PORTS[channel],
-    schema: channel,
-    kind: 'consumer',
-    ...CHANNEL_REQUIREMENTS[channel],
-  })),
-];
-
-export function service(name: ServiceName): DeployedService {
-  const found = SERVICES.find((s) => s.name === name);
-  if (!found) throw new Error(`unknown service ${name}`);
-  return found;
-}
+export const SERVICES: readonly DeployedService[] = SERVICE_LIST.map((s) => ({
+  ...s,
+  ...DEPLOYMENT[s.name],
+}));
 
 /** The development stand-ins compose runs next to the services; never deployed to a cluster. */
 export const STAND_INS = [

@@ -1,5 +1,5 @@
-// Benchmark for issue 4: how fast each consumer service drains a backlog, next to raw
-// amqplib consume+ack on the same queue and backlog size, in the same run.
+// How fast each consumer service drains a backlog, next to raw amqplib consume+ack on the
+// same queue and backlog size, in the same run; its figures are in docs/benchmarks.md.
 //
 //   npx tsx tools/system/bench/drain-backlog.ts [--orders 10000] [--together] [--node <binary>]
 //
@@ -17,8 +17,8 @@ import { createTestVhost } from '@notify/messaging/testing';
 import { createTestDatabase } from '@notify/service-kit/testing';
 import { startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import amqplib from 'amqplib';
-import { freePorts } from '../src/free-ports.js';
-import { startStack } from '../src/stack.js';
+import { freePortsFor } from '../src/tcp-ports.js';
+import { standInUrls, startStack } from '../src/stack.js';
 import type { Stack } from '../src/stack.js';
 import { counterValue } from '../src/test-support/local-system.js';
 
@@ -182,22 +182,15 @@ async function main() {
   const publisher = new Publisher(broker, { timeoutMs: 60_000 });
   const admin = await amqplib.connect(vhost.url);
   const adminCh = await admin.createChannel();
-  const ports = await freePorts(CHANNELS.length);
+  const ports = await freePortsFor(CHANNELS);
   const prefetch = new Map<Channel, number>();
   const stackOptions = (services: readonly Channel[]) => ({
     amqpUrl: vhost.url,
     databaseUrl: database.url,
-    smtpUrl: mail.smtpUrl,
-    mailFrom: '"Notify Shop" <orders@shop.example>',
-    twilio: {
-      baseUrl: sandbox.url,
-      accountSid: sandbox.accountSid,
-      authToken: sandbox.authToken,
-      from: '+14155238886',
-    },
+    ...standInUrls(mail, sandbox),
     services,
     ...(args.node ? { node: args.node } : {}),
-    ports: Object.fromEntries(CHANNELS.map((c, i) => [c, ports[i]!])),
+    ports,
     // Production's level: one info line per message is part of what a service costs.
     env: { LOG_LEVEL: 'info', PAYMENT_SIMULATOR_LATENCY_MS: '0' },
     onLine: (service: string, line: string) => {

@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AcceptedOrder } from './order-client.js';
 import { sampleOrder } from './sample-order.js';
 import type { OrderRequest } from './sample-order.js';
+import { schemaOf } from './services.js';
 import { counterValue, startLocalSystem } from './test-support/local-system.js';
 import type { LocalSystem } from './test-support/local-system.js';
 
-// Issue 4, proven end to end: the order API and the five services as separate processes
-// against the real broker and database. Each order's five effects happen once, and a second
-// delivery of every message (same message ids, straight to the `notification` exchange)
-// changes nothing anywhere.
+// The order API and the five services as separate processes against the real broker and
+// database: each order's five effects happen once, and a second delivery of every message
+// (same message ids, straight to the `notification` exchange) changes nothing anywhere,
+// since delivery is at least once and only the consumers' idempotency keeps effects single.
 
 const ORDERS = 4;
 
@@ -70,6 +71,10 @@ describe('the five consumer services, each doing its job once per order', () => 
   /** Everything the five effects left behind, per order, as a comparable value. */
   async function effects() {
     const q = async (sql: string) => (await sys.db.query(sql, [ids()])).rows;
+    const countPerOrder = (table: string) =>
+      q(
+        `SELECT order_id, count(*)::int AS n FROM ${table} WHERE order_id = ANY($1) GROUP BY order_id ORDER BY order_id`,
+      );
     return {
       emailsReceived: Object.fromEntries(
         orders.map((o) => [
@@ -86,41 +91,32 @@ describe('the five consumer services, each doing its job once per order', () => 
         ]),
       ),
       confirmations: await q(
-        `SELECT order_id, status, attempts, smtp_message_id FROM email.order_confirmations
+        `SELECT order_id, status, attempts, smtp_message_id FROM ${schemaOf('email')}.order_confirmations
          WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
       whatsapp: await q(
-        `SELECT order_id, message_sid, status FROM whatsapp.messages WHERE order_id = ANY($1) ORDER BY order_id`,
+        `SELECT order_id, message_sid, status FROM ${schemaOf('whatsapp')}.messages WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
-      whatsappHistory: await q(
-        `SELECT order_id, count(*)::int AS n FROM whatsapp.status_history
-         WHERE order_id = ANY($1) GROUP BY order_id ORDER BY order_id`,
-      ),
+      whatsappHistory: await countPerOrder(`${schemaOf('whatsapp')}.status_history`),
       shipments: await q(
-        `SELECT order_id, tracking_number, carrier_id, estimated_delivery::text FROM logistic.shipments
+        `SELECT order_id, tracking_number, carrier_id, estimated_delivery::text FROM ${schemaOf('logistic')}.shipments
          WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
-      logisticInbox: await q(
-        `SELECT order_id, count(*)::int AS n FROM logistic.inbox WHERE order_id = ANY($1)
-         GROUP BY order_id ORDER BY order_id`,
-      ),
+      logisticInbox: await countPerOrder(`${schemaOf('logistic')}.inbox`),
       payments: await q(
-        `SELECT order_id, status, authorization_id, attempts FROM payment.payments
+        `SELECT order_id, status, authorization_id, attempts FROM ${schemaOf('payment')}.payments
          WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
-      gatewayCalls: await q(
-        `SELECT order_id, count(*)::int AS n FROM payment.attempts WHERE order_id = ANY($1)
-         GROUP BY order_id ORDER BY order_id`,
-      ),
+      gatewayCalls: await countPerOrder(`${schemaOf('payment')}.attempts`),
       processorLedger: await q(
-        `SELECT idempotency_key, calls, authorization_id FROM payment.simulated_processor_ledger
+        `SELECT idempotency_key, calls, authorization_id FROM ${schemaOf('payment')}.simulated_processor_ledger
          WHERE idempotency_key = ANY($1::text[]) ORDER BY idempotency_key`,
       ),
       assessments: await q(
-        `SELECT order_id, score, decision, rules FROM fraud.assessments WHERE order_id = ANY($1) ORDER BY order_id`,
+        `SELECT order_id, score, decision, rules FROM ${schemaOf('fraud')}.assessments WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
       observations: await q(
-        `SELECT order_id FROM fraud.observations WHERE order_id = ANY($1) ORDER BY order_id`,
+        `SELECT order_id FROM ${schemaOf('fraud')}.observations WHERE order_id = ANY($1) ORDER BY order_id`,
       ),
     };
   }
@@ -177,7 +173,7 @@ describe('the five consumer services, each doing its job once per order', () => 
   it('a second delivery of every message of those orders, with the same message ids, changes nothing', async () => {
     const before = await effects();
     const { rows } = await sys.db.query<OutboxRow>(
-      `SELECT message_id, order_id, channel, payload FROM order_api.outbox
+      `SELECT message_id, order_id, channel, payload FROM ${schemaOf('order-api')}.outbox
        WHERE order_id = ANY($1) AND published_at IS NOT NULL ORDER BY id`,
       [ids()],
     );

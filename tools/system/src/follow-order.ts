@@ -1,5 +1,6 @@
-import { CHANNEL_NAMES } from './order-client.js';
-import type { ChannelName, ChannelView, OrderApiClient, OrderView } from './order-client.js';
+import { CHANNELS } from '@notify/contracts';
+import type { Channel } from '@notify/contracts';
+import type { ChannelView, OrderApiClient, OrderView } from './order-client.js';
 
 /** Channel states after which nothing more happens without an operator (a replay). */
 export const FINAL_CHANNEL_STATES = ['succeeded', 'failed', 'dead_lettered'] as const;
@@ -26,7 +27,7 @@ export function whatsappDeliveryStatus(view: ChannelView): string | undefined {
  * but the interesting part (delivered, read) comes later through status callbacks, so it
  * is final only once one of those has arrived too.
  */
-export function isChannelFinal(channel: ChannelName, view: ChannelView): boolean {
+export function isChannelFinal(channel: Channel, view: ChannelView): boolean {
   const state = normaliseState(view.state);
   if (!(FINAL_CHANNEL_STATES as readonly string[]).includes(state)) return false;
   if (channel !== 'whatsapp' || state !== 'succeeded') return true;
@@ -35,7 +36,7 @@ export function isChannelFinal(channel: ChannelName, view: ChannelView): boolean
 }
 
 export function isOrderFinal(order: OrderView): boolean {
-  return CHANNEL_NAMES.every((c) => order.channels[c] && isChannelFinal(c, order.channels[c]));
+  return CHANNELS.every((c) => order.channels[c] && isChannelFinal(c, order.channels[c]));
 }
 
 const DETAIL_KEYS = [
@@ -81,7 +82,7 @@ function signature(view: ChannelView | undefined): string {
 }
 
 export interface ChannelChange {
-  readonly channel: ChannelName;
+  readonly channel: Channel;
   readonly view: ChannelView;
   readonly previous: ChannelView | undefined;
   readonly final: boolean;
@@ -89,7 +90,7 @@ export interface ChannelChange {
   readonly line: string;
 }
 
-export function describeChannel(channel: ChannelName, view: ChannelView): string {
+export function describeChannel(channel: Channel, view: ChannelView): string {
   const attempts = view.attempts ? ` (attempts ${view.attempts})` : '';
   const details = detailText(view.details);
   return `${channel.padEnd(8)} ${view.state}${attempts}${details ? `  ${details}` : ''}`;
@@ -98,7 +99,7 @@ export function describeChannel(channel: ChannelName, view: ChannelView): string
 /** The channel changes between two snapshots of an order, in channel order. */
 export function diffOrder(previous: OrderView | undefined, next: OrderView): ChannelChange[] {
   const changes: ChannelChange[] = [];
-  for (const channel of CHANNEL_NAMES) {
+  for (const channel of CHANNELS) {
     const before = previous?.channels[channel];
     const after = next.channels[channel];
     if (!after || signature(before) === signature(after)) continue;
@@ -140,7 +141,7 @@ export class FollowTimeoutError extends Error {
     timeoutMs: number,
   ) {
     const waiting = order
-      ? CHANNEL_NAMES.filter((c) => !order.channels[c] || !isChannelFinal(c, order.channels[c]))
+      ? CHANNELS.filter((c) => !order.channels[c] || !isChannelFinal(c, order.channels[c]))
           .map((c) => `${c} (${order.channels[c]?.state ?? 'missing'})`)
           .join(', ')
       : 'the order';

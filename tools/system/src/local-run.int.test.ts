@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHANNELS } from '@notify/contracts';
 import { waitFor } from '@notify/messaging/testing';
 import { followOrder } from './follow-order.js';
-import { CHANNEL_NAMES } from './order-client.js';
 import type { AcceptedOrder } from './order-client.js';
 import { sampleOrder } from './sample-order.js';
 import type { OrderRequest } from './sample-order.js';
+import { schemaOf } from './services.js';
 import { launchChromium } from './test-support/chromium.js';
 import type { HeadlessChromium } from './test-support/chromium.js';
 import { outputDir, startLocalSystem } from './test-support/local-system.js';
 import type { LocalSystem } from './test-support/local-system.js';
 
-// Issue 8: the system as `npm start` runs it (processes from built output, the two local
+// The system as `npm start` runs it (processes from built output, the two local
 // stand-ins), driven the way a newcomer would: post the sample order, look at what the
 // stand-ins received, on their APIs and on their pages in a real browser.
 
@@ -29,8 +30,19 @@ describe('the whole system on a developer machine, with the local stand-ins', ()
     await sys?.close();
   });
 
+  const confirmationMail = () => sys.mail.waitFor((m) => m.envelope.to.includes(body.customer.email), 90_000);
+  const whatsappAddress = () => `whatsapp:${body.customer.phone}`;
+  /** The sample order's WhatsApp message once the whatsapp service took its delivered callback. */
+  const deliveredWhatsapp = () =>
+    sys.sandbox.waitFor(
+      (m) =>
+        m.to === whatsappAddress() &&
+        m.callbacks.some((c) => c.status === 'delivered' && c.httpStatus !== null && c.httpStatus < 300),
+      90_000,
+    );
+
   it('the sample order reaches the mail catcher as a confirmation with both bodies', async () => {
-    const mail = await sys.mail.waitFor((m) => m.envelope.to.includes(body.customer.email), 90_000);
+    const mail = await confirmationMail();
     expect(mail.subject).toBe(`Your order ${accepted.reference} is confirmed`);
     expect(mail.to).toEqual([{ name: body.customer.name, address: body.customer.email }]);
     expect(mail.from[0]?.address).toBe('orders@shop.example');
@@ -41,18 +53,13 @@ describe('the whole system on a developer machine, with the local stand-ins', ()
   });
 
   it('the sample order reaches the WhatsApp sandbox, and its delivered status is reported back to the whatsapp service', async () => {
-    const to = `whatsapp:${body.customer.phone}`;
-    const message = await sys.sandbox.waitFor(
-      (m) =>
-        m.to === to &&
-        m.callbacks.some((c) => c.status === 'delivered' && c.httpStatus !== null && c.httpStatus < 300),
-      90_000,
-    );
+    const to = whatsappAddress();
+    const message = await deliveredWhatsapp();
     expect(message.statusCallback).toBe(`${sys.stack.get('whatsapp').url}/twilio/status`);
     expect(message.contentVariables).toMatchObject({ '1': body.customer.name, '2': accepted.reference });
     // The whatsapp service recorded the status the callback carried, not only answered it.
     const stored = await sys.db.query<{ status: string }>(
-      `SELECT h.status FROM whatsapp.status_history h JOIN whatsapp.messages m USING (order_id)
+      `SELECT h.status FROM ${schemaOf('whatsapp')}.status_history h JOIN ${schemaOf('whatsapp')}.messages m USING (order_id)
        WHERE m.message_sid = $1 ORDER BY h.seq`,
       [message.sid],
     );
@@ -66,7 +73,7 @@ describe('the whole system on a developer machine, with the local stand-ins', ()
     const result = await followOrder(sys.api, placed.id, { timeoutMs: 120_000 });
     expect(result.via).toBe('events');
     expect(result.events).toBeGreaterThanOrEqual(1);
-    for (const channel of CHANNEL_NAMES) {
+    for (const channel of CHANNELS) {
       expect(result.order.channels[channel].state, channel).toBe('succeeded');
     }
     expect(result.order.status).toBe('completed');
@@ -127,7 +134,7 @@ describe('the whole system on a developer machine, with the local stand-ins', ()
     });
 
     it('the mail catcher lists the confirmation and shows its HTML and text bodies', async () => {
-      const mail = await sys.mail.waitFor((m) => m.envelope.to.includes(body.customer.email), 90_000);
+      const mail = await confirmationMail();
       const page = await browser.context.newPage();
       const dir = outputDir('local-run');
 
@@ -156,13 +163,8 @@ describe('the whole system on a developer machine, with the local stand-ins', ()
     });
 
     it('the WhatsApp sandbox page shows the message with its delivered status and the callback answers', async () => {
-      const to = `whatsapp:${body.customer.phone}`;
-      const message = await sys.sandbox.waitFor(
-        (m) =>
-          m.to === to &&
-          m.callbacks.some((c) => c.status === 'delivered' && c.httpStatus !== null && c.httpStatus < 300),
-        90_000,
-      );
+      const to = whatsappAddress();
+      const message = await deliveredWhatsapp();
       const page = await browser.context.newPage();
       const response = await page.goto(sys.sandbox.url, { waitUntil: 'load' });
       expect(response?.status()).toBe(200);

@@ -1,7 +1,5 @@
+import type { Channel } from '@notify/contracts';
 import type { OrderRequest } from './sample-order.js';
-
-export const CHANNEL_NAMES = ['email', 'whatsapp', 'logistic', 'payment', 'fraud'] as const;
-export type ChannelName = (typeof CHANNEL_NAMES)[number];
 
 /** One channel of GET /orders/:id, as far as the tools read it. */
 export interface ChannelView {
@@ -17,7 +15,7 @@ export interface OrderView {
   readonly id: string;
   readonly reference?: string;
   readonly status: string;
-  readonly channels: Readonly<Record<ChannelName, ChannelView>>;
+  readonly channels: Readonly<Record<Channel, ChannelView>>;
   readonly [field: string]: unknown;
 }
 

@@ -1,5 +1,5 @@
-import { connect } from 'node:net';
 import pg from 'pg';
+import { acceptsConnections } from './tcp-ports.js';
 
 /** A dependency the system cannot run without, with how to bring it up. */
 export class PreflightError extends Error {
@@ -19,18 +19,7 @@ function redact(url: string): string {
   }
 }
 
-function reachable(host: string, port: number, timeoutMs = 3_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+const reachable = (host: string, port: number) => acceptsConnections(host, port, 3_000);
 
 export async function checkBroker(amqpUrl: string): Promise<void> {
   const u = new URL(amqpUrl);

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { serviceDir, serviceEntry } from './services.js';
-import type { ServiceName } from './services.js';
+import type { ServiceName } from '@notify/contracts';
 
 export interface ServiceProcessOptions {
   readonly name: ServiceName;

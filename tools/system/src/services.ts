@@ -1,24 +1,19 @@
 import { fileURLToPath } from 'node:url';
-
-/** The six processes of the system, in start order, with their default ports. */
-export const SERVICES = [
-  { name: 'order-api', port: 3000 },
-  { name: 'email', port: 3001 },
-  { name: 'whatsapp', port: 3002 },
-  { name: 'logistic', port: 3003 },
-  { name: 'payment', port: 3004 },
-  { name: 'fraud', port: 3005 },
-] as const;
-
-export type ServiceName = (typeof SERVICES)[number]['name'];
+import { SERVICE_CATALOGUE } from '@notify/contracts';
+import type { ServiceName } from '@notify/contracts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export function serviceDir(name: ServiceName): string {
-  return `${REPO_ROOT}services/${name}`;
+  return `${REPO_ROOT}${SERVICE_CATALOGUE[name].dir}`;
 }
 
 /** Built output, as production runs it. */
 export function serviceEntry(name: ServiceName): string {
   return `${serviceDir(name)}/dist/main.js`;
+}
+
+/** The service's PostgreSQL schema, for queries that read its tables. */
+export function schemaOf(name: ServiceName): string {
+  return SERVICE_CATALOGUE[name].schema;
 }

@@ -1,6 +1,8 @@
 import { ServiceProcess } from './service-process.js';
-import { SERVICES } from './services.js';
-import type { ServiceName } from './services.js';
+import { SERVICE_LIST } from '@notify/contracts';
+import type { ServiceName } from '@notify/contracts';
+import type { MailCatcher } from '@notify/mail-catcher';
+import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
 
 export interface StandInUrls {
   /** SMTP server for the email service. */
@@ -15,6 +17,30 @@ export interface StandInUrls {
   };
 }
 
+/** The sender number of Twilio's WhatsApp sandbox, which the local stand-in accepts too. */
+export const SANDBOX_WHATSAPP_FROM = '+14155238886';
+
+/** What the services need to reach a mail catcher and a WhatsApp sandbox of this process. */
+export function standInUrls(
+  mail: MailCatcher,
+  sandbox: WhatsappSandbox,
+  mailFrom = '"Notify Shop" <orders@shop.example>',
+): StandInUrls {
+  return {
+    smtpUrl: mail.smtpUrl,
+    mailFrom,
+    twilio: {
+      baseUrl: sandbox.url,
+      accountSid: sandbox.accountSid,
+      authToken: sandbox.authToken,
+      from: SANDBOX_WHATSAPP_FROM,
+    },
+  };
+}
+
+/** Variables added to one service's environment. */
+export type ServiceEnv = Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
+
 export interface StackOptions extends StandInUrls {
   readonly amqpUrl: string;
   readonly databaseUrl: string;
@@ -24,7 +50,7 @@ export interface StackOptions extends StandInUrls {
   /** Added to every service's environment. */
   readonly env?: Readonly<Record<string, string>>;
   /** Added to one service's environment (wins over everything else). */
-  readonly serviceEnv?: Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
+  readonly serviceEnv?: ServiceEnv;
   readonly onLine?: (service: ServiceName, line: string) => void;
   readonly node?: string;
 }
@@ -69,13 +95,13 @@ export interface Stack {
  * each answers /readyz. Services start in parallel; a failure stops the rest.
  */
 export async function startStack(options: StackOptions, readyTimeoutMs = 180_000): Promise<Stack> {
-  const names = options.services ?? SERVICES.map((s) => s.name);
+  const names = options.services ?? SERVICE_LIST.map((s) => s.name);
   const processes = new Map<ServiceName, ServiceProcess>();
   // The order API's console reads each service's /readyz and /metrics on the port it got.
-  const opsUrls = SERVICES.filter((s) => s.name !== 'order-api' && names.includes(s.name))
+  const opsUrls = SERVICE_LIST.filter((s) => s.name !== 'order-api' && names.includes(s.name))
     .map((s) => `${s.name}=http://127.0.0.1:${options.ports?.[s.name] ?? s.port}`)
     .join(',');
-  for (const s of SERVICES) {
+  for (const s of SERVICE_LIST) {
     if (!names.includes(s.name)) continue;
     const port = options.ports?.[s.name] ?? s.port;
     processes.set(

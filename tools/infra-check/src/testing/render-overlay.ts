@@ -3,7 +3,7 @@ import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { K8sObject } from '../k8s/base-manifests.js';
-import { kustomizeBuild } from '../k8s/kustomize.js';
+import { kustomizeBuild } from '../k8s/kubectl-kustomize.js';
 import { brokerGrants } from '../rabbitmq/broker-users.js';
 import { buildDefinitions } from '../rabbitmq/definitions.js';
 import { repoPath } from '../repo-paths.js';

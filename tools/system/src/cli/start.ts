@@ -1,14 +1,14 @@
 // `npm start` at the root: the whole system on a developer's machine, without Docker
 // and without Twilio or SMTP accounts. Real providers are used when configured.
+import { SERVICE_LIST } from '@notify/contracts';
+import type { ServiceName } from '@notify/contracts';
 import { startMailCatcher } from '@notify/mail-catcher';
 import type { MailCatcher } from '@notify/mail-catcher';
 import { DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
 import { createLineFormatter, wantsPrettyOutput } from '../log-output.js';
 import { checkBroker, checkDatabase, PreflightError } from '../preflight.js';
-import { SERVICES } from '../services.js';
-import type { ServiceName } from '../services.js';
-import { startStack } from '../stack.js';
+import { SANDBOX_WHATSAPP_FROM, startStack } from '../stack.js';
 import type { Stack } from '../stack.js';
 
 const env = process.env;
@@ -54,9 +54,9 @@ async function main() {
     closers.push(() => sandbox!.close());
   }
 
-  const width = Math.max(...SERVICES.map((s) => s.name.length));
+  const width = Math.max(...SERVICE_LIST.map((s) => s.name.length));
   const formatters = new Map<ServiceName, (line: string) => string>();
-  SERVICES.forEach((s, i) => formatters.set(s.name, createLineFormatter(s.name, i, { pretty, width })));
+  SERVICE_LIST.forEach((s, i) => formatters.set(s.name, createLineFormatter(s.name, i, { pretty, width })));
 
   const running: { stack?: Stack } = {};
   let stopping = false;
@@ -88,7 +88,7 @@ async function main() {
       baseUrl: env.TWILIO_API_BASE_URL ?? sandbox?.url ?? 'https://api.twilio.com',
       accountSid: env.TWILIO_ACCOUNT_SID ?? sandbox?.accountSid ?? DEV_ACCOUNT_SID,
       authToken: env.TWILIO_AUTH_TOKEN ?? sandbox?.authToken ?? DEV_AUTH_TOKEN,
-      from: env.TWILIO_WHATSAPP_FROM ?? '+14155238886',
+      from: env.TWILIO_WHATSAPP_FROM ?? SANDBOX_WHATSAPP_FROM,
     },
     env: pretty ? { LOG_PRETTY: '0' } : {},
     // Real Twilio cannot call 127.0.0.1: with a real account, a public URL (a tunnel) given

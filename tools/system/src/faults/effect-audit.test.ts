@@ -1,3 +1,4 @@
+import { CHANNELS } from '@notify/contracts';
 import { describe, expect, it } from 'vitest';
 import { channelStatesCheck, judgeOrder, summarise } from './effect-audit.js';
 import type { AcceptedOrder, CrashWindow, EffectSnapshot, ProviderCopy, RowEffect } from './effect-audit.js';
@@ -23,6 +24,9 @@ function snapshot(over: Partial<EffectSnapshot> = {}): EffectSnapshot {
     ...over,
   };
 }
+
+/** The order API's view with every channel succeeded. */
+const allSucceeded: Record<string, string> = Object.fromEntries(CHANNELS.map((c) => [c, 'succeeded']));
 
 const crash = (effect: CrashWindow['effect'], from: number, to: number): CrashWindow => ({
   effect,
@@ -152,13 +156,7 @@ describe('judging one order', () => {
   });
 
   it('requires the API to show every channel succeeded once it reports outcomes', () => {
-    const states = {
-      email: 'succeeded',
-      whatsapp: 'succeeded',
-      logistic: 'succeeded',
-      payment: 'retrying',
-      fraud: 'succeeded',
-    };
+    const states = { ...allSucceeded, payment: 'retrying' };
     const v = judgeOrder(
       order,
       snapshot({ apiStates: new Map([[order.orderId, states]]), apiSuccessStates: ['succeeded'] }),
@@ -199,16 +197,11 @@ describe('summarising a scenario', () => {
 });
 
 describe('the channel-state check of the order API', () => {
-  const succeeded = {
-    email: 'succeeded',
-    whatsapp: 'succeeded',
-    logistic: 'succeeded',
-    payment: 'succeeded',
-    fraud: 'succeeded',
-  };
-
   it('holds when the API shows all five channels succeeded for every order', () => {
-    const s = snapshot({ apiStates: new Map([[order.orderId, succeeded]]), apiSuccessStates: ['succeeded'] });
+    const s = snapshot({
+      apiStates: new Map([[order.orderId, allSucceeded]]),
+      apiSuccessStates: ['succeeded'],
+    });
     expect(channelStatesCheck(summarise([order], s, [], undefined))).toMatchObject({
       ok: true,
       detail: '1 of 1 orders',
@@ -217,7 +210,7 @@ describe('the channel-state check of the order API', () => {
 
   it('fails, naming the order and channel, when a channel is not in its final state or the order is not reported', () => {
     const s = snapshot({
-      apiStates: new Map([[order.orderId, { ...succeeded, whatsapp: 'published' }]]),
+      apiStates: new Map([[order.orderId, { ...allSucceeded, whatsapp: 'published' }]]),
       apiSuccessStates: ['succeeded'],
     });
     const c = channelStatesCheck(summarise([order], s, [], undefined));
@@ -230,7 +223,7 @@ describe('the channel-state check of the order API', () => {
   it('is not about the providers: an order missing its mail but shown succeeded passes this check', () => {
     const s = snapshot({
       mails: new Map(),
-      apiStates: new Map([[order.orderId, succeeded]]),
+      apiStates: new Map([[order.orderId, allSucceeded]]),
       apiSuccessStates: ['succeeded'],
     });
     expect(channelStatesCheck(summarise([order], s, [], undefined)).ok).toBe(true);

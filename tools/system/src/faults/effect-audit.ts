@@ -1,10 +1,10 @@
+import { CHANNELS } from '@notify/contracts';
+import type { Channel } from '@notify/contracts';
+
 // What "exactly once in effect" means, order by order, judged from what the outside
 // world recorded: the SMTP stand-in's mailbox, the Twilio stand-in's messages, and the
 // shipment, payment and fraud rows in the services' own schemas. This file is pure: the
 // snapshot is collected elsewhere (effect-snapshot.ts), so the rules are unit-tested.
-
-export const EFFECTS = ['email', 'whatsapp', 'logistic', 'payment', 'fraud'] as const;
-export type Effect = (typeof EFFECTS)[number];
 
 /** One copy of a provider send as the stand-in recorded it. */
 export interface ProviderCopy {
@@ -118,7 +118,7 @@ export function judgeOrder(
     (explained ? windowDuplicates : duplicates).push(`whatsapp x${texts.length}`);
   }
 
-  const rows: [Effect, RowEffect | undefined][] = [
+  const rows: [Channel, RowEffect | undefined][] = [
     ['logistic', s.shipments.get(id)],
     ['payment', s.payments.get(id)],
     ['fraud', s.assessments.get(id)],
@@ -135,7 +135,7 @@ export function judgeOrder(
 
   if (s.apiStates && s.apiSuccessStates) {
     const states = s.apiStates.get(id);
-    for (const c of EFFECTS) {
+    for (const c of CHANNELS) {
       const state = states?.[c];
       if (!state || !s.apiSuccessStates.includes(state)) missing.push(`API ${c} state ${state ?? 'absent'}`);
     }
@@ -188,8 +188,8 @@ export function summarise(
 }
 
 /**
- * The order API's own view (issue 5): every `201` order shows each of its five channels
- * in its final state, `succeeded` (an order the API does not report at all counts too).
+ * The order API's own view, built from the outcome events it consumes: every `201` order
+ * shows each of its five channels in its final state, `succeeded` (an order the API does not report at all counts too).
  */
 export function channelStatesCheck(summary: AuditSummary): {
   name: string;

@@ -1,6 +1,7 @@
 import type { MailCatcher } from '@notify/mail-catcher';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
 import type pg from 'pg';
+import { schemaOf } from '../services.js';
 import type { AcceptedOrder, EffectSnapshot, ProviderCopy, RowEffect } from './effect-audit.js';
 
 // Reads what happened for a set of orders: the stand-ins' records, each service's own
@@ -77,7 +78,24 @@ async function rows<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, ids
   }
 }
 
-function rowEffects(list: { order_id: string; n: string | number; at: Date; ok: boolean }[]) {
+interface EffectRow {
+  order_id: string;
+  n: string;
+  at: Date;
+  ok: boolean;
+}
+
+/** Rows of a table whose every row is one effect: how many per order, and the last one's time. */
+function countedRows(pool: pg.Pool, table: string, timeColumn: string, ids: string[]): Promise<EffectRow[]> {
+  return rows<EffectRow>(
+    pool,
+    `SELECT order_id::text, count(*) AS n, max(${timeColumn}) AS at, true AS ok
+     FROM ${table} WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
+    ids,
+  );
+}
+
+function rowEffects(list: EffectRow[]) {
   return new Map<string, RowEffect>(
     list.map((r) => [r.order_id, { count: Number(r.n), at: r.at.getTime(), ok: r.ok }]),
   );
@@ -102,41 +120,35 @@ export async function collectSnapshot(
   );
 
   const [stored, email, wa, ship, pay, fraud] = await Promise.all([
-    rows<{ id: string }>(pool, 'SELECT id::text FROM order_api.orders WHERE id = ANY($1::uuid[])', ids),
+    rows<{ id: string }>(
+      pool,
+      `SELECT id::text FROM ${schemaOf('order-api')}.orders WHERE id = ANY($1::uuid[])`,
+      ids,
+    ),
     rows<{ order_id: string; status: string; smtp_message_id: string }>(
       pool,
-      'SELECT order_id::text, status, smtp_message_id FROM email.order_confirmations WHERE order_id = ANY($1::uuid[])',
+      `SELECT order_id::text, status, smtp_message_id FROM ${schemaOf('email')}.order_confirmations WHERE order_id = ANY($1::uuid[])`,
       ids,
     ),
     rows<{ order_id: string; message_sid: string }>(
       pool,
-      'SELECT order_id::text, message_sid FROM whatsapp.messages WHERE order_id = ANY($1::uuid[])',
+      `SELECT order_id::text, message_sid FROM ${schemaOf('whatsapp')}.messages WHERE order_id = ANY($1::uuid[])`,
       ids,
     ),
-    rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
-      pool,
-      `SELECT order_id::text, count(*) AS n, max(created_at) AS at, true AS ok
-       FROM logistic.shipments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
-      ids,
-    ),
+    countedRows(pool, `${schemaOf('logistic')}.shipments`, 'created_at', ids),
     // Authorisations the processor handed out, counted by distinct id over every attempt:
     // a redelivery must get the stored result back, never a second authorisation.
-    rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
+    rows<EffectRow>(
       pool,
       `SELECT p.order_id::text, greatest(1, count(DISTINCT a.authorization_id)) AS n,
               p.decided_at AS at, p.status = 'authorized' AS ok
-       FROM payment.payments p
-       LEFT JOIN payment.attempts a ON a.order_id = p.order_id AND a.authorization_id IS NOT NULL
+       FROM ${schemaOf('payment')}.payments p
+       LEFT JOIN ${schemaOf('payment')}.attempts a ON a.order_id = p.order_id AND a.authorization_id IS NOT NULL
        WHERE p.order_id = ANY($1::uuid[])
        GROUP BY p.order_id, p.decided_at, p.status`,
       ids,
     ),
-    rows<{ order_id: string; n: string; at: Date; ok: boolean }>(
-      pool,
-      `SELECT order_id::text, count(*) AS n, max(assessed_at) AS at, true AS ok
-       FROM fraud.assessments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
-      ids,
-    ),
+    countedRows(pool, `${schemaOf('fraud')}.assessments`, 'assessed_at', ids),
   ]);
 
   let apiStates: Map<string, Record<string, string>> | undefined;
@@ -182,7 +194,8 @@ async function readApiStates(url: string, ids: readonly string[]) {
 
 /**
  * The channel states that mean "succeeded" in this API's OpenAPI document, or undefined
- * while the API only reports publication (before the status loop of issue 5).
+ * while the API only reports publication (an order API that does not consume outcome
+ * events yet): the suite then judges by the providers' and services' records alone.
  */
 export async function apiSuccessStates(url: string): Promise<string[] | undefined> {
   try {
@@ -209,7 +222,7 @@ export async function apiSuccessStates(url: string): Promise<string[] | undefine
 export async function outboxBacklog(pool: pg.Pool): Promise<number> {
   try {
     const r = await pool.query<{ n: string }>(
-      'SELECT count(*) AS n FROM order_api.outbox WHERE published_at IS NULL',
+      `SELECT count(*) AS n FROM ${schemaOf('order-api')}.outbox WHERE published_at IS NULL`,
     );
     return Number(r.rows[0]?.n ?? 0);
   } catch {

@@ -1,4 +1,4 @@
-import type { ServiceName } from '../services.js';
+import type { ServiceEnv } from '../stack.js';
 
 export const SCENARIO_IDS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
@@ -33,7 +33,7 @@ export interface FaultProfile {
    * in minutes; the full profile runs the services with their production defaults.
    */
   readonly env: Readonly<Record<string, string>>;
-  readonly serviceEnv: Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
+  readonly serviceEnv: ServiceEnv;
 }
 
 const common = {

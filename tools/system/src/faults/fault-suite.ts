@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startMailCatcher } from '@notify/mail-catcher';
 import { startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import { ORDER_EVENTS_QUEUE, UNROUTABLE_QUEUE } from '@notify/contracts';
@@ -10,7 +11,7 @@ import { channelStatesCheck, summarise } from './effect-audit.js';
 import type { AcceptedOrder, AuditSummary, CrashWindow } from './effect-audit.js';
 import { apiSuccessStates, collectSnapshot, outboxBacklog, ProviderLedger } from './effect-snapshot.js';
 import type { FaultProfile, ScenarioId } from './fault-profiles.js';
-import { freePorts } from './free-ports.js';
+import { freePorts } from '../tcp-ports.js';
 import { Haproxy } from './haproxy.js';
 import { OrderFactory } from './order-traffic.js';
 import { PrivatePostgres } from './private-postgres.js';
@@ -41,7 +42,7 @@ export interface SuiteReport {
   readonly profile: FaultProfile['name'];
   readonly startedAt: string;
   readonly finishedAt: string;
-  /** Whether GET /orders/:id reported outcomes (issue 5) and was part of the check. */
+  /** Whether GET /orders/:id reported each channel's outcome, and so was part of the check. */
   readonly statusLoop: boolean;
   readonly rows: ScenarioRow[];
   readonly passed: boolean;
@@ -55,8 +56,6 @@ export interface SuiteOptions {
   /** Copy every process's log here before the temporary folder is removed. */
   readonly keepLogsIn?: string;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function rowPassed(row: ScenarioRow): boolean {
   return row.lost === 0 && row.duplicated === 0 && row.checks.every((c) => c.ok);

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { open, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
+import { acceptsConnections } from '../tcp-ports.js';
 import { hasCommand, mustRun } from './run-command.js';
 
 // HAProxy in front of the private cluster: amqplib's recovery reconnects to one URL, so
-// clients reach a surviving node through a load balancer (ARCHITECTURE.md, principle 8).
+// the services reach a surviving node only through a load balancer, as they do in
+// Kubernetes through the operator's Service (docs/deployment.md).
 
 export interface HaproxyOptions {
   readonly dir: string;
@@ -68,7 +69,7 @@ export class Haproxy {
     h.exit = new Promise((resolve) => child.once('exit', () => resolve()));
     void h.exit.then(() => out.close().catch(() => undefined));
     const deadline = Date.now() + 20_000;
-    while (!(await listening(options.port))) {
+    while (!(await acceptsConnections('127.0.0.1', options.port))) {
       if (child.exitCode !== null) throw new Error(`haproxy exited; see ${options.dir}/haproxy.log`);
       if (Date.now() > deadline) throw new Error('haproxy did not listen in time');
       await new Promise((r) => setTimeout(r, 100));
@@ -91,17 +92,4 @@ export class Haproxy {
     if (!done) child.kill('SIGKILL');
     await this.exit;
   }
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chown, mkdir, open, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { acceptsConnections } from '../tcp-ports.js';
 import { mustRun, runAs, runCommand, systemUser } from './run-command.js';
 import type { SystemUser } from './run-command.js';
 
@@ -135,7 +136,7 @@ export class PrivateRabbitNode {
 
   private async waitUntilServing(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!(await portOpen(this.options.amqpPort))) {
+    while (!(await acceptsConnections('127.0.0.1', this.options.amqpPort))) {
       if (!this.running)
         throw new Error(`${this.nodeName} exited while starting; see ${this.options.dir}/log`);
       if (Date.now() > deadline) throw new Error(`${this.nodeName} did not open its AMQP port in time`);
@@ -285,21 +286,4 @@ export async function sharedNodePeersOfRun(prefix: string): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -2,13 +2,13 @@ import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SERVICE_NAMES } from '@notify/contracts';
+import type { ServiceName } from '@notify/contracts';
 import type { MailCatcher } from '@notify/mail-catcher';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
-import { SERVICES } from '../services.js';
-import type { ServiceName } from '../services.js';
-import { startStack } from '../stack.js';
-import type { Stack } from '../stack.js';
-import { freePorts } from './free-ports.js';
+import { freePortsFor } from '../tcp-ports.js';
+import { standInUrls, startStack } from '../stack.js';
+import type { ServiceEnv, Stack } from '../stack.js';
 
 export interface SystemOptions {
   readonly amqpUrl: string;
@@ -18,7 +18,7 @@ export interface SystemOptions {
   /** Every service's output goes to `<logDir>/<service>.log`. */
   readonly logDir: string;
   readonly env: Readonly<Record<string, string>>;
-  readonly serviceEnv?: Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
+  readonly serviceEnv?: ServiceEnv;
 }
 
 /**
@@ -45,24 +45,19 @@ export class SystemUnderTest {
   }
 
   static async start(options: SystemOptions): Promise<SystemUnderTest> {
-    const ports = await freePorts(SERVICES.length);
     const firstOutput = new Map<ServiceName, number>();
     const logs = new Map<ServiceName, WriteStream>(
-      SERVICES.map((s) => [s.name, createWriteStream(join(options.logDir, `${s.name}.log`), { flags: 'a' })]),
+      SERVICE_NAMES.map((name) => [
+        name,
+        createWriteStream(join(options.logDir, `${name}.log`), { flags: 'a' }),
+      ]),
     );
     const stack = await startStack(
       {
         amqpUrl: options.amqpUrl,
         databaseUrl: options.databaseUrl,
-        smtpUrl: options.mail.smtpUrl,
-        mailFrom: '"Notify Shop" <orders@shop.example.com>',
-        twilio: {
-          baseUrl: options.sandbox.url,
-          accountSid: options.sandbox.accountSid,
-          authToken: options.sandbox.authToken,
-          from: '+14155238886',
-        },
-        ports: Object.fromEntries(SERVICES.map((s, i) => [s.name, ports[i]!])),
+        ...standInUrls(options.mail, options.sandbox, '"Notify Shop" <orders@shop.example.com>'),
+        ports: await freePortsFor(SERVICE_NAMES),
         env: { LOG_PRETTY: '0', ...options.env },
         ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
         onLine: (service, line) => {

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startMailCatcher } from '@notify/mail-catcher';
 import type { MailCatcher } from '@notify/mail-catcher';
+import { SERVICE_NAMES } from '@notify/contracts';
+import type { ServiceName } from '@notify/contracts';
 import { createTestVhost } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
 import { createTestDatabase } from '@notify/service-kit/testing';
@@ -9,12 +11,10 @@ import type { TestDatabase } from '@notify/service-kit/testing';
 import { startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
 import pg from 'pg';
-import { freePorts } from '../free-ports.js';
+import { freePortsFor } from '../tcp-ports.js';
 import { OrderApiClient } from '../order-client.js';
-import { SERVICES } from '../services.js';
-import type { ServiceName } from '../services.js';
-import { startStack } from '../stack.js';
-import type { Stack } from '../stack.js';
+import { standInUrls, startStack } from '../stack.js';
+import type { ServiceEnv, Stack } from '../stack.js';
 
 /** Where tests put what a person may want to look at afterwards (screenshots); git-ignored. */
 export const OUTPUT_DIR = fileURLToPath(new URL('../../.out/', import.meta.url));
@@ -44,7 +44,7 @@ export interface LocalSystem {
 export interface LocalSystemOptions {
   readonly prefix: string;
   readonly env?: Readonly<Record<string, string>>;
-  readonly serviceEnv?: Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
+  readonly serviceEnv?: ServiceEnv;
 }
 
 /**
@@ -57,7 +57,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
-  const lines = new Map<ServiceName, string[]>(SERVICES.map((s) => [s.name, []]));
+  const lines = new Map<ServiceName, string[]>(SERVICE_NAMES.map((name) => [name, []]));
   try {
     const vhost = await createTestVhost(options.prefix);
     closers.push(() => vhost.delete());
@@ -67,19 +67,11 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     closers.push(() => mail.close());
     const sandbox = await startWhatsappSandbox();
     closers.push(() => sandbox.close());
-    const ports = await freePorts(SERVICES.length);
     const stack = await startStack({
       amqpUrl: vhost.url,
       databaseUrl: database.url,
-      smtpUrl: mail.smtpUrl,
-      mailFrom: '"Notify Shop" <orders@shop.example>',
-      twilio: {
-        baseUrl: sandbox.url,
-        accountSid: sandbox.accountSid,
-        authToken: sandbox.authToken,
-        from: '+14155238886',
-      },
-      ports: Object.fromEntries(SERVICES.map((s, i) => [s.name, ports[i]!])),
+      ...standInUrls(mail, sandbox),
+      ports: await freePortsFor(SERVICE_NAMES),
       env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...options.env },
       ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
       onLine: (service, line) => lines.get(service)!.push(line),

@@ -4,7 +4,7 @@ type RequestOptions = Parameters<twilio.RequestClient['request']>[0];
 type RequestClientOptions = ConstructorParameters<typeof twilio.RequestClient>[0];
 
 /**
- * The mechanism README.md documents for the WhatsApp service: a RequestClient that sends
+ * The mechanism services/whatsapp/README.md documents for the WhatsApp service: a RequestClient that sends
  * what the SDK addresses to https://api.twilio.com to another base URL instead.
  */
 export class BaseUrlRequestClient extends twilio.RequestClient {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PROFILES } from './fault-profiles.js';
-import { sendBoundMs } from './scenarios.js';
+import { PROFILES } from '../fault-profiles.js';
+import { sendBoundMs } from './load-and-recovery.js';
 
 describe('the crash window of a provider send', () => {
   it("is as long as the sender's own bound on one send: the email lease, the Twilio request timeout", () => {
