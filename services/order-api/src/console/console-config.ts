@@ -1,25 +1,12 @@
-import { CHANNELS } from '@notify/contracts';
+import { CHANNELS, SERVICE_CATALOGUE } from '@notify/contracts';
 import type { Channel } from '@notify/contracts';
 import { loadConfig, makeValidator, num, str } from '@notify/service-kit';
 
-/**
- * Default HTTP ports of the five consumer services on one machine, where their
- * /readyz and /metrics answer. Kept in this one table so it is the only thing to change
- * when the ports come from a shared service catalogue.
- */
-export const DEFAULT_SERVICE_PORTS: Readonly<Record<Channel, number>> = {
-  email: 3001,
-  whatsapp: 3002,
-  logistic: 3003,
-  payment: 3004,
-  fraud: 3005,
-};
-
+/** Where each consumer service's operations endpoints answer on one machine: its catalogue port. */
 export function defaultServiceUrls(host = '127.0.0.1'): Record<Channel, string> {
-  return Object.fromEntries(CHANNELS.map((c) => [c, `http://${host}:${DEFAULT_SERVICE_PORTS[c]}`])) as Record<
-    Channel,
-    string
-  >;
+  return Object.fromEntries(
+    CHANNELS.map((c) => [c, `http://${host}:${SERVICE_CATALOGUE[c].port}`]),
+  ) as Record<Channel, string>;
 }
 
 /**
