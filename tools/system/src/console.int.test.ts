@@ -1,10 +1,11 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import { createRequire } from 'node:module';
+import { CHANNELS } from '@notify/contracts';
 import { MANAGEMENT_URL, waitFor } from '@notify/messaging/testing';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHANNEL_NAMES, OrderApiClient } from './order-client.js';
+import { OrderApiClient } from './order-client.js';
 import { sampleOrder } from './sample-order.js';
 import { launchChromium } from './test-support/chromium.js';
 import type { HeadlessChromium } from './test-support/chromium.js';
@@ -155,7 +156,7 @@ describe('the operator console', () => {
     await waitFor(
       async () => {
         const s = await channelStates(placed.id);
-        return s && CHANNEL_NAMES.every((c) => s[c] === 'succeeded');
+        return s && CHANNELS.every((c) => s[c] === 'succeeded');
       },
       { timeoutMs: 150_000, intervalMs: 250, what: 'every channel of the order succeeded on the page' },
     );
@@ -164,7 +165,7 @@ describe('the operator console', () => {
       placed.id,
     );
     const rank = ['pending', 'published', 'retrying', 'failed', 'dead_lettered', 'succeeded'];
-    for (const c of CHANNEL_NAMES) {
+    for (const c of CHANNELS) {
       const states = seen?.[c] ?? [];
       expect(states.at(-1), c).toBe('succeeded');
       // Live: the channel was seen before it succeeded, and it only ever moved forward.
@@ -196,7 +197,7 @@ describe('the operator console', () => {
     expect(timeline.filter((t) => / published$/.test(t))).toHaveLength(5);
     expect(timeline.some((t) => /whatsapp succeeded/.test(t))).toBe(true);
     await expectAccessible(page, 'the Orders view with an order open');
-    await page.setViewportSize({ width: 1400, height: 1000 });
+    await page.setViewportSize({ width: 1600, height: 1000 });
     await shot('orders');
     await page.screenshot({ path: `${dir}/console.png` });
     await page.keyboard.press('Escape');

@@ -116,56 +116,58 @@ export function OrdersView(props: { api: ConsoleApi }) {
             Could not read the orders: {state.error}
           </p>
         ) : null}
-        <table class="order-table">
-          <caption class="visually-hidden">
-            {state.query ? `Orders matching ${state.query}` : 'Recent orders, newest first'}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Order</th>
-              <th scope="col">Placed</th>
-              <th scope="col">Customer</th>
-              <th scope="col">Status</th>
-              {CHANNELS.map((c) => (
-                <th scope="col" key={c}>
-                  {c === 'whatsapp' ? 'WhatsApp' : c.charAt(0).toUpperCase() + c.slice(1)}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {state.orders.map((o) => (
-              <tr key={o.id} data-order-id={o.id} aria-selected={selected === o.id ? 'true' : undefined}>
-                <th scope="row">
-                  <button
-                    type="button"
-                    class="link"
-                    aria-expanded={selected === o.id}
-                    aria-controls="order-detail"
-                    onClick={(e) => {
-                      opener.current = e.currentTarget as HTMLElement;
-                      setSelected(selected === o.id ? null : o.id);
-                    }}
-                  >
-                    {o.reference}
-                  </button>
-                </th>
-                <td data-label="Placed">{formatTime(o.placedAt)}</td>
-                <td data-label="Customer" class="email">
-                  {o.customerEmail}
-                </td>
-                <td data-label="Status">
-                  <span class={`status status-${o.status}`}>{o.status}</span>
-                </td>
+        <div class="table-scroll">
+          <table class="order-table">
+            <caption class="visually-hidden">
+              {state.query ? `Orders matching ${state.query}` : 'Recent orders, newest first'}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Order</th>
+                <th scope="col">Placed</th>
+                <th scope="col">Customer</th>
+                <th scope="col">Status</th>
                 {CHANNELS.map((c) => (
-                  <td key={c} data-label={c} data-channel={c}>
-                    <ChannelBadge state={o.channels[c].state} channel={c} />
-                  </td>
+                  <th scope="col" key={c}>
+                    {c === 'whatsapp' ? 'WhatsApp' : c.charAt(0).toUpperCase() + c.slice(1)}
+                  </th>
                 ))}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {state.orders.map((o) => (
+                <tr key={o.id} data-order-id={o.id} aria-selected={selected === o.id ? 'true' : undefined}>
+                  <th scope="row">
+                    <button
+                      type="button"
+                      class="link"
+                      aria-expanded={selected === o.id}
+                      aria-controls="order-detail"
+                      onClick={(e) => {
+                        opener.current = e.currentTarget as HTMLElement;
+                        setSelected(selected === o.id ? null : o.id);
+                      }}
+                    >
+                      {o.reference}
+                    </button>
+                  </th>
+                  <td data-label="Placed">{formatTime(o.placedAt)}</td>
+                  <td data-label="Customer" class="email">
+                    {o.customerEmail}
+                  </td>
+                  <td data-label="Status">
+                    <span class={`status status-${o.status}`}>{o.status}</span>
+                  </td>
+                  {CHANNELS.map((c) => (
+                    <td key={c} data-label={c} data-channel={c}>
+                      <ChannelBadge state={o.channels[c].state} channel={c} />
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
         {!state.loading && state.orders.length === 0 ? (
           <p class="empty">{state.query ? 'No order matches this search.' : 'No orders yet.'}</p>
         ) : null}
