@@ -1,4 +1,5 @@
 export * from './iso.js';
+export * from './money.js';
 export * from './primitives.js';
 export * from './messages.js';
 export * from './events.js';

@@ -76,8 +76,15 @@ export const duration = makeValidator<number>((input: string) => {
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 
-/** The variables every service reads, with their local-run defaults (ARCHITECTURE.md). */
-export function commonSpecs(service: { defaultPort: number; database: string }) {
+/**
+ * The variables every service reads, with their local-run defaults. One name for one
+ * thing in every service, so an operator's setting means the same everywhere.
+ */
+export function commonSpecs(service: {
+  defaultPort: number;
+  database: string;
+  defaultPrefetch?: number | undefined;
+}) {
   return {
     NODE_ENV: str({ choices: [...NODE_ENVS], default: 'development' }),
     AMQP_URL: url({ default: 'amqp://guest:guest@127.0.0.1:5672', desc: 'RabbitMQ URL' }),
@@ -92,7 +99,7 @@ export function commonSpecs(service: { defaultPort: number; database: string }) 
       choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       default: 'info',
     }),
-    PREFETCH: num({ default: 16, desc: 'Unacked messages per consumer' }),
+    PREFETCH: num({ default: service.defaultPrefetch ?? 16, desc: 'Unacked messages per consumer' }),
     SHUTDOWN_TIMEOUT_MS: num({ default: 25_000 }),
     RETRY_MAX_ATTEMPTS: num({
       default: 0,

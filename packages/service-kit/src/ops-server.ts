@@ -1,20 +1,90 @@
 import Fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifySchema } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Readiness } from './readiness.js';
 
-export type ReadinessChecks = Record<string, () => boolean | Promise<boolean>>;
+/** The operations endpoints every service answers. */
+export const OPS_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
+
+export interface OpsRouteOptions {
+  /**
+   * Route config given to each operations route, for an app whose hooks read it (the
+   * order API marks them public and exempt from rate limiting).
+   */
+  readonly routeConfig?: Readonly<Record<string, unknown>>;
+}
+
+export type OpsRoutes = (app: FastifyInstance, options?: OpsRouteOptions) => void;
 
 /**
- * The HTTP side of a consumer service: `/healthz` (the process answers), `/readyz`
- * (every dependency check passes; 503 with the failing ones otherwise) and `/metrics`.
- * Services add their own routes (webhooks) to the returned instance before listen.
+ * A route's schema with its OpenAPI summary and tag. Fastify's own type knows those keys
+ * only where @fastify/swagger is loaded (the order API), so they are added here untyped.
+ */
+function documented(summary: string, schema: FastifySchema = {}): FastifySchema {
+  return { ...schema, summary, tags: ['operations'] } as FastifySchema;
+}
+
+const readinessSchema = {
+  type: 'object',
+  required: ['status', 'checks'],
+  properties: {
+    status: { type: 'string', enum: ['ready', 'degraded', 'not ready'] },
+    checks: { type: 'object', additionalProperties: { type: 'boolean' } },
+  },
+} as const;
+
+/**
+ * `/healthz` (the process answers), `/readyz` (the readiness rule of readiness.ts: 503
+ * when not ready, with every check's result) and `/metrics` (Prometheus). The schemas
+ * only describe the answers, for an app that publishes an OpenAPI document.
+ */
+export function opsRoutes(
+  deps: { readonly readiness: Readiness; readonly registry: Registry },
+  app: FastifyInstance,
+  options: OpsRouteOptions = {},
+): void {
+  const config = { ...options.routeConfig };
+  app.get(
+    '/healthz',
+    {
+      config,
+      schema: documented('The process is alive', {
+        response: {
+          200: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
+        },
+      }),
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get(
+    '/readyz',
+    {
+      config,
+      schema: documented('Every required dependency is reachable (503 otherwise); the others are reported', {
+        response: { 200: readinessSchema, 503: readinessSchema },
+      }),
+    },
+    async (_request, reply) => {
+      const report = await deps.readiness.report();
+      return reply.code(report.status === 'not ready' ? 503 : 200).send(report);
+    },
+  );
+  app.get('/metrics', { config, schema: documented('Prometheus metrics') }, async (_request, reply) => {
+    reply.header('content-type', deps.registry.contentType);
+    return deps.registry.metrics();
+  });
+}
+
+/**
+ * The HTTP server of a service without an API of its own: the operations routes, and
+ * whatever the service adds before it listens (webhooks, diagnostics).
  */
 export function createOpsServer(options: {
-  logger: Logger;
-  registry: Registry;
-  checks: ReadinessChecks;
-  bodyLimit?: number;
+  readonly logger: Logger;
+  readonly readiness: Readiness;
+  readonly registry: Registry;
+  readonly bodyLimit?: number;
 }): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -22,22 +92,6 @@ export function createOpsServer(options: {
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     return503OnClosing: true,
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const results: Record<string, boolean> = {};
-    for (const [name, check] of Object.entries(options.checks)) {
-      try {
-        results[name] = await check();
-      } catch {
-        results[name] = false;
-      }
-    }
-    const ready = Object.values(results).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: results });
-  });
-  app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', options.registry.contentType);
-    return options.registry.metrics();
-  });
+  opsRoutes(options, app);
   return app;
 }

@@ -20,6 +20,8 @@ export interface RetentionRule {
 }
 
 export interface RetentionOptions {
+  /** Names the sweeper as a service task (start-service.ts); default `retention`. */
+  readonly name?: string;
   readonly pool: Pool;
   readonly rules: readonly RetentionRule[];
   /** Time between sweeps; the first runs after a random part of it, so replicas spread out. */
@@ -38,12 +40,14 @@ export interface RetentionOptions {
  * and tried again at the next interval.
  */
 export class RetentionSweeper {
+  readonly name: string;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly deleted: Counter<'rule'> | null;
 
   constructor(private readonly options: RetentionOptions) {
+    this.name = options.name ?? 'retention';
     for (const rule of options.rules) {
       assertIdentifier(rule.table);
       if (!(rule.maxAgeMs > 0)) throw new Error(`retention rule ${rule.name}: maxAgeMs must be positive`);

@@ -4,15 +4,22 @@ import { exampleMessages, notifications } from '@notify/contracts';
 import { Broker, Publisher } from '@notify/messaging';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
+import Fastify from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, str, url } from './config.js';
-import { startConsumerService } from './consumer-service.js';
+import { createPool } from './db.js';
+import type { Pool } from './db.js';
+import { channelConsumer } from './service-consumer.js';
+import { startService } from './start-service.js';
+import type { RunningService } from './start-service.js';
 import { createTestDatabase } from './testing/index.js';
 import type { TestDatabase } from './testing/index.js';
 
 let vh: TestVhost;
 let db: TestDatabase;
+const silent = pino({ level: 'silent' });
+const env = () => ({ AMQP_URL: vh.url, DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' });
 beforeAll(async () => {
   [vh, db] = await Promise.all([createTestVhost('kit'), createTestDatabase('kit')]);
 });
@@ -37,30 +44,33 @@ describe('loadConfig', () => {
   });
 });
 
-describe('startConsumerService', () => {
+describe('startService', () => {
   it('migrates, consumes, reports ready, and stops after draining', async () => {
     const handled: string[] = [];
-    const service = await startConsumerService(
+    const service = await startService(
       {
-        name: 'kit-fraud',
-        channel: 'fraud',
-        defaultPort: 0,
+        service: { name: 'kit-fraud', port: 0, schema: 'kit_fraud' },
         migrationsDir: fileURLToPath(new URL('./test-fixtures/migrations', import.meta.url)),
         config: () => ({}),
         setup: async ({ pool }) => ({
-          handle: async ({ payload, ctx }) => {
-            await pool.query('INSERT INTO seen (message_id, order_id) VALUES ($1, $2)', [
-              ctx.messageId,
-              payload.orderId,
-            ]);
-            handled.push(ctx.messageId);
-          },
-          alreadyProcessed: async (ctx) =>
-            (await pool.query('SELECT 1 FROM seen WHERE message_id = $1', [ctx.messageId])).rowCount === 1,
+          consumers: [
+            channelConsumer('fraud', {
+              handle: async ({ payload, ctx }) => {
+                await pool.query('INSERT INTO seen (message_id, order_id) VALUES ($1, $2)', [
+                  ctx.messageId,
+                  payload.orderId,
+                ]);
+                handled.push(ctx.messageId);
+              },
+              alreadyProcessed: async (ctx) =>
+                (await pool.query('SELECT 1 FROM seen WHERE message_id = $1', [ctx.messageId])).rowCount ===
+                1,
+            }),
+          ],
         }),
       },
-      { AMQP_URL: vh.url, DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' },
-      { logger: pino({ level: 'silent' }) },
+      env(),
+      { logger: silent },
     );
     try {
       const ready = await waitFor(
@@ -112,6 +122,112 @@ describe('startConsumerService', () => {
     } finally {
       await service.stop();
     }
-    expect(service.consumer.isConsuming).toBe(false);
+    expect(service.consumers.map((c) => c.isConsuming)).toEqual([false]);
+  });
+
+  it('stops in the reverse order of starting: consumers, HTTP, tasks, then adapters', async () => {
+    const events: string[] = [];
+    const running: { service?: RunningService<unknown> } = {};
+    const state = () =>
+      `http ${running.service?.app.server.listening ? 'open' : 'closed'}, consuming ${String(running.service?.consumers[0]?.isConsuming)}`;
+    const service = await startService(
+      {
+        service: { name: 'kit-order', port: 0, schema: 'kit_order' },
+        config: () => ({}),
+        setup: async () => ({
+          consumers: [channelConsumer('logistic', { handle: async () => undefined })],
+          tasks: ['first', 'second'].map((name) => ({
+            name,
+            start: () => events.push(`start ${name}: ${state()}`),
+            stop: async () => events.push(`stop ${name}: ${state()}`),
+          })),
+          close: async () => {
+            events.push(`close adapters: ${state()}`);
+          },
+        }),
+      },
+      env(),
+      { logger: silent },
+    );
+    running.service = service;
+    await service.ready();
+    events.push(`started: ${state()}`);
+    await service.stop();
+    expect(events).toEqual([
+      'start first: http closed, consuming undefined',
+      'start second: http closed, consuming undefined',
+      'started: http open, consuming true',
+      'stop second: http closed, consuming false',
+      'stop first: http closed, consuming false',
+      'close adapters: http closed, consuming false',
+    ]);
+  });
+
+  it("serves the one readiness rule on the service's own app; a broker it only reports degrades it", async () => {
+    const service = await startService(
+      {
+        service: { name: 'kit-api', port: 0, schema: 'kit_api' },
+        config: () => ({}),
+        readiness: { reportOnly: ['broker'] },
+        setup: async ({ opsRoutes }) => {
+          const app = Fastify();
+          // Stands for an API whose authentication lets through what is marked public.
+          app.addHook('onRequest', async (request, reply) => {
+            if ((request.routeOptions.config as { public?: boolean }).public !== true)
+              await reply.code(401).send();
+          });
+          app.get('/orders', async () => []);
+          opsRoutes(app, { routeConfig: { public: true } });
+          return { app };
+        },
+      },
+      // Nothing listens on the discard port: the broker never connects.
+      { ...env(), AMQP_URL: 'amqp://guest:guest@127.0.0.1:9' },
+      { logger: silent },
+    );
+    try {
+      expect((await fetch(`${service.url}/orders`)).status).toBe(401);
+      const ready = await fetch(`${service.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'degraded', checks: { broker: false, database: true } });
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('an app without the operations routes does not start, and leaves no connection open', async () => {
+    const opened: { pool?: Pool; broker?: Broker } = {};
+    await expect(
+      startService(
+        {
+          service: { name: 'kit-noops', port: 0, schema: 'kit_noops' },
+          config: () => ({}),
+          // A session in the work pool and a live broker connection, so either left open would show.
+          setup: async ({ pool, broker }) => {
+            Object.assign(opened, { pool, broker });
+            await pool.query('SELECT 1');
+            await broker.waitUntilConnected();
+            return { app: Fastify() };
+          },
+        },
+        env(),
+        { logger: silent },
+      ),
+    ).rejects.toThrow(/no GET \/healthz: mount infra.opsRoutes/);
+    expect(opened.pool?.ended).toBe(true);
+    expect(opened.broker?.state).toBe('closed');
+    const admin = createPool({ url: db.url, schema: 'public', max: 1 });
+    try {
+      // A backend may outlive its closed socket by a moment.
+      await waitFor(
+        async () =>
+          (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'kit-noops%'"))
+            .rowCount === 0,
+        { what: 'no session of the failed start left' },
+      );
+    } finally {
+      await admin.end();
+    }
   });
 });

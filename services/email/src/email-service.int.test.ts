@@ -9,19 +9,16 @@ import {
   notifications,
 } from '@notify/contracts';
 import type { EmailMessage } from '@notify/contracts';
-import { startMailCatcher } from '@notify/mail-catcher';
 import type { MailCatcher, ReceivedMail } from '@notify/mail-catcher';
 import { Broker, Publisher } from '@notify/messaging';
-import { createTestVhost, waitFor } from '@notify/messaging/testing';
+import { waitFor } from '@notify/messaging/testing';
 import type { PeekedMessage, TestVhost } from '@notify/messaging/testing';
 import type { RunningService } from '@notify/service-kit';
-import { createTestDatabase } from '@notify/service-kit/testing';
-import type { TestDatabase } from '@notify/service-kit/testing';
-import pg from 'pg';
-import pino from 'pino';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EmailConfig } from './config.js';
-import { startEmailService } from './service.js';
+import { startEmailSuite } from './test-support/email-suite.js';
+import type { EmailSuite } from './test-support/email-suite.js';
 
 interface SeenEvent {
   readonly routingKey: string;
@@ -29,38 +26,19 @@ interface SeenEvent {
   readonly payload: Record<string, unknown>;
 }
 
+let suite: EmailSuite;
 let vh: TestVhost;
-let db: TestDatabase;
 let catcher: MailCatcher;
 let service: RunningService<EmailConfig>;
+let sql: pg.Pool;
 let broker: Broker;
 let publisher: Publisher;
-let sql: pg.Pool;
 const seen: SeenEvent[] = [];
 
 beforeAll(async () => {
-  [vh, db, catcher] = await Promise.all([
-    createTestVhost('email'),
-    createTestDatabase('email'),
-    startMailCatcher({ smtpPort: 0, httpPort: 0 }),
-  ]);
-  service = await startEmailService(
-    {
-      AMQP_URL: vh.url,
-      DATABASE_URL: db.url,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SMTP_URL: catcher.smtpUrl,
-      MAIL_FROM: '"Notify Shop" <orders@example.com>',
-    },
-    // Short delays keep the retry paths quick; the policy's shape is the production one.
-    { logger: pino({ level: 'silent' }), retry: { delaysMs: [200, 400, 800, 1600, 3200], jitter: 0.1 } },
-  );
-  // start() resolves before the broker connection is up; the queue and the events
-  // exchange exist once the service reports ready.
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${service.port}/readyz`)).status === 200, {
-    what: 'email service ready',
-  });
+  // Short delays keep the retry paths quick; the policy's shape is the production one.
+  suite = await startEmailSuite('email', { retry: { delaysMs: [200, 400, 800, 1600, 3200], jitter: 0.1 } });
+  ({ vh, catcher, service, sql } = suite);
   broker = await Broker.connect({ url: vh.url, connectionName: 'email-test' });
   const conn = await broker.waitUntilConnected();
   publisher = new Publisher(broker);
@@ -80,7 +58,6 @@ beforeAll(async () => {
     },
     { noAck: true },
   );
-  sql = new pg.Pool({ connectionString: db.url, max: 2 });
 });
 
 afterEach(() => {
@@ -88,13 +65,9 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await service?.stop();
   await publisher?.close();
   await broker?.close();
-  await sql?.end();
-  await catcher?.close();
-  await vh?.delete();
-  await db?.drop();
+  await suite?.close();
 });
 
 function newOrder(overrides: Partial<EmailMessage> = {}): EmailMessage {

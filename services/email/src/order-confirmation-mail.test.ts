@@ -3,6 +3,7 @@ import type { EmailMessage } from '@notify/contracts';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
+import { nodemailerMessage } from './adapters/smtp-mail-sender.js';
 import { composeOrderConfirmation, orderConfirmationMessageId } from './order-confirmation-mail.js';
 import type { OutgoingMail } from './order-confirmation-mail.js';
 
@@ -13,19 +14,10 @@ const settings = {
   defaultLocale: 'en-GB' as const,
 };
 
-/** The MIME message nodemailer would put on the wire, parsed back the way a mail client would. */
+/** The MIME message the sender puts on the wire, parsed back the way a mail client would. */
 async function wireFormat(mail: OutgoingMail) {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
-  const info = await transport.sendMail({
-    from: mail.from,
-    to: mail.to,
-    ...(mail.replyTo ? { replyTo: mail.replyTo } : {}),
-    subject: mail.subject,
-    text: mail.text,
-    html: mail.html,
-    messageId: mail.messageId,
-    headers: { ...mail.headers },
-  });
+  const info = await transport.sendMail(nodemailerMessage(mail));
   return simpleParser(info.message as Buffer);
 }
 

@@ -1,6 +1,7 @@
 import { exampleMessages } from '@notify/contracts';
-import { PermanentError, RetryableError } from '@notify/messaging';
+import { testDeliveryMeta } from '@notify/service-kit/testing';
 import { describe, expect, it } from 'vitest';
+import { confirmationFate } from './fate.js';
 import { composeOrderConfirmation } from './order-confirmation-mail.js';
 import { sendOrderConfirmation } from './send-order-confirmation.js';
 import type { ClaimResult, SendOrderConfirmationDeps, SentConfirmation } from './send-order-confirmation.js';
@@ -10,7 +11,7 @@ const message = exampleMessages.email;
 const at = new Date('2026-11-23T09:00:05.000Z');
 
 /** Ports that record what the use case did; the claim answer and the send outcome are scripted. */
-function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string }>, maxAttempts = 6) {
+function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string }>) {
   const calls: string[] = [];
   const published: unknown[] = [];
   const deps: SendOrderConfirmationDeps = {
@@ -21,7 +22,7 @@ function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string 
         messageIdDomain: 'example.com',
         defaultLocale: 'en-GB',
       }),
-    log: {
+    repository: {
       claim: async (input) => {
         calls.push(`claim ${input.orderId} lease=${input.leaseMs}`);
         return claim;
@@ -43,13 +44,13 @@ function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string 
         calls.push(`release ${token} ${f.reason}`);
       },
     },
-    mailer: {
+    sender: {
       send: async () => {
         calls.push('send');
         return send();
       },
     },
-    outcomes: {
+    events: {
       sent: async (record) => {
         published.push({ sent: record });
       },
@@ -57,26 +58,23 @@ function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string 
         published.push({ failed: failure });
       },
     },
-    maxAttempts,
     leaseMs: 60_000,
     now: () => at,
   };
   return { deps, calls, published };
 }
 
-const delivery = (attempt = 1) => ({
-  messageId: `${message.orderId}:email`,
-  attempt,
-  traceparent: undefined,
-  logger: undefined,
-});
+const delivery = (attempt = 1, maxAttempts = 6) =>
+  testDeliveryMeta({ messageId: `${message.orderId}:email`, attempt, maxAttempts });
 const claimed: ClaimResult = { kind: 'claimed', token: 't1', previous: null };
 const ok = async () => ({ smtpResponse: '250 2.0.0 OK' });
 
 describe('sendOrderConfirmation', () => {
   it('claims, sends, records and publishes email.sent, in that order', async () => {
     const h = harness(claimed, ok);
-    await sendOrderConfirmation(message, delivery(), h.deps);
+    const outcome = await sendOrderConfirmation(message, delivery(), h.deps);
+    expect(outcome.kind).toBe('sent');
+    expect(confirmationFate(outcome)).toEqual({ kind: 'ack' });
     expect(h.calls).toEqual([`claim ${message.orderId} lease=60000`, 'send', 'markSent 250 2.0.0 OK']);
     expect(h.published).toEqual([
       { sent: expect.objectContaining({ orderId: message.orderId, sentAt: at }) as SentConfirmation },
@@ -92,14 +90,20 @@ describe('sendOrderConfirmation', () => {
       sentAt: new Date('2026-11-23T09:00:01.000Z'),
     };
     const h = harness({ kind: 'sent', record }, ok);
-    await sendOrderConfirmation(message, delivery(2), h.deps);
+    const outcome = await sendOrderConfirmation(message, delivery(2), h.deps);
+    expect(outcome).toEqual({ kind: 'already-sent', record });
+    expect(confirmationFate(outcome)).toEqual({ kind: 'ack' });
     expect(h.calls).not.toContain('send');
     expect(h.published).toEqual([{ sent: record }]);
   });
 
   it('sends nothing and asks for a retry while another delivery holds the claim', async () => {
     const h = harness({ kind: 'busy', leaseUntil: new Date('2026-11-23T09:01:00.000Z') }, ok);
-    await expect(sendOrderConfirmation(message, delivery(), h.deps)).rejects.toBeInstanceOf(RetryableError);
+    const outcome = await sendOrderConfirmation(message, delivery(), h.deps);
+    expect(confirmationFate(outcome)).toEqual({
+      kind: 'retry',
+      reason: `another delivery of order ${message.orderId} is sending its confirmation (claim held until 2026-11-23T09:01:00.000Z)`,
+    });
     expect(h.calls).not.toContain('send');
     expect(h.published).toEqual([]);
   });
@@ -112,8 +116,13 @@ describe('sendOrderConfirmation', () => {
         smtpResponse: '451 4.3.0 try again later',
       });
     });
-    const err = await sendOrderConfirmation(message, delivery(2), h.deps).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RetryableError);
+    const outcome = await sendOrderConfirmation(message, delivery(2), h.deps);
+    expect(outcome).toEqual({
+      kind: 'deferred',
+      reason: 'SMTP server deferred the message at DATA: 451 4.3.0 try again later',
+      final: false,
+    });
+    expect(confirmationFate(outcome)).toMatchObject({ kind: 'retry' });
     expect(h.calls.at(-1)).toBe(
       'release t1 SMTP server deferred the message at DATA: 451 4.3.0 try again later',
     );
@@ -128,9 +137,12 @@ describe('sendOrderConfirmation', () => {
         smtpResponse: '550 5.1.1 mailbox unavailable',
       });
     });
-    const err = await sendOrderConfirmation(message, delivery(), h.deps).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(PermanentError);
-    expect((err as PermanentError).detail).toBe('550 5.1.1 mailbox unavailable');
+    const outcome = await sendOrderConfirmation(message, delivery(), h.deps);
+    expect(confirmationFate(outcome)).toEqual({
+      kind: 'dead-letter',
+      reason: 'SMTP server rejected the message at RCPT TO with 550',
+      detail: '550 5.1.1 mailbox unavailable',
+    });
     expect(h.calls.at(-1)).toBe(
       'markFailed t1 SMTP server rejected the message at RCPT TO with 550 | 550 5.1.1 mailbox unavailable',
     );
@@ -146,19 +158,16 @@ describe('sendOrderConfirmation', () => {
     ]);
   });
 
-  it('on the last allowed attempt a transient failure becomes final: email.failed, then the retry error', async () => {
-    const h = harness(
-      claimed,
-      async () => {
-        throw new MailDeliveryError('SMTP server unreachable (ECONNREFUSED): connect ECONNREFUSED', {
-          retryable: true,
-          code: 'ECONNREFUSED',
-        });
-      },
-      3,
-    );
-    const err = await sendOrderConfirmation(message, delivery(3), h.deps).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RetryableError);
+  it('on the last attempt the runner allows a transient failure becomes final: email.failed, then a retry the runner dead-letters', async () => {
+    const h = harness(claimed, async () => {
+      throw new MailDeliveryError('SMTP server unreachable (ECONNREFUSED): connect ECONNREFUSED', {
+        retryable: true,
+        code: 'ECONNREFUSED',
+      });
+    });
+    const outcome = await sendOrderConfirmation(message, delivery(3, 3), h.deps);
+    expect(outcome).toMatchObject({ kind: 'deferred', final: true });
+    expect(confirmationFate(outcome)).toMatchObject({ kind: 'retry' });
     expect(h.calls.at(-1)).toMatch(/^markFailed t1 gave up after 3 attempts: SMTP server unreachable/);
     expect(h.published).toEqual([
       { failed: expect.objectContaining({ reason: expect.stringMatching(/^gave up after 3 attempts/) }) },
@@ -168,12 +177,12 @@ describe('sendOrderConfirmation', () => {
   it('keeps trying to record an accepted send while the database is away, and never sends twice', async () => {
     const h = harness(claimed, ok);
     let refusals = 2;
-    const markSent = h.deps.log.markSent;
+    const markSent = h.deps.repository.markSent;
     const deps: SendOrderConfirmationDeps = {
       ...h.deps,
       recordRetryDelayMs: () => 1,
-      log: {
-        ...h.deps.log,
+      repository: {
+        ...h.deps.repository,
         markSent: async (orderId, r) => {
           if (refusals-- > 0) {
             h.calls.push('markSent refused');
@@ -200,8 +209,8 @@ describe('sendOrderConfirmation', () => {
       ...h.deps,
       leaseMs: 50,
       recordRetryDelayMs: () => 20,
-      log: {
-        ...h.deps.log,
+      repository: {
+        ...h.deps.repository,
         markSent: async () => {
           h.calls.push('markSent refused');
           throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
@@ -218,7 +227,8 @@ describe('sendOrderConfirmation', () => {
     const h = harness(claimed, async () => {
       throw new Error('socket hang up');
     });
-    await expect(sendOrderConfirmation(message, delivery(), h.deps)).rejects.toBeInstanceOf(RetryableError);
+    const outcome = await sendOrderConfirmation(message, delivery(), h.deps);
+    expect(outcome).toMatchObject({ kind: 'deferred', final: false });
     expect(h.calls.at(-1)).toMatch(/^release t1 SMTP send failed: socket hang up/);
   });
 });

@@ -1,6 +1,6 @@
 import type { EmailMessage } from '@notify/contracts';
-import { PermanentError, RetryableError } from '@notify/messaging';
-import type { Logger } from 'pino';
+import { isLastAttempt } from '@notify/service-kit';
+import type { DeliveryMeta, Logger, TraceMeta } from '@notify/service-kit';
 import type { OutgoingMail } from './order-confirmation-mail.js';
 import { classifySmtpError } from './smtp-failure.js';
 
@@ -25,16 +25,19 @@ export type ClaimResult =
   /** Another delivery holds a live claim: it is sending right now. */
   | { readonly kind: 'busy'; readonly leaseUntil: Date };
 
+/** A delivery's claim on sending an order's confirmation. */
+export interface ClaimRequest {
+  readonly orderId: string;
+  readonly deliveryMessageId: string;
+  readonly recipient: string;
+  readonly locale: string;
+  readonly smtpMessageId: string;
+  readonly leaseMs: number;
+}
+
 /** The per-order record of the confirmation, in the service's own schema. */
-export interface ConfirmationLog {
-  claim(input: {
-    orderId: string;
-    deliveryMessageId: string;
-    recipient: string;
-    locale: string;
-    smtpMessageId: string;
-    leaseMs: number;
-  }): Promise<ClaimResult>;
+export interface ConfirmationRepository {
+  claim(input: ClaimRequest): Promise<ClaimResult>;
   markSent(orderId: string, result: { smtpResponse: string; sentAt: Date }): Promise<SentConfirmation>;
   /** Records a final failure; a later delivery (a replay) may claim again. */
   markFailed(
@@ -51,21 +54,20 @@ export interface MailSender {
   send(mail: OutgoingMail): Promise<{ smtpResponse: string }>;
 }
 
-export interface EmailOutcomes {
-  sent(record: SentConfirmation, trace: { traceparent: string | undefined }): Promise<void>;
+/** `email.sent` and `email.failed` on order.events; each resolves once the broker confirmed. */
+export interface ConfirmationEvents {
+  sent(record: SentConfirmation, trace: TraceMeta): Promise<void>;
   failed(
     failure: { orderId: string; reason: string; smtpResponse?: string; occurredAt: Date },
-    trace: { traceparent: string | undefined },
+    trace: TraceMeta,
   ): Promise<void>;
 }
 
 export interface SendOrderConfirmationDeps {
   readonly compose: (message: EmailMessage) => OutgoingMail;
-  readonly log: ConfirmationLog;
-  readonly mailer: MailSender;
-  readonly outcomes: EmailOutcomes;
-  /** Deliveries the consumer allows; on the last one a transient failure is final. */
-  readonly maxAttempts: number;
+  readonly repository: ConfirmationRepository;
+  readonly sender: MailSender;
+  readonly events: ConfirmationEvents;
   readonly leaseMs: number;
   readonly now?: () => Date;
   /**
@@ -79,24 +81,33 @@ export interface SendOrderConfirmationDeps {
 const defaultRecordRetryDelayMs = (attempt: number) => Math.min(4_000, 250 * 2 ** (attempt - 1));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export interface DeliveryInfo {
-  readonly messageId: string;
-  readonly attempt: number;
-  readonly traceparent: string | undefined;
-  readonly logger: Logger | undefined;
-}
+export type ConfirmationOutcome =
+  /** Sent now, recorded and announced. */
+  | { readonly kind: 'sent'; readonly record: SentConfirmation }
+  /** Sent by an earlier delivery: announced again, nothing sent. */
+  | { readonly kind: 'already-sent'; readonly record: SentConfirmation }
+  /** Another delivery of the order is sending right now; try again later. */
+  | { readonly kind: 'busy'; readonly reason: string }
+  /**
+   * The server deferred the mail or could not be reached. `final` on the last attempt
+   * the consumer allows: the failure is then recorded and `email.failed` published.
+   */
+  | { readonly kind: 'deferred'; readonly reason: string; readonly final: boolean }
+  /** The server refused the mail for good; recorded and `email.failed` published. */
+  | { readonly kind: 'rejected'; readonly reason: string; readonly detail: string };
 
 /**
  * Sends an order's confirmation at most once per order. The claim is recorded before
  * the SMTP call and the result after it; a delivery that finds the mail already sent
  * re-publishes `email.sent` (the first attempt may have died before its event was
- * confirmed) and sends nothing. See README.md for the window this leaves.
+ * confirmed) and sends nothing. See README.md for the window this leaves. Throws only
+ * for the unexpected (the database away while claiming, a broker that does not confirm).
  */
 export async function sendOrderConfirmation(
   message: EmailMessage,
-  delivery: DeliveryInfo,
+  delivery: DeliveryMeta,
   deps: SendOrderConfirmationDeps,
-): Promise<void> {
+): Promise<ConfirmationOutcome> {
   const now = deps.now ?? (() => new Date());
   const log = delivery.logger;
   const trace = { traceparent: delivery.traceparent };
@@ -105,7 +116,7 @@ export async function sendOrderConfirmation(
 
   // The lease the claim holds starts no earlier than this (the database sets it on commit).
   const claimStartedAt = Date.now();
-  const claim = await deps.log.claim({
+  const claim = await deps.repository.claim({
     orderId,
     deliveryMessageId: delivery.messageId,
     recipient: mail.to.address,
@@ -118,13 +129,14 @@ export async function sendOrderConfirmation(
       { smtpMessageId: claim.record.smtpMessageId },
       'confirmation already sent; re-publishing email.sent',
     );
-    await deps.outcomes.sent(claim.record, trace);
-    return;
+    await deps.events.sent(claim.record, trace);
+    return { kind: 'already-sent', record: claim.record };
   }
   if (claim.kind === 'busy') {
-    throw new RetryableError(
-      `another delivery of order ${orderId} is sending its confirmation (claim held until ${claim.leaseUntil.toISOString()})`,
-    );
+    return {
+      kind: 'busy',
+      reason: `another delivery of order ${orderId} is sending its confirmation (claim held until ${claim.leaseUntil.toISOString()})`,
+    };
   }
   if (claim.previous === 'sending') {
     log?.warn(
@@ -135,37 +147,41 @@ export async function sendOrderConfirmation(
 
   let smtpResponse: string;
   try {
-    ({ smtpResponse } = await deps.mailer.send(mail));
+    ({ smtpResponse } = await deps.sender.send(mail));
   } catch (err) {
     const failure = classifySmtpError(err);
     const detail = smtpDetail(failure.responseCode, failure.smtpResponse);
     if (failure.retryable) {
-      if (delivery.attempt >= deps.maxAttempts) {
+      const final = isLastAttempt(delivery);
+      if (final) {
         // The consumer dead-letters the message after this attempt: the failure is final.
         const reason = `gave up after ${delivery.attempt} attempts: ${failure.message}`.slice(0, 1000);
-        await deps.log.markFailed(orderId, claim.token, {
+        await deps.repository.markFailed(orderId, claim.token, {
           reason,
           ...(detail ? { smtpResponse: detail } : {}),
         });
-        await deps.outcomes.failed(
+        await deps.events.failed(
           { orderId, reason, ...(detail ? { smtpResponse: detail } : {}), occurredAt: now() },
           trace,
         );
       } else {
-        await deps.log.release(orderId, claim.token, {
+        await deps.repository.release(orderId, claim.token, {
           reason: failure.message.slice(0, 1000),
           ...(detail ? { smtpResponse: detail } : {}),
         });
       }
       log?.warn(
-        { err: failure.message, code: failure.code, responseCode: failure.responseCode },
+        { err: failure.message, code: failure.code, responseCode: failure.responseCode, final },
         'send deferred',
       );
-      throw new RetryableError(failure.message, { cause: err });
+      return { kind: 'deferred', reason: failure.message, final };
     }
     const reason = failure.message.slice(0, 1000);
-    await deps.log.markFailed(orderId, claim.token, { reason, ...(detail ? { smtpResponse: detail } : {}) });
-    await deps.outcomes.failed(
+    await deps.repository.markFailed(orderId, claim.token, {
+      reason,
+      ...(detail ? { smtpResponse: detail } : {}),
+    });
+    await deps.events.failed(
       { orderId, reason, ...(detail ? { smtpResponse: detail } : {}), occurredAt: now() },
       trace,
     );
@@ -173,13 +189,14 @@ export async function sendOrderConfirmation(
       { err: failure.message, code: failure.code, responseCode: failure.responseCode },
       'send rejected',
     );
-    throw new PermanentError(reason, { cause: err, detail: detail ?? failure.code ?? failure.message });
+    return { kind: 'rejected', reason, detail: detail ?? failure.code ?? failure.message };
   }
 
   // From here until markSent commits lies the window README.md describes.
   const record = await recordSent(orderId, { smtpResponse, sentAt: now() }, claimStartedAt, deps, log);
   log?.info({ smtpMessageId: record.smtpMessageId, locale: record.locale }, 'order confirmation sent');
-  await deps.outcomes.sent(record, trace);
+  await deps.events.sent(record, trace);
+  return { kind: 'sent', record };
 }
 
 /**
@@ -200,7 +217,7 @@ async function recordSent(
   const deadline = claimStartedAt + deps.leaseMs - Math.min(5_000, deps.leaseMs / 10);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await deps.log.markSent(orderId, result);
+      return await deps.repository.markSent(orderId, result);
     } catch (err) {
       const wait = delay(attempt);
       if (Date.now() + wait >= deadline) throw err;

@@ -1,61 +1,52 @@
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_RETRY_POLICY } from '@notify/messaging';
-import type { RetryPolicy } from '@notify/messaging';
-import { startConsumerService } from '@notify/service-kit';
-import type { RunningService } from '@notify/service-kit';
-import type { Logger } from 'pino';
-import { ConfirmationRepository } from './adapters/confirmation-repository.js';
-import { outcomePublisher } from './adapters/outcome-publisher.js';
-import { createSmtpMailer } from './adapters/smtp-mailer.js';
+import { SERVICE_CATALOGUE } from '@notify/contracts';
+import { channelConsumer, startService } from '@notify/service-kit';
+import type { RunningService, StartOptions } from '@notify/service-kit';
+import { AmqpConfirmationEvents } from './adapters/amqp-confirmation-events.js';
+import { PgConfirmationRepository } from './adapters/pg-confirmation-repository.js';
+import { SmtpMailSender } from './adapters/smtp-mail-sender.js';
 import { loadEmailConfig } from './config.js';
 import type { EmailConfig } from './config.js';
+import { confirmationFate } from './fate.js';
 import { composeOrderConfirmation } from './order-confirmation-mail.js';
 import { sendOrderConfirmation } from './send-order-confirmation.js';
-
-export const EMAIL_SERVICE_PORT = 3001;
-
-export interface EmailServiceOptions {
-  readonly logger?: Logger;
-  /** Overrides the consumer's retry policy (tests use short delays). */
-  readonly retry?: Partial<RetryPolicy>;
-}
 
 /** Starts the email service: consumes the `email` queue and sends order confirmations. */
 export function startEmailService(
   env: NodeJS.ProcessEnv = process.env,
-  options: EmailServiceOptions = {},
+  options: StartOptions = {},
 ): Promise<RunningService<EmailConfig>> {
-  const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  return startConsumerService(
+  return startService(
     {
-      name: 'email',
-      channel: 'email',
-      defaultPort: EMAIL_SERVICE_PORT,
+      service: SERVICE_CATALOGUE.email,
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
-      retry,
       config: (serviceEnv, common) => loadEmailConfig(serviceEnv, common.NODE_ENV),
       setup: async ({ config, pool, publisher, logger }) => {
-        const mailer = createSmtpMailer(config, logger);
-        const deps = {
-          compose: (message: Parameters<typeof composeOrderConfirmation>[0]) =>
-            composeOrderConfirmation(message, config),
-          log: new ConfirmationRepository(pool),
-          mailer,
-          outcomes: outcomePublisher(publisher),
-          maxAttempts: retry.maxAttempts,
-          leaseMs: config.sendLeaseMs,
-        };
+        const sender = new SmtpMailSender(config, logger);
         logger.info(
           { smtpHost: config.smtp.host, smtpPort: config.smtp.port, poolSize: config.poolSize },
           'smtp transport ready',
         );
+        const deps = {
+          compose: (message: Parameters<typeof composeOrderConfirmation>[0]) =>
+            composeOrderConfirmation(message, config),
+          repository: new PgConfirmationRepository(pool),
+          sender,
+          events: new AmqpConfirmationEvents(publisher),
+          leaseMs: config.sendLeaseMs,
+        };
         return {
-          handle: ({ payload, ctx }) => sendOrderConfirmation(payload, ctx, deps),
-          close: () => mailer.close(),
+          consumers: [
+            channelConsumer('email', {
+              handle: async ({ payload, ctx }) =>
+                confirmationFate(await sendOrderConfirmation(payload, ctx, deps)),
+            }),
+          ],
+          close: () => sender.close(),
         };
       },
     },
     env,
-    options.logger ? { logger: options.logger } : {},
+    options,
   );
 }

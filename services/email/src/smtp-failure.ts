@@ -1,6 +1,7 @@
 /**
  * A failed SMTP send, classified: whether trying again later can succeed, and what the
- * server said. The adapter throws it; the use case turns it into the message's fate.
+ * server said. The adapter throws it; the use case turns it into an outcome (fate.ts maps
+ * that to the message's fate).
  */
 export class MailDeliveryError extends Error {
   readonly retryable: boolean;

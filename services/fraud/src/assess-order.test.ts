@@ -1,7 +1,8 @@
 import { exampleMessages } from '@notify/contracts';
+import { testDeliveryMeta } from '@notify/service-kit/testing';
 import { describe, expect, it } from 'vitest';
 import { assessOrder } from './assess-order.js';
-import type { AssessmentRequest, AssessmentStore, StoredAssessment } from './assess-order.js';
+import type { AssessmentRepository, AssessmentRequest, StoredAssessment } from './assess-order.js';
 import { loadRules } from './fraud-rules.js';
 import type { HistoryCounts } from './score-order.js';
 
@@ -22,7 +23,7 @@ const stored: StoredAssessment = {
 /** Records what the use case asks of its ports. */
 function ports(existing: StoredAssessment | undefined, history: HistoryCounts) {
   const calls = { requests: [] as AssessmentRequest[], published: [] as StoredAssessment[] };
-  const store: AssessmentStore = {
+  const repository: AssessmentRepository = {
     find: async () => existing,
     assessOnce: async (request, score) => {
       calls.requests.push(request);
@@ -40,26 +41,34 @@ function ports(existing: StoredAssessment | undefined, history: HistoryCounts) {
     },
   };
   const events = { assessed: async (s: StoredAssessment) => void calls.published.push(s) };
-  return { store, events, calls };
+  return { repository, events, calls };
 }
 
 describe('assessOrder', () => {
   it('re-publishes a stored assessment without scoring or storing again', async () => {
-    const { store, events, calls } = ports(stored, { email: 9, phone: 9, ip: 9, emailLookback: 9 });
-    const out = await assessOrder(exampleMessages.fraud, 'm-2', { store, events, rules });
-    expect(out).toEqual({ stored, created: false });
+    const { repository, events, calls } = ports(stored, { email: 9, phone: 9, ip: 9, emailLookback: 9 });
+    const out = await assessOrder(exampleMessages.fraud, testDeliveryMeta({ messageId: 'm-2' }), {
+      repository,
+      events,
+      rules,
+    });
+    expect(out).toEqual({ kind: 'duplicate', assessment: stored });
     expect(calls.requests).toEqual([]);
     expect(calls.published).toEqual([stored]);
   });
 
   it('asks the store for the normalised keys and the rules windows, then publishes what was stored', async () => {
-    const { store, events, calls } = ports(undefined, { email: 99, phone: 0, ip: 0, emailLookback: 99 });
+    const { repository, events, calls } = ports(undefined, { email: 99, phone: 0, ip: 0, emailLookback: 99 });
     const order = {
       ...exampleMessages.fraud,
       customer: { ...exampleMessages.fraud.customer, email: 'Ada+Shop@Example.com' },
       metadata: { ip: '::ffff:203.0.113.7' },
     };
-    const out = await assessOrder(order, 'm-1', { store, events, rules });
+    const out = await assessOrder(order, testDeliveryMeta({ messageId: 'm-1' }), {
+      repository,
+      events,
+      rules,
+    });
     expect(calls.requests).toEqual([
       {
         orderId: order.orderId,
@@ -77,14 +86,23 @@ describe('assessOrder', () => {
         currency: order.currency,
       },
     ]);
-    expect(out.created).toBe(true);
-    expect(out.stored.rules.map((r) => r.id)).toEqual(['velocity.email']);
-    expect(calls.published).toEqual([out.stored]);
+    expect(out.kind).toBe('assessed');
+    expect(out.assessment.rules.map((r) => r.id)).toEqual(['velocity.email']);
+    expect(calls.published).toEqual([out.assessment]);
   });
 
   it('passes no IP key for an order without one', async () => {
-    const { store, events, calls } = ports(undefined, { email: 0, phone: 0, ip: null, emailLookback: 1 });
-    await assessOrder({ ...exampleMessages.fraud, metadata: {} }, 'm-3', { store, events, rules });
+    const { repository, events, calls } = ports(undefined, {
+      email: 0,
+      phone: 0,
+      ip: null,
+      emailLookback: 1,
+    });
+    await assessOrder({ ...exampleMessages.fraud, metadata: {} }, testDeliveryMeta({ messageId: 'm-3' }), {
+      repository,
+      events,
+      rules,
+    });
     expect(calls.requests[0]?.keys.ip).toBeNull();
   });
 });

@@ -1,8 +1,9 @@
 import type { FraudMessage } from '@notify/contracts';
+import type { DeliveryMeta, TraceMeta } from '@notify/service-kit';
 import { normalizeEmail, normalizeIp } from './customer-keys.js';
 import type { FraudRules } from './fraud-rules.js';
 import { historyWindows, scoreOrder } from './score-order.js';
-import type { Assessment, HistoryCounts, HistoryWindows } from './score-order.js';
+import type { Assessment, Decision, HistoryCounts, HistoryWindows } from './score-order.js';
 
 /** An assessment as stored: what the event is built from, on the first delivery and every later one. */
 export interface StoredAssessment extends Assessment {
@@ -30,7 +31,8 @@ export interface AssessmentRequest {
   readonly currency: string;
 }
 
-export interface AssessmentStore {
+/** The assessments and the velocity history, in the service's own schema. */
+export interface AssessmentRepository {
   find(orderId: string): Promise<StoredAssessment | undefined>;
   /**
    * Counts the order's history, scores it with `score`, and stores the assessment with
@@ -46,8 +48,22 @@ export interface AssessmentStore {
 
 export interface AssessmentEvents {
   /** Publishes `fraud.assessed`; idempotent for the consumer (stable message id per order). */
-  assessed(stored: StoredAssessment): Promise<void>;
+  assessed(stored: StoredAssessment, trace: TraceMeta): Promise<void>;
 }
+
+export interface AssessOrderDeps {
+  readonly repository: AssessmentRepository;
+  readonly events: AssessmentEvents;
+  readonly rules: FraudRules;
+  /** Told of each first assessment's decision (the decisions metric). */
+  readonly decisions?: { assessed(decision: Decision): void };
+}
+
+export type AssessmentOutcome =
+  /** Scored now, stored and announced. */
+  | { readonly kind: 'assessed'; readonly assessment: StoredAssessment }
+  /** Assessed by an earlier delivery: announced again, not scored or counted again. */
+  | { readonly kind: 'duplicate'; readonly assessment: StoredAssessment };
 
 export function velocityKeys(order: FraudMessage, rules: FraudRules): VelocityKeys {
   return {
@@ -60,21 +76,22 @@ export function velocityKeys(order: FraudMessage, rules: FraudRules): VelocityKe
 /**
  * The fraud check of one order. A redelivery finds the stored assessment and publishes
  * it again (the first attempt may have stopped between storing and publishing), so the
- * order is scored, and counted in anyone's history, once.
+ * order is scored, and counted in anyone's history, once. Every outcome acks the message:
+ * the decision travels in the event, and only the unexpected throws.
  */
 export async function assessOrder(
   order: FraudMessage,
-  messageId: string,
-  deps: { store: AssessmentStore; events: AssessmentEvents; rules: FraudRules },
-): Promise<{ stored: StoredAssessment; created: boolean }> {
-  const { store, events, rules } = deps;
-  const existing = await store.find(order.orderId);
-  const outcome = existing
+  meta: DeliveryMeta,
+  deps: AssessOrderDeps,
+): Promise<AssessmentOutcome> {
+  const { repository, events, rules } = deps;
+  const existing = await repository.find(order.orderId);
+  const { stored, created } = existing
     ? { stored: existing, created: false }
-    : await store.assessOnce(
+    : await repository.assessOnce(
         {
           orderId: order.orderId,
-          messageId,
+          messageId: meta.messageId,
           placedAt: order.placedAt,
           keys: velocityKeys(order, rules),
           windows: historyWindows(rules),
@@ -84,6 +101,17 @@ export async function assessOrder(
         },
         (history) => scoreOrder(order, history, rules),
       );
-  await events.assessed(outcome.stored);
-  return outcome;
+  await events.assessed(stored, meta);
+  if (created) deps.decisions?.assessed(stored.decision);
+  meta.logger?.info(
+    {
+      score: stored.score,
+      decision: stored.decision,
+      rules: stored.rules.map((r) => r.id),
+      rulesVersion: stored.rulesVersion,
+      duplicate: !created,
+    },
+    created ? 'order assessed' : 'order already assessed; assessment re-published',
+  );
+  return { kind: created ? 'assessed' : 'duplicate', assessment: stored };
 }

@@ -1,4 +1,4 @@
-import { CURRENCY_EXPONENTS } from '@notify/contracts';
+import { CURRENCY_EXPONENTS, minorToDecimal } from '@notify/contracts';
 import type { CurrencyCode } from '@notify/contracts';
 import type { FraudRules } from './fraud-rules.js';
 
@@ -26,10 +26,7 @@ export function thresholdIn(
   };
 }
 
-/** `123456` GBP -> `1234.56 GBP`; integer string arithmetic, so large amounts stay exact. */
+/** `123456` GBP -> `1234.56 GBP`, exactly (see minorToDecimal in @notify/contracts). */
 export function formatMinor(minor: number, currency: CurrencyCode): string {
-  const exponent = CURRENCY_EXPONENTS[currency];
-  if (exponent === 0) return `${minor} ${currency}`;
-  const digits = String(minor).padStart(exponent + 1, '0');
-  return `${digits.slice(0, -exponent)}.${digits.slice(-exponent)} ${currency}`;
+  return `${minorToDecimal(minor, currency)} ${currency}`;
 }

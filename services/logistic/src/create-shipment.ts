@@ -1,4 +1,5 @@
 import type { LogisticMessage } from '@notify/contracts';
+import type { DeliveryMeta, TraceMeta } from '@notify/service-kit';
 import { chooseCarrier, totalWeightGrams } from './choose-carrier.js';
 import type { RejectionCode } from './choose-carrier.js';
 import { estimateDelivery } from './delivery-estimate.js';
@@ -41,17 +42,10 @@ export interface ShipmentRepository {
   recordRejection(rejection: ShipmentRejection): Promise<ShipmentRejection>;
 }
 
-export interface MessageMeta {
-  readonly messageId: string;
-  readonly traceparent?: string | undefined;
-  /** When the order was placed, from the message's AMQP timestamp (set by the outbox). */
-  readonly orderedAt?: Date | undefined;
-}
-
 /** Where outcome events go (order.events); resolves once the broker confirmed. */
 export interface ShipmentEvents {
-  shipmentCreated(shipment: Shipment, meta: MessageMeta): Promise<void>;
-  shipmentRejected(rejection: ShipmentRejection, meta: MessageMeta): Promise<void>;
+  shipmentCreated(shipment: Shipment, trace: TraceMeta): Promise<void>;
+  shipmentRejected(rejection: ShipmentRejection, trace: TraceMeta): Promise<void>;
 }
 
 export interface CreateShipmentDeps {
@@ -72,11 +66,38 @@ export type ShipmentOutcome =
  * Ships an order once. A delivery for an order that already has a shipment publishes
  * the stored `shipment.created` again (the first attempt may have died before its
  * event was confirmed) and creates nothing. An order that cannot ship is answered with
- * `shipment.rejected`; the caller decides what happens to the message.
+ * `shipment.rejected`; fate.ts decides what happens to the message. The estimate starts
+ * from the message's publish time (the outbox sets it when the order is placed).
  */
 export async function createShipment(
   message: LogisticMessage,
-  meta: MessageMeta,
+  meta: DeliveryMeta,
+  deps: CreateShipmentDeps,
+): Promise<ShipmentOutcome> {
+  const outcome = await shipOnce(message, meta, deps);
+  const log = meta.logger;
+  if (outcome.kind === 'rejected') {
+    const { code, reason } = outcome.rejection;
+    log?.warn({ code, reason }, 'order cannot be shipped');
+  } else {
+    const s = outcome.shipment;
+    log?.info(
+      {
+        shipmentId: s.id,
+        carrier: s.carrierId,
+        serviceLevel: s.serviceLevel,
+        trackingNumber: s.trackingNumber,
+        estimatedDelivery: s.estimatedDelivery,
+      },
+      outcome.kind === 'created' ? 'shipment created' : 'shipment already existed; event re-published',
+    );
+  }
+  return outcome;
+}
+
+async function shipOnce(
+  message: LogisticMessage,
+  meta: DeliveryMeta,
   deps: CreateShipmentDeps,
 ): Promise<ShipmentOutcome> {
   const { repository, events, rules } = deps;
@@ -114,7 +135,7 @@ export async function createShipment(
     estimatedDelivery: estimateDelivery({
       // A message that waited in a queue (broker outage, retries) is still promised
       // from when the customer ordered, not from when we got round to it.
-      orderedAt: meta.orderedAt && meta.orderedAt < now ? meta.orderedAt : now,
+      orderedAt: meta.publishedAt && meta.publishedAt < now ? meta.publishedAt : now,
       transitBusinessDays: choice.transitBusinessDays,
       cutoffHourUtc: rules.dispatchCutoffHourUtc,
       holidays: new Set(rules.holidays),

@@ -1,27 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { EXCHANGES, exampleMessages, HEADERS, notifications } from '@notify/contracts';
+import { exampleMessages, HEADERS, notifications } from '@notify/contracts';
 import type { LogisticMessage } from '@notify/contracts';
-import { Broker, Publisher } from '@notify/messaging';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
-import type { PeekedMessage, TestVhost } from '@notify/messaging/testing';
-import { createTestDatabase } from '@notify/service-kit/testing';
-import type { TestDatabase } from '@notify/service-kit/testing';
+import type { TestVhost } from '@notify/messaging/testing';
+import { createTestDatabase, tapOrderEvents } from '@notify/service-kit/testing';
+import type { OrderEventsTap, TestDatabase } from '@notify/service-kit/testing';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLogisticService } from './service.js';
 import { isValidTrackingNumber } from './tracking-number.js';
 
-const EVENTS_QUEUE = 'test.order-events';
 const ORDER_TIME = new Date('2026-11-23T09:00:00.000Z'); // a Monday morning
 
 let vh: TestVhost;
 let db: TestDatabase;
 let service: Awaited<ReturnType<typeof startLogisticService>>;
-let broker: Broker;
-let publisher: Publisher;
+let tap: OrderEventsTap;
 let sql: pg.Pool;
-const seen: PeekedMessage[] = [];
 
 beforeAll(async () => {
   [vh, db] = await Promise.all([createTestVhost('logistic'), createTestDatabase('logistic')]);
@@ -33,24 +29,13 @@ beforeAll(async () => {
   await waitFor(async () => (await fetch(`http://127.0.0.1:${service.port}/readyz`)).status === 200, {
     what: 'logistic service ready',
   });
-  broker = await Broker.connect({
-    url: vh.url,
-    connectionName: 'logistic-test',
-    topology: {
-      exchanges: [EXCHANGES.events],
-      queues: [{ name: EVENTS_QUEUE, arguments: {} }],
-      bindings: [{ exchange: EXCHANGES.events.name, queue: EVENTS_QUEUE, routingKey: '#' }],
-    },
-  });
-  await broker.waitUntilConnected();
-  publisher = new Publisher(broker);
+  tap = await tapOrderEvents(vh, 'logistic-test');
   sql = new pg.Pool({ connectionString: db.url, options: '-c search_path=logistic' });
 });
 
 afterAll(async () => {
   await service?.stop();
-  await publisher?.close();
-  await broker?.close();
+  await tap?.close();
   await sql?.end();
   await vh?.delete();
   await db?.drop();
@@ -61,26 +46,14 @@ function order(orderId: string, patch: Partial<LogisticMessage> = {}): LogisticM
 }
 
 async function send(message: LogisticMessage, messageId = `${message.orderId}:logistic`) {
-  await publisher.publish(notifications.logistic, message, { messageId, correlationId: message.orderId });
+  await tap.publisher.publish(notifications.logistic, message, { messageId, correlationId: message.orderId });
 }
 
-/** Events seen on order.events so far for one order and routing key, waiting for at least `count`. */
-async function eventsFor(orderId: string, routingKey: string, count = 1): Promise<PeekedMessage[]> {
-  return waitFor(
-    async () => {
-      seen.push(...(await vh.take(EVENTS_QUEUE, 500)));
-      const mine = seen.filter(
-        (m) =>
-          m.routing_key === routingKey && (JSON.parse(m.payload) as { orderId: string }).orderId === orderId,
-      );
-      return mine.length >= count ? mine : null;
-    },
-    { what: `${count} ${routingKey} event(s) for ${orderId}` },
-  );
-}
+const eventsFor = (orderId: string, routingKey: string, count?: number) =>
+  tap.eventsFor(orderId, routingKey, count);
 
 async function settled() {
-  await waitFor(async () => (await vh.queue('logistic'))?.messages === 0 && service.consumer.active === 0, {
+  await waitFor(async () => (await vh.queue('logistic'))?.messages === 0 && service.inFlight() === 0, {
     what: 'logistic queue drained',
   });
 }

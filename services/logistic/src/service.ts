@@ -1,38 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { PermanentError } from '@notify/messaging';
-import type { RetryPolicy } from '@notify/messaging';
-import { startConsumerService } from '@notify/service-kit';
-import type { Logger, RunningService } from '@notify/service-kit';
-import { PublishedShipmentEvents } from './adapters/shipment-events.js';
-import { PgShipmentRepository } from './adapters/shipment-repository.js';
+import { SERVICE_CATALOGUE } from '@notify/contracts';
+import { channelConsumer, startService } from '@notify/service-kit';
+import type { RunningService, StartOptions } from '@notify/service-kit';
+import { AmqpShipmentEvents } from './adapters/amqp-shipment-events.js';
+import { PgShipmentRepository } from './adapters/pg-shipment-repository.js';
 import { loadLogisticConfig } from './config.js';
 import type { LogisticConfig } from './config.js';
 import { createShipment } from './create-shipment.js';
+import { shipmentFate } from './fate.js';
 
-export interface LogisticServiceOptions {
-  readonly logger?: Logger;
+export interface LogisticServiceOptions extends StartOptions {
   /**
-   * The time a delivery estimate starts from. The logistic message carries no order
-   * time, so it is the time the shipment is created (tests pin it).
+   * The time a shipment is created, and the estimate's start when the message carries no
+   * publish time (tests pin it).
    */
   readonly now?: () => Date;
-  readonly retry?: Partial<RetryPolicy>;
 }
 
-export const LOGISTIC_DEFAULT_PORT = 3003;
-
+/** Starts the logistic service: consumes the `logistic` queue and ships each order once. */
 export function startLogisticService(
   env: NodeJS.ProcessEnv = process.env,
-  opts: LogisticServiceOptions = {},
+  options: LogisticServiceOptions = {},
 ): Promise<RunningService<LogisticConfig>> {
-  return startConsumerService(
+  return startService(
     {
-      name: 'logistic',
-      channel: 'logistic',
-      defaultPort: LOGISTIC_DEFAULT_PORT,
+      service: SERVICE_CATALOGUE.logistic,
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
-      ...(opts.retry ? { retry: opts.retry } : {}),
       config: (e) => loadLogisticConfig(e),
       setup: async ({ config, pool, publisher, logger }) => {
         logger.info(
@@ -42,41 +36,20 @@ export function startLogisticService(
         const deps = {
           rules: config.rules,
           repository: new PgShipmentRepository(pool),
-          events: new PublishedShipmentEvents(publisher),
-          now: opts.now ?? (() => new Date()),
+          events: new AmqpShipmentEvents(publisher),
+          now: options.now ?? (() => new Date()),
           newId: randomUUID,
         };
         return {
-          handle: async ({ payload, ctx }) => {
-            const outcome = await createShipment(
-              payload,
-              { messageId: ctx.messageId, traceparent: ctx.traceparent, orderedAt: ctx.publishedAt },
-              deps,
-            );
-            const log = ctx.logger;
-            if (outcome.kind === 'rejected') {
-              const { code, reason } = outcome.rejection;
-              log?.warn({ code, reason }, 'order cannot be shipped');
-              throw new PermanentError(`order cannot be shipped: ${reason}`, { detail: code });
-            }
-            const s = outcome.shipment;
-            log?.info(
-              {
-                shipmentId: s.id,
-                carrier: s.carrierId,
-                serviceLevel: s.serviceLevel,
-                trackingNumber: s.trackingNumber,
-                estimatedDelivery: s.estimatedDelivery,
-              },
-              outcome.kind === 'created'
-                ? 'shipment created'
-                : 'shipment already existed; event re-published',
-            );
-          },
+          consumers: [
+            channelConsumer('logistic', {
+              handle: async ({ payload, ctx }) => shipmentFate(await createShipment(payload, ctx, deps)),
+            }),
+          ],
         };
       },
     },
     env,
-    opts.logger ? { logger: opts.logger } : {},
+    options,
   );
 }

@@ -3,20 +3,21 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Pool, Registry } from '@notify/service-kit';
+import { OPS_PATHS } from '@notify/service-kit';
+import type { OpsRoutes, Pool } from '@notify/service-kit';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import type { DeadLetterQueues } from '@notify/messaging';
+import { OrderReadModel } from './adapters/order-read-model.js';
 import { OrderRepository } from './adapters/order-repository.js';
 import { StatusRepository } from './adapters/status-repository.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
 import type { ApiInstance } from './http/api-instance.js';
 import { acceptJsonOnly } from './http/json-body-parser.js';
+import { refuseOtherMethods } from './http/method-not-allowed.js';
 import { HttpProblem, problemFor, sendProblem, statusTitle } from './http/problem.js';
 import type { ApiMetrics } from './metrics.js';
-import { opsRoutes } from './routes/ops-routes.js';
-import type { BrokerStatus } from './routes/ops-routes.js';
 import { deadLetterRoutes } from './routes/dead-letter-routes.js';
 import { orderRoutes } from './routes/order-routes.js';
 import { orderStreamRoutes } from './routes/order-stream-routes.js';
@@ -40,14 +41,13 @@ export interface AppDeps {
   readonly pool: Pool;
   /** Called after an order's outbox rows committed, to wake the relays. */
   readonly outboxCommitted?: () => void;
-  /** Reported by /readyz; null when this process has no broker connection. */
-  readonly broker: BrokerStatus | null;
   /** Announces changed orders to this process's event streams. */
   readonly changes: OrderChanges;
   readonly deadLetters: DeadLetterQueues;
   readonly logger: Logger;
-  readonly registry: Registry;
   readonly metrics: ApiMetrics;
+  /** /healthz, /readyz and /metrics as every service answers them (service-kit's ops server). */
+  readonly opsRoutes: OpsRoutes;
   readonly options: AppOptions;
   /** The operator console under /console (src/console); absent in tests that do not need it. */
   readonly console?: ConsoleSetup;
@@ -56,8 +56,9 @@ export interface AppDeps {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The HTTP API without a listening socket: tests drive it with `inject()`, server.ts
- * listens. Route schemas are the single source of validation, types and OpenAPI.
+ * The HTTP API without a listening socket: tests drive it with `inject()`, and the
+ * composition root that server.ts hands it to listens. Route schemas are the single
+ * source of validation, types and OpenAPI.
  */
 export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   const { options } = deps;
@@ -165,14 +166,17 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
-  const repository = new OrderRepository(deps.pool, {
+  const orders = new OrderRepository(deps.pool, {
     ...(deps.outboxCommitted ? { onCommitted: deps.outboxCommitted } : {}),
   });
+  const views = new OrderReadModel(deps.pool);
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
-  orderRoutes(app, { repository, metrics: deps.metrics });
-  orderStreamRoutes(app, { repository, changes: deps.changes, options: options.streams });
+  orderRoutes(app, { orders, views, metrics: deps.metrics });
+  orderStreamRoutes(app, { views, changes: deps.changes, options: options.streams });
   deadLetterRoutes(app, { deadLetters: deps.deadLetters, statuses: new StatusRepository(deps.pool) });
-  opsRoutes(app, { pool: deps.pool, broker: deps.broker, registry: deps.registry });
+  // Open to probes and scrapers: no API key, no rate limit.
+  deps.opsRoutes(app, { routeConfig: { public: true, rateLimit: false } });
+  for (const url of OPS_PATHS) refuseOtherMethods(app, url, ['GET']);
   if (deps.console) await app.register(consoleRoutes, deps.console);
 
   await app.ready();

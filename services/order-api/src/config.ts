@@ -1,3 +1,4 @@
+import { SERVICE_CATALOGUE } from '@notify/contracts';
 import {
   bool,
   commonSpecs,
@@ -8,7 +9,9 @@ import {
   num,
 } from '@notify/service-kit';
 
-export const SERVICE_NAME = 'order-api';
+const SERVICE = SERVICE_CATALOGUE['order-api'];
+
+export const SERVICE_NAME = SERVICE.name;
 
 /** Comma-separated API keys; empty means no authentication. */
 export const apiKeyList = makeValidator<string[]>((input: string) => {
@@ -23,7 +26,7 @@ export const apiKeyList = makeValidator<string[]>((input: string) => {
 export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(
     {
-      ...commonSpecs({ defaultPort: 3000, database: 'notify' }),
+      ...commonSpecs({ defaultPort: SERVICE.port, database: 'notify' }),
       API_KEYS: apiKeyList({ default: [], desc: 'Comma-separated bearer keys; empty disables auth' }),
       ALLOW_ANONYMOUS: bool({
         default: false,

@@ -69,7 +69,10 @@ describe('when the database is unavailable', () => {
 
       const ready = await api.app.inject({ url: '/readyz' });
       expect(ready.statusCode).toBe(503);
-      expect(ready.json()).toEqual({ status: 'not ready', checks: { database: false, broker: true } });
+      expect(ready.json()).toEqual({
+        status: 'not ready',
+        checks: { database: false, broker: true, consumer: true },
+      });
       expect((await api.app.inject({ url: '/healthz' })).statusCode).toBe(200);
       // A scrape still answers; the outbox gauges keep their last values.
       expect((await api.app.inject({ url: '/metrics' })).statusCode).toBe(200);

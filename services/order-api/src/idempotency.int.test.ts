@@ -6,7 +6,7 @@ import { createTestDatabase } from '@notify/service-kit/testing';
 import type { TestDatabase } from '@notify/service-kit/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPES } from './http/problem.js';
-import { orderApiRetentionRules } from './server.js';
+import { orderApiRetentionRules } from './retention-rules.js';
 import type { RunningOrderApi } from './server.js';
 import { validOrder } from './test-support/order-fixtures.js';
 import { rowCounts, startTestApi, unpublished } from './test-support/test-api.js';

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram } from '@notify/service-kit';
-import type { Pool, Registry } from '@notify/service-kit';
+import type { Registry } from '@notify/service-kit';
 import type { Logger } from 'pino';
+import type { OutboxBacklog, OutboxStore } from './outbox/outbox-store.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -20,16 +21,15 @@ export interface ApiMetrics {
   readonly relay: RelayMetrics;
 }
 
-const OUTBOX_STATS_SQL = `
-SELECT count(*)::int AS backlog,
-       COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest_seconds
-FROM outbox WHERE published_at IS NULL`;
-
 /**
  * The API's Prometheus metrics. The outbox gauges are read from the database when
  * scraped, so they are right however many replicas share the outbox.
  */
-export function createApiMetrics(registry: Registry, pool: Pool, logger?: Logger): ApiMetrics {
+export function createApiMetrics(
+  registry: Registry,
+  outbox: Pick<OutboxStore, 'backlog'>,
+  logger?: Logger,
+): ApiMetrics {
   const registers = [registry];
   const httpRequests = new Counter({
     name: 'http_requests_total',
@@ -51,17 +51,14 @@ export function createApiMetrics(registry: Registry, pool: Pool, logger?: Logger
   });
 
   // One query per scrape feeds both gauges; the registry collects them concurrently.
-  let snapshot: Promise<{ backlog: number; oldest: number } | null> | null = null;
+  let snapshot: Promise<OutboxBacklog | null> | null = null;
   const readStats = () => {
-    snapshot ??= pool
-      .query<{ backlog: number; oldest_seconds: number }>(OUTBOX_STATS_SQL)
-      .then(
-        (r) => ({ backlog: r.rows[0]?.backlog ?? 0, oldest: r.rows[0]?.oldest_seconds ?? 0 }),
-        (err: unknown) => {
-          logger?.warn({ err: (err as Error).message }, 'cannot read outbox statistics');
-          return null;
-        },
-      )
+    snapshot ??= outbox
+      .backlog()
+      .catch((err: unknown) => {
+        logger?.warn({ err: (err as Error).message }, 'cannot read outbox statistics');
+        return null;
+      })
       .finally(() => setTimeout(() => (snapshot = null), 100).unref());
     return snapshot;
   };
@@ -80,7 +77,7 @@ export function createApiMetrics(registry: Registry, pool: Pool, logger?: Logger
     registers,
     async collect() {
       const s = await readStats();
-      if (s) this.set(s.oldest);
+      if (s) this.set(s.oldestSeconds);
     },
   });
 
@@ -119,4 +116,16 @@ export function createApiMetrics(registry: Registry, pool: Pool, logger?: Logger
       outboxLag: (s) => lag.observe(s),
     },
   };
+}
+
+/** Open GET /orders/:id/events streams of this process, read when scraped. */
+export function registerStreamGauge(registry: Registry, openStreams: () => number): void {
+  new Gauge({
+    name: 'order_event_streams',
+    help: 'Open GET /orders/:id/events streams of this process',
+    registers: [registry],
+    collect() {
+      this.set(openStreams());
+    },
+  });
 }

@@ -118,14 +118,17 @@ describe('GET /orders/:id', () => {
 });
 
 describe('operations', () => {
-  it('reports health, readiness with both dependencies, and metrics', async () => {
+  it('reports health, readiness with every dependency, and metrics', async () => {
     expect((await api.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
     const ready = await waitFor(async () => {
       const r = await api.app.inject({ url: '/readyz' });
       return r.json().status === 'ready' ? r : null;
     });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', checks: { database: true, broker: true } });
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      checks: { database: true, broker: true, consumer: true },
+    });
 
     await waitFor(async () => (await rowCounts(api.pool)).outbox > 0 && api.relay?.stats.published, {
       what: 'a published row',

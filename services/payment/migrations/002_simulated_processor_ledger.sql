@@ -1,6 +1,6 @@
 -- Up Migration
 
--- Belongs to the simulated card processor (src/adapters/simulated-card-processor.ts),
+-- Belongs to the simulated card processor (src/adapters/simulated-payment-gateway.ts),
 -- not to the payment service: it stands for the records a real processor keeps on its
 -- side. Only the simulator's ledger adapter reads or writes it.
 CREATE TABLE simulated_processor_ledger (

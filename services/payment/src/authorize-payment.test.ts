@@ -1,8 +1,10 @@
 import { exampleMessages } from '@notify/contracts';
 import type { PaymentMessage } from '@notify/contracts';
+import type { DeliveryMeta, TraceMeta } from '@notify/service-kit';
+import { testDeliveryMeta } from '@notify/service-kit/testing';
 import { describe, expect, it } from 'vitest';
 import { authorizePayment } from './authorize-payment.js';
-import type { AttemptRef, MessageMeta, Payment, PaymentRepository } from './authorize-payment.js';
+import type { AttemptRef, Payment, PaymentRepository } from './authorize-payment.js';
 import { GatewayRequestError, GatewayTransientError } from './payment-gateway.js';
 import type { AuthorizationRequest, AuthorizationResult, PaymentGateway } from './payment-gateway.js';
 
@@ -21,7 +23,7 @@ function memoryPorts(
 ) {
   const payments = new Map<string, Payment>();
   const attempts: AttemptRecord[] = [];
-  const published: { payment: Payment; messageId: string }[] = [];
+  const published: { payment: Payment; trace: string | undefined }[] = [];
   const calls: AuthorizationRequest[] = [];
   const gateway: PaymentGateway = {
     name: 'test-gateway',
@@ -47,8 +49,8 @@ function memoryPorts(
     },
   };
   const events = {
-    paymentDecided: async (payment: Payment, meta: MessageMeta) => {
-      published.push({ payment, messageId: meta.messageId });
+    paymentDecided: async (payment: Payment, meta: TraceMeta) => {
+      published.push({ payment, trace: meta.traceparent });
     },
   };
   const deps = (gatewayTimeoutMs = 5_000) => ({
@@ -61,12 +63,9 @@ function memoryPorts(
   return { payments, attempts, published, calls, deps };
 }
 
-const meta = (patch: Partial<MessageMeta> = {}): MessageMeta => ({
-  messageId: 'm1',
-  deliveryAttempt: 1,
-  redelivered: false,
-  ...patch,
-});
+/** A delivery of message m1; its trace tells which delivery published an event. */
+const meta = (patch: Partial<DeliveryMeta> = {}): DeliveryMeta =>
+  testDeliveryMeta({ messageId: 'm1', traceparent: 'trace-of-m1', ...patch });
 const message = (patch: Partial<PaymentMessage> = {}): PaymentMessage => ({
   ...structuredClone(exampleMessages.payment),
   ...patch,
@@ -105,7 +104,7 @@ describe('authorizePayment', () => {
     expect(ports.attempts).toEqual([
       expect.objectContaining({ attemptNo: 1, outcome: 'authorized', latencyMs: expect.any(Number) }),
     ]);
-    expect(ports.published).toEqual([{ payment, messageId: 'm1' }]);
+    expect(ports.published).toEqual([{ payment, trace: 'trace-of-m1' }]);
   });
 
   it('treats a decline as an outcome: stored and announced', async () => {
@@ -176,7 +175,7 @@ describe('authorizePayment', () => {
       return { status: 'authorized', authorizationId: 'auth_3' };
     });
     for (let attempt = 1; attempt <= 3; attempt++) {
-      await authorizePayment(message(), meta({ deliveryAttempt: attempt }), ports.deps());
+      await authorizePayment(message(), meta({ attempt }), ports.deps());
     }
     expect(ports.attempts.map((a) => [a.attemptNo, a.outcome])).toEqual([
       [1, 'error'],

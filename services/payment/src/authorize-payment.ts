@@ -1,4 +1,5 @@
 import type { CurrencyCode, PaymentMessage } from '@notify/contracts';
+import type { DeliveryMeta, TraceMeta } from '@notify/service-kit';
 import { GatewayRequestError, GatewayTimeoutError } from './payment-gateway.js';
 import type { AuthorizationResult, PaymentGateway } from './payment-gateway.js';
 
@@ -26,17 +27,20 @@ export interface AttemptRef {
   readonly attemptNo: number;
 }
 
+/** A gateway call about to be made, as its attempt row records it. */
+export interface AttemptStart {
+  readonly orderId: string;
+  readonly messageId: string;
+  readonly deliveryAttempt: number;
+  readonly redelivered: boolean;
+  readonly gateway: string;
+  readonly startedAt: Date;
+}
+
 export interface PaymentRepository {
   findByOrderId(orderId: string): Promise<Payment | undefined>;
   /** Records that a gateway call is about to be made (outcome pending). */
-  startAttempt(attempt: {
-    orderId: string;
-    messageId: string;
-    deliveryAttempt: number;
-    redelivered: boolean;
-    gateway: string;
-    startedAt: Date;
-  }): Promise<AttemptRef>;
+  startAttempt(attempt: AttemptStart): Promise<AttemptRef>;
   recordFailure(
     attempt: AttemptRef,
     failure: { error: string; transient: boolean; latencyMs: number; finishedAt: Date },
@@ -48,18 +52,9 @@ export interface PaymentRepository {
   recordResult(attempt: AttemptRef, payment: Payment, latencyMs: number): Promise<Payment>;
 }
 
-export interface MessageMeta {
-  readonly messageId: string;
-  /** 1 on the first delivery, incremented by each delayed retry. */
-  readonly deliveryAttempt: number;
-  /** The broker delivered it before and got no ack (a consumer died holding it). */
-  readonly redelivered: boolean;
-  readonly traceparent?: string | undefined;
-}
-
 export interface PaymentEvents {
   /** Publishes `payment.authorized` or `payment.declined`; resolves once the broker confirmed. */
-  paymentDecided(payment: Payment, meta: MessageMeta): Promise<void>;
+  paymentDecided(payment: Payment, trace: TraceMeta): Promise<void>;
 }
 
 export interface AuthorizePaymentDeps {
@@ -85,11 +80,38 @@ export type PaymentOutcome =
  * a call repeated after a crash (the gateway answered, the result was never stored)
  * gets the processor's first answer back instead of a second charge. A payment already
  * decided is announced again and the gateway is not called. Declines are outcomes;
- * gateway trouble is returned for the caller to retry or give up on.
+ * gateway trouble is returned for fate.ts to retry or give up on.
  */
 export async function authorizePayment(
   message: PaymentMessage,
-  meta: MessageMeta,
+  meta: DeliveryMeta,
+  deps: AuthorizePaymentDeps,
+): Promise<PaymentOutcome> {
+  const outcome = await authorizeOnce(message, meta, deps);
+  const log = meta.logger;
+  switch (outcome.kind) {
+    case 'gateway-error':
+      log?.warn({ err: outcome.error, transient: outcome.transient }, 'payment gateway call failed');
+      break;
+    case 'duplicate':
+      log?.info({ status: outcome.payment.status }, 'payment already decided; outcome re-published');
+      break;
+    case 'authorized':
+    case 'declined': {
+      const p = outcome.payment;
+      log?.info(
+        p.status === 'authorized' ? { authorizationId: p.authorizationId } : { code: p.declineCode },
+        `payment ${p.status}`,
+      );
+      break;
+    }
+  }
+  return outcome;
+}
+
+async function authorizeOnce(
+  message: PaymentMessage,
+  meta: DeliveryMeta,
   deps: AuthorizePaymentDeps,
 ): Promise<PaymentOutcome> {
   const { repository, gateway, events } = deps;
@@ -102,7 +124,7 @@ export async function authorizePayment(
   const attempt = await repository.startAttempt({
     orderId: message.orderId,
     messageId: meta.messageId,
-    deliveryAttempt: meta.deliveryAttempt,
+    deliveryAttempt: meta.attempt,
     redelivered: meta.redelivered,
     gateway: gateway.name,
     startedAt: deps.now(),

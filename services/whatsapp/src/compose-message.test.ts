@@ -1,7 +1,7 @@
-import { exampleMessages, LOCALES } from '@notify/contracts';
+import { exampleMessages, formatMoney, LOCALES } from '@notify/contracts';
 import type { WhatsappMessage } from '@notify/contracts';
 import { describe, expect, it } from 'vitest';
-import { composeWhatsapp, formatMoney } from './compose-message.js';
+import { composeWhatsapp } from './compose-message.js';
 
 const HX_DEFAULT = `HX${'a'.repeat(32)}`;
 const HX_GERMAN = `HX${'d'.repeat(32)}`;
@@ -18,12 +18,19 @@ const message = (patch: Partial<WhatsappMessage> = {}, vars: Partial<WhatsappMes
   variables: { ...exampleMessages.whatsapp.variables, ...vars },
 });
 
-describe('formatMoney', () => {
-  it('formats minor units with the currency exponent and the locale', () => {
-    expect(formatMoney(3998, 'GBP', 'en-GB')).toBe('£39.98');
-    expect(formatMoney(123456, 'EUR', 'de-DE')).toBe('1.234,56\u00a0€');
-    expect(formatMoney(1500, 'JPY', 'en-US')).toBe('¥1,500');
-    expect(formatMoney(1234, 'KWD', 'en-GB')).toBe('KWD\u00a01.234');
+describe('amounts', () => {
+  // The email states the same totals (services/email/src/templates/order-confirmation.test.ts):
+  // both channels format through formatMoney of @notify/contracts.
+  it('shows the total with the currency exponent: none for JPY, two for GBP, three for KWD', () => {
+    for (const [currency, locale, total, shown] of [
+      ['JPY', 'en-US', 1500, '¥1,500'],
+      ['GBP', 'en-GB', 3998, '£39.98'],
+      ['KWD', 'en-GB', 1234, 'KWD\u00a01.234'],
+    ] as const) {
+      const content = composeWhatsapp(message({ locale }, { currency, total }), template);
+      expect(content).toMatchObject({ variables: { '3': shown } });
+      expect(shown).toBe(formatMoney(total, currency, locale));
+    }
   });
 });
 

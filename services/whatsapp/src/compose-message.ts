@@ -1,5 +1,5 @@
-import { CURRENCY_EXPONENTS } from '@notify/contracts';
-import type { CurrencyCode, Locale, WhatsappMessage } from '@notify/contracts';
+import { formatMoney } from '@notify/contracts';
+import type { Locale, WhatsappMessage } from '@notify/contracts';
 
 /** What goes to Twilio for one order, independent of how it is sent. */
 export type WhatsappContent =
@@ -10,17 +10,6 @@ export interface ContentSettings {
   readonly mode: 'template' | 'session';
   readonly contentSid: string;
   readonly contentSidsByLocale: Partial<Record<Locale, string>>;
-}
-
-/** Formats integer minor units for the locale, with the currency's own number of decimals. */
-export function formatMoney(minor: number, currency: CurrencyCode, locale: Locale): string {
-  const exponent = CURRENCY_EXPONENTS[currency];
-  return new Intl.NumberFormat(locale, {
-    style: 'currency',
-    currency,
-    minimumFractionDigits: exponent,
-    maximumFractionDigits: exponent,
-  }).format(minor / 10 ** exponent);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { OutcomeEvents, StatusRecord } from './send-order-whatsapp.js';
+import type { MessageEvents, StatusRecord } from './send-order-whatsapp.js';
 import { isWhatsappStatus } from './whatsapp-status.js';
 import type { WhatsappStatus } from './whatsapp-status.js';
 
@@ -19,7 +19,7 @@ export type RecordStatusResult =
       readonly current: WhatsappStatus;
     };
 
-export interface StatusLedger {
+export interface StatusRepository {
   /**
    * Records a reported status of a message. `recorded` when first seen, `duplicate` with the
    * record as first stored when seen before, `unmatched` when no order has that message
@@ -45,7 +45,7 @@ const SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
  */
 export async function recordStatusCallback(
   params: Readonly<Record<string, string>>,
-  ports: { ledger: StatusLedger; events: OutcomeEvents; logger: Logger; now?: () => Date },
+  ports: { repository: StatusRepository; events: MessageEvents; logger: Logger; now?: () => Date },
 ): Promise<CallbackOutcome> {
   const messageSid = params.MessageSid ?? params.SmsSid;
   const reported = params.MessageStatus ?? params.SmsStatus;
@@ -60,7 +60,7 @@ export async function recordStatusCallback(
   const rawCode = params.ErrorCode;
   const errorCode = rawCode && /^\d{1,9}$/.test(rawCode) ? Number(rawCode) : undefined;
 
-  const result = await ports.ledger.recordStatus({
+  const result = await ports.repository.recordStatus({
     messageSid,
     status: reported,
     errorCode,

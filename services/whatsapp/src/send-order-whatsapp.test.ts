@@ -1,23 +1,24 @@
 import { exampleMessages } from '@notify/contracts';
-import { RetryableError } from '@notify/messaging';
+import { testDeliveryMeta } from '@notify/service-kit/testing';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { whatsappFate } from './fate.js';
 import type {
   AcceptedMessage,
-  MessageLedger,
+  MessageEvents,
+  MessageRepository,
   OutboundWhatsapp,
-  OutcomeEvents,
   SendOnceResult,
   SentRecord,
   StatusRecord,
 } from './send-order-whatsapp.js';
 import { sendOrderWhatsapp } from './send-order-whatsapp.js';
-import { WhatsappRejectedError } from './twilio-failure.js';
+import { WhatsappDeliveryError } from './twilio-failure.js';
 
 const SID = `SM${'a'.repeat(32)}`;
 
-/** The ledger's contract without a database: one message per order. */
-function memoryLedger(): MessageLedger & { records: Map<string, SentRecord> } {
+/** The repository's contract without a database: one message per order. */
+function memoryRepository(): MessageRepository & { records: Map<string, SentRecord> } {
   const records = new Map<string, SentRecord>();
   return {
     records,
@@ -42,7 +43,7 @@ function memoryLedger(): MessageLedger & { records: Map<string, SentRecord> } {
 
 function recordingEvents() {
   const published: { kind: string; payload: unknown }[] = [];
-  const events: OutcomeEvents = {
+  const events: MessageEvents = {
     async sent(record) {
       published.push({ kind: 'sent', payload: record });
     },
@@ -58,30 +59,32 @@ function recordingEvents() {
 
 function setup(send: (m: OutboundWhatsapp) => Promise<AcceptedMessage>) {
   const sent: OutboundWhatsapp[] = [];
-  const ledger = memoryLedger();
+  const repository = memoryRepository();
   const { events, published } = recordingEvents();
   const lines: { level: number; msg: string }[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
-  const ports = {
-    provider: {
+  const deps = {
+    sender: {
       send: async (m: OutboundWhatsapp) => {
         sent.push(m);
         return send(m);
       },
     },
-    ledger,
+    repository,
     events,
     content: { mode: 'session' as const, contentSid: '', contentSidsByLocale: {} },
     statusCallbackUrl: () => 'https://hooks.example.com/twilio/status',
   };
-  const ctx = { messageId: `${exampleMessages.whatsapp.orderId}:whatsapp`, traceparent: undefined, logger };
-  return { sent, ledger, published, ports, ctx, lines };
+  const ctx = testDeliveryMeta({ messageId: `${exampleMessages.whatsapp.orderId}:whatsapp`, logger });
+  return { sent, repository, published, deps, ctx, lines };
 }
 
 describe('sendOrderWhatsapp', () => {
   it('sends once with the status callback and publishes whatsapp.sent', async () => {
     const t = setup(async () => ({ sid: SID, status: 'queued' }));
-    expect(await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.ports)).toBe('sent');
+    const outcome = await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps);
+    expect(outcome.kind).toBe('sent');
+    expect(whatsappFate(outcome)).toEqual({ kind: 'ack' });
     expect(t.sent).toHaveLength(1);
     expect(t.sent[0]).toMatchObject({
       to: '+447700900123',
@@ -98,29 +101,35 @@ describe('sendOrderWhatsapp', () => {
 
   it('on a repeated delivery, sends nothing and re-publishes the same stored event', async () => {
     const t = setup(async () => ({ sid: SID, status: 'queued' }));
-    await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.ports);
-    expect(
-      await sendOrderWhatsapp(exampleMessages.whatsapp, { ...t.ctx, messageId: 'replayed' }, t.ports),
-    ).toBe('duplicate');
+    await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps);
+    const again = await sendOrderWhatsapp(
+      exampleMessages.whatsapp,
+      { ...t.ctx, messageId: 'replayed' },
+      t.deps,
+    );
+    expect(again.kind).toBe('duplicate');
+    expect(whatsappFate(again)).toEqual({ kind: 'ack' });
     expect(t.sent).toHaveLength(1);
     expect(t.published).toHaveLength(2);
     expect(t.published[1]).toEqual(t.published[0]);
   });
 
-  it('publishes whatsapp.failed with Twilio’s code and re-throws a permanent refusal', async () => {
-    const refusal = new WhatsappRejectedError(
-      'Twilio answered 400 with error 21211: message refused',
-      400,
-      21211,
-      false,
-      {
-        detail: "twilio-code=21211 status=400 Invalid 'To' Phone Number",
-      },
-    );
+  it('publishes whatsapp.failed with Twilio’s code and dead-letters a permanent refusal with it', async () => {
+    const refusal = new WhatsappDeliveryError('Twilio answered 400 with error 21211: message refused', {
+      retryable: false,
+      httpStatus: 400,
+      errorCode: 21211,
+      detail: "twilio-code=21211 status=400 Invalid 'To' Phone Number",
+    });
     const t = setup(async () => {
       throw refusal;
     });
-    await expect(sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.ports)).rejects.toBe(refusal);
+    const outcome = await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps);
+    expect(whatsappFate(outcome)).toEqual({
+      kind: 'dead-letter',
+      reason: 'Twilio answered 400 with error 21211: message refused',
+      detail: "twilio-code=21211 status=400 Invalid 'To' Phone Number",
+    });
     expect(t.published).toEqual([
       {
         kind: 'failed',
@@ -131,18 +140,21 @@ describe('sendOrderWhatsapp', () => {
         },
       },
     ]);
-    expect(t.ledger.records.size).toBe(0);
+    expect(t.repository.records.size).toBe(0);
   });
 
   it('logs rejected credentials as an error an operator cannot miss', async () => {
     const t = setup(async () => {
-      throw new WhatsappRejectedError('Twilio answered 401 with error 20003', 401, 20003, true, {
+      throw new WhatsappDeliveryError('Twilio answered 401 with error 20003', {
+        retryable: false,
+        httpStatus: 401,
+        errorCode: 20003,
+        configuration: true,
         detail: 'x',
       });
     });
-    await expect(sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.ports)).rejects.toBeInstanceOf(
-      WhatsappRejectedError,
-    );
+    const outcome = await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps);
+    expect(outcome.kind).toBe('rejected');
     expect(t.lines).toContainEqual(
       expect.objectContaining({ level: 50, msg: expect.stringContaining('TWILIO CREDENTIALS REJECTED') }),
     );
@@ -150,12 +162,20 @@ describe('sendOrderWhatsapp', () => {
 
   it('publishes nothing for a transient failure, leaving the retry to the consumer', async () => {
     const t = setup(async () => {
-      throw new RetryableError('Twilio answered 503');
+      throw new WhatsappDeliveryError('Twilio answered 503', { retryable: true, httpStatus: 503 });
     });
-    await expect(sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.ports)).rejects.toBeInstanceOf(
-      RetryableError,
-    );
+    const outcome = await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps);
+    expect(whatsappFate(outcome)).toEqual({ kind: 'retry', reason: 'Twilio answered 503' });
     expect(t.published).toEqual([]);
-    expect(t.ledger.records.size).toBe(0);
+    expect(t.repository.records.size).toBe(0);
+  });
+
+  it('lets an unexpected error through, for the runner to retry', async () => {
+    const bug = new TypeError('x is not a function');
+    const t = setup(async () => {
+      throw bug;
+    });
+    await expect(sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps)).rejects.toBe(bug);
+    expect(t.published).toEqual([]);
   });
 });

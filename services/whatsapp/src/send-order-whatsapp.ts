@@ -1,8 +1,8 @@
 import type { WhatsappMessage } from '@notify/contracts';
-import type { Logger } from 'pino';
+import type { DeliveryMeta, TraceMeta } from '@notify/service-kit';
 import { composeWhatsapp } from './compose-message.js';
 import type { ContentSettings, WhatsappContent } from './compose-message.js';
-import { WhatsappRejectedError } from './twilio-failure.js';
+import { WhatsappDeliveryError } from './twilio-failure.js';
 import type { WhatsappStatus } from './whatsapp-status.js';
 
 export interface OutboundWhatsapp {
@@ -18,8 +18,8 @@ export interface AcceptedMessage {
   readonly status: string;
 }
 
-/** Sends one message; throws RetryableError or WhatsappRejectedError (see twilio-failure.ts). */
-export interface WhatsappProvider {
+/** Sends one message; throws WhatsappDeliveryError when the provider refused or did not answer. */
+export interface WhatsappSender {
   send(message: OutboundWhatsapp): Promise<AcceptedMessage>;
 }
 
@@ -47,7 +47,8 @@ export type SendOnceResult =
   | { readonly outcome: 'sent'; readonly record: SentRecord; readonly earlyStatuses: readonly StatusRecord[] }
   | { readonly outcome: 'duplicate'; readonly record: SentRecord };
 
-export interface MessageLedger {
+/** The order's message and its statuses, in the service's own schema. */
+export interface MessageRepository {
   /**
    * Calls `send` only if the order has no message yet, holding the order's claim while it
    * runs, and records the accepted message in the same transaction. Statuses Twilio
@@ -60,96 +61,96 @@ export interface MessageLedger {
   findByMessageId(messageId: string): Promise<SentRecord | undefined>;
 }
 
-export interface TraceContext {
-  readonly traceparent: string | undefined;
-}
-
 /** Outcome events on `order.events`, with stable message ids so re-publications deduplicate. */
-export interface OutcomeEvents {
-  sent(record: SentRecord, trace: TraceContext): Promise<void>;
-  status(record: StatusRecord, trace: TraceContext): Promise<void>;
+export interface MessageEvents {
+  sent(record: SentRecord, trace: TraceMeta): Promise<void>;
+  status(record: StatusRecord, trace: TraceMeta): Promise<void>;
   failed(
     failure: { orderId: string; reason: string; errorCode: number | undefined },
-    trace: TraceContext,
+    trace: TraceMeta,
   ): Promise<void>;
 }
 
-export interface SendWhatsappPorts {
-  readonly provider: WhatsappProvider;
-  readonly ledger: MessageLedger;
-  readonly events: OutcomeEvents;
+export interface SendOrderWhatsappDeps {
+  readonly sender: WhatsappSender;
+  readonly repository: MessageRepository;
+  readonly events: MessageEvents;
   readonly content: ContentSettings;
   /** Where Twilio should post status callbacks; undefined sends none. */
   readonly statusCallbackUrl: () => string | undefined;
 }
 
-export interface SendContext extends TraceContext {
-  readonly messageId: string;
-  readonly logger: Logger | undefined;
-}
+export type WhatsappOutcome =
+  /** Accepted by Twilio now, recorded and announced. */
+  | { readonly kind: 'sent'; readonly record: SentRecord }
+  /** The order had its message already: announced again, nothing sent. */
+  | { readonly kind: 'duplicate'; readonly record: SentRecord }
+  /** Twilio throttled, failed or did not answer; nothing was sent. */
+  | { readonly kind: 'deferred'; readonly reason: string }
+  /** Twilio refused the message for good; `whatsapp.failed` published. */
+  | { readonly kind: 'rejected'; readonly reason: string; readonly detail: string | undefined };
 
 /**
  * Sends the order's WhatsApp message once. A repeated delivery (same message, or a replay
  * of the order's message under another id) sends nothing and re-publishes the stored
  * `whatsapp.sent`, because the first attempt may have stopped after Twilio accepted and
  * before the event was confirmed. A permanent refusal is published as `whatsapp.failed`
- * and re-thrown so the message is dead-lettered with Twilio's code in its headers.
+ * and returned with Twilio's code, for the dead letter's headers. Throws only for the
+ * unexpected (the database away, a broker that does not confirm).
  */
 export async function sendOrderWhatsapp(
   message: WhatsappMessage,
-  ctx: SendContext,
-  ports: SendWhatsappPorts,
-): Promise<SendOnceResult['outcome']> {
+  meta: DeliveryMeta,
+  deps: SendOrderWhatsappDeps,
+): Promise<WhatsappOutcome> {
   const outbound: OutboundWhatsapp = {
     to: message.to,
-    content: composeWhatsapp(message, ports.content),
-    statusCallback: ports.statusCallbackUrl(),
+    content: composeWhatsapp(message, deps.content),
+    statusCallback: deps.statusCallbackUrl(),
   };
+  const log = meta.logger;
   let result: SendOnceResult;
   try {
-    result = await ports.ledger.sendOnce(
-      { orderId: message.orderId, messageId: ctx.messageId, to: message.to },
-      () => ports.provider.send(outbound),
+    result = await deps.repository.sendOnce(
+      { orderId: message.orderId, messageId: meta.messageId, to: message.to },
+      () => deps.sender.send(outbound),
     );
   } catch (err) {
-    if (err instanceof WhatsappRejectedError) {
-      if (err.configuration) {
-        ctx.logger?.error(
-          { httpStatus: err.httpStatus, twilioCode: err.errorCode },
-          'TWILIO CREDENTIALS REJECTED: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN; WhatsApp messages are being dead-lettered until this is fixed',
-        );
-      } else {
-        ctx.logger?.warn(
-          { httpStatus: err.httpStatus, twilioCode: err.errorCode },
-          'Twilio refused the message',
-        );
-      }
-      await ports.events.failed(
-        {
-          orderId: message.orderId,
-          reason: `${err.message} (${err.detail ?? ''})`.slice(0, 1000),
-          errorCode: err.errorCode,
-        },
-        ctx,
+    if (!(err instanceof WhatsappDeliveryError)) throw err;
+    if (err.retryable) return { kind: 'deferred', reason: err.message };
+    if (err.configuration) {
+      log?.error(
+        { httpStatus: err.httpStatus, twilioCode: err.errorCode },
+        'TWILIO CREDENTIALS REJECTED: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN; WhatsApp messages are being dead-lettered until this is fixed',
       );
+    } else {
+      log?.warn({ httpStatus: err.httpStatus, twilioCode: err.errorCode }, 'Twilio refused the message');
     }
-    throw err;
+    await deps.events.failed(
+      {
+        orderId: message.orderId,
+        reason: `${err.message} (${err.detail ?? ''})`.slice(0, 1000),
+        errorCode: err.errorCode,
+      },
+      meta,
+    );
+    return { kind: 'rejected', reason: err.message, detail: err.detail };
   }
 
   if (result.outcome === 'duplicate') {
-    ctx.logger?.info(
+    log?.info(
       { messageSid: result.record.messageSid },
       'order already has a WhatsApp message; not sending again',
     );
   } else {
-    ctx.logger?.info(
+    log?.info(
       { messageSid: result.record.messageSid, status: result.record.acceptedStatus },
       'WhatsApp message accepted',
     );
   }
-  await ports.events.sent(result.record, ctx);
+  await deps.events.sent(result.record, meta);
   if (result.outcome === 'sent') {
-    for (const status of result.earlyStatuses) await ports.events.status(status, ctx);
+    for (const status of result.earlyStatuses) await deps.events.status(status, meta);
   }
-  return result.outcome;
+  return { kind: result.outcome, record: result.record };
 }

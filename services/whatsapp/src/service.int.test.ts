@@ -13,7 +13,7 @@ import type { SandboxMessage, WhatsappSandbox } from '@notify/whatsapp-sandbox';
 import pino from 'pino';
 import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readMessageState } from './adapters/message-ledger.js';
+import { readMessageState } from './adapters/pg-message-repository.js';
 import { SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN } from './config.js';
 import { startWhatsappService } from './service.js';
 import type { WhatsappService } from './service.js';
@@ -132,7 +132,7 @@ const count = (routingKey: string, n: number) => (events: SeenEvent[]) =>
 
 /** Waits until the service is idle: its queue drained and no handler running. */
 async function drained() {
-  await waitFor(async () => (await vh.queue('whatsapp'))?.messages === 0 && service.consumer.active === 0, {
+  await waitFor(async () => (await vh.queue('whatsapp'))?.messages === 0 && service.inFlight() === 0, {
     what: 'whatsapp queue drained',
   });
 }

@@ -1,69 +1,44 @@
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { RetryPolicy } from '@notify/messaging';
-import { startConsumerService } from '@notify/service-kit';
-import type { RunningService } from '@notify/service-kit';
-import type { Logger } from 'pino';
-import { createMessageLedger } from './adapters/message-ledger.js';
-import { createOutcomeEvents } from './adapters/outcome-events.js';
-import { createTwilioProvider } from './adapters/twilio-client.js';
+import { SERVICE_CATALOGUE } from '@notify/contracts';
+import { channelConsumer, startService } from '@notify/service-kit';
+import type { RunningService, ServiceParts, StartOptions } from '@notify/service-kit';
+import { AmqpMessageEvents } from './adapters/amqp-message-events.js';
+import { PgMessageRepository } from './adapters/pg-message-repository.js';
+import { TwilioWhatsappSender } from './adapters/twilio-whatsapp-sender.js';
 import { loadWhatsappConfig, STATUS_CALLBACK_PATH } from './config.js';
 import type { WhatsappConfig } from './config.js';
+import { whatsappFate } from './fate.js';
 import { sendOrderWhatsapp } from './send-order-whatsapp.js';
 import { statusCallbackRoutes } from './status-callback-route.js';
 
-export const SERVICE_NAME = 'whatsapp';
-export const DEFAULT_PORT = 3002;
 /**
  * Each in-flight send holds a database connection across its call to Twilio (see
- * message-ledger.ts); staying below the pool's 10 connections leaves room for callbacks.
+ * adapters/pg-message-repository.ts); staying below the pool's 10 connections leaves
+ * room for callbacks.
  */
 export const DEFAULT_PREFETCH = 8;
 
-export interface WhatsappServiceOptions {
-  readonly logger?: Logger;
-  /** Overrides the consumer runner's retry policy (delays, attempts). */
-  readonly retry?: Partial<RetryPolicy>;
+export interface WhatsappParts extends ServiceParts {
+  /** The URL Twilio is told to post status callbacks to, and that signatures are checked against. */
+  readonly statusCallbackUrl: () => string;
 }
 
-export type WhatsappService = RunningService<WhatsappConfig> & {
-  /** The URL Twilio is told to post status callbacks to, and that signatures are checked against. */
+export type WhatsappService = RunningService<WhatsappConfig, WhatsappParts> & {
   readonly statusCallbackUrl: string;
 };
 
+/** Starts the WhatsApp service: consumes the `whatsapp` queue and takes Twilio's status callbacks. */
 export async function startWhatsappService(
   env: NodeJS.ProcessEnv = process.env,
-  options: WhatsappServiceOptions = {},
+  options: StartOptions = {},
 ): Promise<WhatsappService> {
-  let boundPort: number | undefined;
-  // Without WHATSAPP_STATUS_CALLBACK_URL (development only) callbacks come straight to this
-  // process; its port is known once it listens, which is before the first message.
-  let callbackUrl = (config: WhatsappConfig): string =>
-    config.statusCallbackUrl ?? `http://127.0.0.1:${boundPort ?? 0}${STATUS_CALLBACK_PATH}`;
-
-  const running = await startConsumerService(
+  const running = await startService<WhatsappConfig, WhatsappParts>(
     {
-      name: SERVICE_NAME,
-      channel: 'whatsapp',
-      defaultPort: DEFAULT_PORT,
+      service: SERVICE_CATALOGUE.whatsapp,
+      defaultPrefetch: DEFAULT_PREFETCH,
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
-      ...(options.retry ? { retry: options.retry } : {}),
       config: (e, common) => loadWhatsappConfig(e, common),
-      setup: async ({ config, pool, publisher, logger }) => {
-        const provider = createTwilioProvider({
-          accountSid: config.accountSid,
-          authToken: config.authToken,
-          from: config.from,
-          apiBaseUrl: config.apiBaseUrl,
-          timeoutMs: config.requestTimeoutMs,
-        });
-        const ledger = createMessageLedger(pool);
-        const events = createOutcomeEvents(publisher);
-        const content = {
-          mode: config.mode,
-          contentSid: config.contentSid,
-          contentSidsByLocale: config.contentSidsByLocale,
-        };
+      setup: async ({ config, pool, publisher, logger, port }) => {
         const log = logger.child({ component: 'whatsapp' });
         if (config.usingSandbox) {
           log.warn(
@@ -72,42 +47,55 @@ export async function startWhatsappService(
           );
         }
         log.info({ mode: config.mode, apiBaseUrl: config.apiBaseUrl }, 'WhatsApp sender configured');
-
+        // Without WHATSAPP_STATUS_CALLBACK_URL (development only) callbacks come straight to
+        // this process, whose port is bound before the first message is consumed.
+        const statusCallbackUrl = () =>
+          config.statusCallbackUrl ?? `http://127.0.0.1:${port()}${STATUS_CALLBACK_PATH}`;
+        const repository = new PgMessageRepository(pool);
+        const events = new AmqpMessageEvents(publisher);
+        const deps = {
+          sender: new TwilioWhatsappSender({
+            accountSid: config.accountSid,
+            authToken: config.authToken,
+            from: config.from,
+            apiBaseUrl: config.apiBaseUrl,
+            timeoutMs: config.requestTimeoutMs,
+          }),
+          repository,
+          events,
+          content: {
+            mode: config.mode,
+            contentSid: config.contentSid,
+            contentSidsByLocale: config.contentSidsByLocale,
+          },
+          statusCallbackUrl,
+        };
         return {
-          handle: async ({ payload, ctx }) => {
-            await sendOrderWhatsapp(
-              payload,
-              { messageId: ctx.messageId, traceparent: ctx.traceparent, logger: ctx.logger },
-              { provider, ledger, events, content, statusCallbackUrl: () => callbackUrl(config) },
-            );
-          },
-          // A redelivered message whose send is recorded: re-publish its event and ack.
-          alreadyProcessed: async (ctx) => {
-            const record = await ledger.findByMessageId(ctx.messageId);
-            if (!record) return false;
-            await events.sent(record, ctx);
-            return true;
-          },
-          routes: async (app) => {
-            app.addHook('onListen', async () => {
-              boundPort = (app.server.address() as AddressInfo).port;
-            });
-            await statusCallbackRoutes({
-              authToken: config.authToken,
-              callbackUrl: () => callbackUrl(config),
-              ledger,
-              events,
-              logger,
-            })(app);
-          },
+          statusCallbackUrl,
+          consumers: [
+            channelConsumer('whatsapp', {
+              handle: async ({ payload, ctx }) => whatsappFate(await sendOrderWhatsapp(payload, ctx, deps)),
+              // A redelivered message whose send is recorded: re-publish its event and ack.
+              alreadyProcessed: async (ctx) => {
+                const record = await repository.findByMessageId(ctx.messageId);
+                if (!record) return false;
+                await events.sent(record, ctx);
+                return true;
+              },
+            }),
+          ],
+          routes: statusCallbackRoutes({
+            authToken: config.authToken,
+            callbackUrl: statusCallbackUrl,
+            repository,
+            events,
+            logger,
+          }),
         };
       },
     },
-    { ...env, PREFETCH: env.PREFETCH ?? String(DEFAULT_PREFETCH) },
-    options.logger ? { logger: options.logger } : {},
+    env,
+    options,
   );
-  boundPort = running.port;
-  const url = callbackUrl(running.infra.config);
-  callbackUrl = () => url;
-  return Object.assign(running, { statusCallbackUrl: url });
+  return Object.assign(running, { statusCallbackUrl: running.parts.statusCallbackUrl() });
 }

@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RecordStatusResult, ReportedStatus, StatusLedger } from './record-status-callback.js';
-import type { OutcomeEvents, StatusRecord } from './send-order-whatsapp.js';
+import type { RecordStatusResult, ReportedStatus, StatusRepository } from './record-status-callback.js';
+import type { MessageEvents, StatusRecord } from './send-order-whatsapp.js';
 import { CALLBACK_BODY_LIMIT, statusCallbackRoutes } from './status-callback-route.js';
 import { nextStatus } from './whatsapp-status.js';
 import type { WhatsappStatus } from './whatsapp-status.js';
@@ -15,11 +15,11 @@ const PUBLIC_URL = 'https://hooks.example.com/notify/whatsapp/twilio/status';
 const ORDER = '0b8f3c1e-9a4d-4c59-8d65-1f0e7b2a3c4d';
 const SID = `SM${'b'.repeat(32)}`;
 
-/** The ledger's callback contract in memory: one known message. */
-function memoryStatusLedger() {
+/** The repository's callback contract in memory: one known message. */
+function memoryStatusRepository() {
   let current: WhatsappStatus = 'queued';
   const history = new Map<WhatsappStatus, StatusRecord>();
-  const ledger: StatusLedger = {
+  const repository: StatusRepository = {
     async recordStatus(report: ReportedStatus): Promise<RecordStatusResult> {
       if (report.messageSid !== SID) return { outcome: 'unmatched' };
       const stored = history.get(report.status);
@@ -36,17 +36,17 @@ function memoryStatusLedger() {
       return { outcome: 'recorded', record, current };
     },
   };
-  return { ledger, current: () => current };
+  return { repository, current: () => current };
 }
 
 let app: FastifyInstance;
 let published: StatusRecord[];
-let state: ReturnType<typeof memoryStatusLedger>;
+let state: ReturnType<typeof memoryStatusRepository>;
 
 beforeEach(async () => {
   published = [];
-  state = memoryStatusLedger();
-  const events: OutcomeEvents = {
+  state = memoryStatusRepository();
+  const events: MessageEvents = {
     sent: async () => undefined,
     failed: async () => undefined,
     status: async (record) => {
@@ -57,7 +57,7 @@ beforeEach(async () => {
   await statusCallbackRoutes({
     authToken: AUTH_TOKEN,
     callbackUrl: () => PUBLIC_URL,
-    ledger: state.ledger,
+    repository: state.repository,
     events,
     logger: pino({ level: 'silent' }),
   })(app);

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import twilio from 'twilio';
 import { STATUS_CALLBACK_PATH } from './config.js';
 import { MalformedCallbackError, recordStatusCallback } from './record-status-callback.js';
-import type { StatusLedger } from './record-status-callback.js';
-import type { OutcomeEvents } from './send-order-whatsapp.js';
+import type { StatusRepository } from './record-status-callback.js';
+import type { MessageEvents } from './send-order-whatsapp.js';
 
 /** Twilio's status callbacks are a dozen short fields; anything much larger is not one. */
 export const CALLBACK_BODY_LIMIT = 16 * 1024;
@@ -43,8 +43,8 @@ export interface StatusCallbackRouteDeps {
   readonly authToken: string;
   /** The URL as Twilio sees it (what it signed), not as this process receives it behind a proxy. */
   readonly callbackUrl: () => string;
-  readonly ledger: StatusLedger;
-  readonly events: OutcomeEvents;
+  readonly repository: StatusRepository;
+  readonly events: MessageEvents;
   readonly logger: Logger;
 }
 
@@ -88,7 +88,7 @@ export function statusCallbackRoutes(deps: StatusCallbackRouteDeps) {
         }
         try {
           const outcome = await recordStatusCallback(singleValues(params), {
-            ledger: deps.ledger,
+            repository: deps.repository,
             events: deps.events,
             logger: log,
           });

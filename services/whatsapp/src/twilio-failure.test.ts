@@ -1,7 +1,6 @@
-import { PermanentError, RetryableError } from '@notify/messaging';
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
-import { classifyTwilioError, WhatsappRejectedError } from './twilio-failure.js';
+import { classifyTwilioError, WhatsappDeliveryError } from './twilio-failure.js';
 
 // The SDK's own exception, built from a response the way the SDK builds it.
 const restException = (status: number, code: number, message: string) =>
@@ -19,7 +18,8 @@ describe('classifyTwilioError', () => {
       [400, 63018],
     ] as const) {
       const err = classifyTwilioError(restException(status, code, 'try later'));
-      expect(err).toBeInstanceOf(RetryableError);
+      expect(err).toBeInstanceOf(WhatsappDeliveryError);
+      expect(err).toMatchObject({ retryable: true, httpStatus: status, errorCode: code });
       expect(err.message).toContain(String(status));
     }
   });
@@ -27,9 +27,9 @@ describe('classifyTwilioError', () => {
   it('makes refused recipients and content permanent, with Twilio’s code and message as detail', () => {
     for (const code of [21211, 21408, 21610, 63016]) {
       const err = classifyTwilioError(restException(400, code, `refused ${code}`));
-      expect(err).toBeInstanceOf(WhatsappRejectedError);
-      expect(err).toBeInstanceOf(PermanentError);
-      const rejected = err as WhatsappRejectedError;
+      expect(err).toBeInstanceOf(WhatsappDeliveryError);
+      const rejected = err as WhatsappDeliveryError;
+      expect(rejected.retryable).toBe(false);
       expect(rejected.errorCode).toBe(code);
       expect(rejected.configuration).toBe(false);
       expect(rejected.detail).toBe(`twilio-code=${code} status=400 refused ${code}`);
@@ -37,8 +37,9 @@ describe('classifyTwilioError', () => {
   });
 
   it('treats rejected credentials as a permanent configuration problem', () => {
-    const err = classifyTwilioError(restException(401, 20003, 'Authenticate')) as WhatsappRejectedError;
-    expect(err).toBeInstanceOf(WhatsappRejectedError);
+    const err = classifyTwilioError(restException(401, 20003, 'Authenticate')) as WhatsappDeliveryError;
+    expect(err).toBeInstanceOf(WhatsappDeliveryError);
+    expect(err.retryable).toBe(false);
     expect(err.configuration).toBe(true);
     expect(err.message).toContain('credentials');
   });
@@ -46,7 +47,8 @@ describe('classifyTwilioError', () => {
   it('retries when no HTTP answer came at all', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
     const err = classifyTwilioError(refused);
-    expect(err).toBeInstanceOf(RetryableError);
+    expect(err).toBeInstanceOf(WhatsappDeliveryError);
+    expect(err).toMatchObject({ retryable: true, httpStatus: undefined });
     expect(err.message).toContain('ECONNREFUSED');
   });
 

@@ -1,21 +1,40 @@
-import { PermanentError, RetryableError } from '@notify/messaging';
-
 /** Twilio codes that mean "slow down" even when the HTTP status does not say so. */
 const THROTTLING_CODES: ReadonlySet<number> = new Set([20429, 63018]);
 const AUTHENTICATION_CODE = 20003;
 
-/** Twilio refused the message for good; the order's WhatsApp will not go out without a fix. */
-export class WhatsappRejectedError extends PermanentError {
+/**
+ * A failed create-message call, classified: whether trying again later can succeed, and
+ * what Twilio said. The adapter throws it; the use case turns it into an outcome
+ * (fate.ts maps that to the message's fate).
+ */
+export class WhatsappDeliveryError extends Error {
+  readonly retryable: boolean;
+  /** Twilio's HTTP status; undefined when no answer came. */
+  readonly httpStatus: number | undefined;
+  readonly errorCode: number | undefined;
+  /** The account or its credentials are wrong, not this order: an operator must act. */
+  readonly configuration: boolean;
+  /** Twilio's code, status and text, as they go into a dead letter's headers. */
+  readonly detail: string | undefined;
+
   constructor(
     message: string,
-    readonly httpStatus: number,
-    readonly errorCode: number | undefined,
-    /** The account or its credentials are wrong, not this order: an operator must act. */
-    readonly configuration: boolean,
-    options: { cause?: unknown; detail: string },
+    options: {
+      retryable: boolean;
+      httpStatus?: number;
+      errorCode?: number;
+      configuration?: boolean;
+      detail?: string;
+      cause?: unknown;
+    },
   ) {
-    super(message, options);
-    this.name = 'WhatsappRejectedError';
+    super(message, { cause: options.cause });
+    this.name = 'WhatsappDeliveryError';
+    this.retryable = options.retryable;
+    this.httpStatus = options.httpStatus;
+    this.errorCode = options.errorCode;
+    this.configuration = options.configuration ?? false;
+    this.detail = options.detail;
   }
 }
 
@@ -41,10 +60,11 @@ function isTransportError(err: unknown): boolean {
 }
 
 /**
- * Decides the fate of a failed create-message call: 429, 5xx and transport errors are
- * transient and retried with backoff; any other 4xx (invalid number 21211, 21408 region
- * not enabled, 21610 unsubscribed, 63016 outside the session window, ...) is permanent;
- * 401 / 20003 is permanent too, but flagged as a configuration problem.
+ * Classifies a failed create-message call: 429, 5xx and transport errors are transient
+ * and retried with backoff; any other 4xx (invalid number 21211, 21408 region not
+ * enabled, 21610 unsubscribed, 63016 outside the session window, ...) is permanent;
+ * 401 / 20003 is permanent too, but flagged as a configuration problem. Anything else is
+ * not Twilio's answer and is returned as it is.
  */
 export function classifyTwilioError(err: unknown): Error {
   const http = asHttpError(err);
@@ -52,22 +72,26 @@ export function classifyTwilioError(err: unknown): Error {
     const code = typeof http.code === 'number' ? http.code : undefined;
     const text = (http.detail ?? http.message ?? '').slice(0, 500);
     const label = `Twilio answered ${http.status}${code !== undefined ? ` with error ${code}` : ''}`;
+    const answer = {
+      cause: err,
+      httpStatus: http.status,
+      ...(code !== undefined ? { errorCode: code } : {}),
+      detail: `twilio-code=${code ?? 'none'} status=${http.status} ${text}`.trim(),
+    };
     if (http.status === 429 || http.status >= 500 || (code !== undefined && THROTTLING_CODES.has(code))) {
-      return new RetryableError(`${label}: ${text}`, { cause: err });
+      return new WhatsappDeliveryError(`${label}: ${text}`, { ...answer, retryable: true });
     }
     const configuration = http.status === 401 || code === AUTHENTICATION_CODE;
-    return new WhatsappRejectedError(
+    return new WhatsappDeliveryError(
       configuration ? `${label}: Twilio rejected the account credentials` : `${label}: message refused`,
-      http.status,
-      code,
-      configuration,
-      { cause: err, detail: `twilio-code=${code ?? 'none'} status=${http.status} ${text}`.trim() },
+      { ...answer, retryable: false, configuration },
     );
   }
   if (isTransportError(err)) {
     const e = err as { code?: unknown; message?: unknown };
     const code = typeof e.code === 'string' ? `${e.code} ` : '';
-    return new RetryableError(`no answer from Twilio: ${code}${String(e.message ?? '')}`.trim(), {
+    return new WhatsappDeliveryError(`no answer from Twilio: ${code}${String(e.message ?? '')}`.trim(), {
+      retryable: true,
       cause: err,
     });
   }

@@ -1,3 +1,5 @@
+export * from './delivery-meta.js';
+export * from './order-events-tap.js';
 import { randomBytes } from 'node:crypto';
 import { scratchNameAge, STALE_AFTER_MS } from '@notify/messaging/testing';
 import pg from 'pg';

@@ -1,32 +1,6 @@
-import { CURRENCY_EXPONENTS } from '@notify/contracts';
-import type { CurrencyCode, EmailMessage, Locale } from '@notify/contracts';
+import type { EmailMessage, Locale } from '@notify/contracts';
 
 export type ShippingAddress = EmailMessage['order']['shippingAddress'];
-
-const moneyFormats = new Map<string, Intl.NumberFormat>();
-
-/**
- * Formats an amount in minor units for the locale. The number of decimals is the
- * currency's ISO 4217 exponent, not the locale data's idea of it, and the amount is
- * handed to Intl as a decimal string so no float rounding can creep in.
- */
-export function formatMoney(minor: number, currency: CurrencyCode, locale: Locale): string {
-  const exponent: number = CURRENCY_EXPONENTS[currency];
-  const key = `${locale}|${currency}`;
-  let format = moneyFormats.get(key);
-  if (!format) {
-    format = new Intl.NumberFormat(locale, {
-      style: 'currency',
-      currency,
-      minimumFractionDigits: exponent,
-      maximumFractionDigits: exponent,
-    });
-    moneyFormats.set(key, format);
-  }
-  const digits = String(minor).padStart(exponent + 1, '0');
-  const decimal = exponent === 0 ? digits : `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
-  return format.format(decimal as Intl.StringNumericLiteral);
-}
 
 /** Date and time with the zone's abbreviation, so a reader elsewhere is not misled. */
 export function formatDateTime(iso: string, locale: Locale, timeZone: string): string {

@@ -1,8 +1,7 @@
-import { exampleMessages, LOCALES } from '@notify/contracts';
+import { exampleMessages, formatMoney, LOCALES } from '@notify/contracts';
 import type { EmailMessage } from '@notify/contracts';
 import { describe, expect, it } from 'vitest';
 import { CATALOGUES } from './catalogue.js';
-import { formatMoney } from './format.js';
 import { escapeHtml } from './html-escape.js';
 import { resolveLocale } from './locale.js';
 import { renderOrderConfirmation } from './order-confirmation.js';
@@ -171,17 +170,20 @@ describe('order confirmation template', () => {
   });
 });
 
-describe('formatMoney', () => {
-  it('uses the ISO 4217 exponent from the contracts: none for JPY, three for BHD', () => {
-    expect(formatMoney(1234, 'JPY', 'en-US')).toBe('¥1,234');
-    expect(formatMoney(1234, 'BHD', 'en-GB')).toBe(`BHD${NBSP}1.234`);
-    expect(formatMoney(5, 'KWD', 'de-DE')).toBe(`0,005${NBSP}KWD`);
-    expect(formatMoney(7, 'EUR', 'de-DE')).toBe(`0,07${NBSP}€`);
-  });
-
-  it('formats the largest allowed amount exactly, without float rounding', () => {
-    expect(formatMoney(9_999_999_999_999, 'EUR', 'en-GB')).toBe('€99,999,999,999.99');
-    expect(formatMoney(1_000_000_000_001, 'USD', 'en-US')).toBe('$10,000,000,000.01');
+describe('amounts', () => {
+  // The WhatsApp message states the same totals (services/whatsapp/src/compose-message.test.ts):
+  // both channels format through formatMoney of @notify/contracts.
+  it('shows the total with the currency exponent: none for JPY, two for GBP, three for KWD', () => {
+    for (const [currency, locale, total, shown] of [
+      ['JPY', 'en-US', 1500, '¥1,500'],
+      ['GBP', 'en-GB', 3998, '£39.98'],
+      ['KWD', 'en-GB', 1234, `KWD${NBSP}1.234`],
+    ] as const) {
+      const r = renderOrderConfirmation(order({ currency, total }), locale, 'Notify Shop');
+      expect(r.text).toContain(`Total: ${shown}`);
+      expect(r.html).toContain(`>${shown}</td>`);
+      expect(shown).toBe(formatMoney(total, currency, locale));
+    }
   });
 });
 

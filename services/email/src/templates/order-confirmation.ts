@@ -1,6 +1,7 @@
+import { formatMoney } from '@notify/contracts';
 import type { EmailMessage, Locale } from '@notify/contracts';
 import { CATALOGUES } from './catalogue.js';
-import { addressLines, formatDateTime, formatMoney } from './format.js';
+import { addressLines, formatDateTime } from './format.js';
 import { renderOrderConfirmationHtml } from './order-confirmation-html.js';
 import { renderOrderConfirmationText } from './order-confirmation-text.js';
 

@@ -3,9 +3,8 @@ import { withTransaction } from '@notify/service-kit';
 import type { Pool, PoolClient } from '@notify/service-kit';
 import { applyChannelEvent, replayedChannel } from '../domain/channel-progress.js';
 import type { ChannelSnapshot } from '../domain/channel-progress.js';
+import type { ApplyResult, ChannelStatusStore } from '../status/apply-outcome.js';
 import type { ChannelUpdate } from '../status/outcome-events.js';
-
-export type ApplyResult = 'applied' | 'unchanged' | 'unknown-order';
 
 const LOCK_SQL = `
 SELECT state, attempts, details, message_id FROM notification_states
@@ -32,7 +31,7 @@ interface Locked {
  * something changed; two events of one channel are applied one after the other, so
  * the monotonic rule holds under any concurrency.
  */
-export class StatusRepository {
+export class StatusRepository implements ChannelStatusStore {
   constructor(private readonly pool: Pool) {}
 
   apply(update: ChannelUpdate): Promise<ApplyResult> {

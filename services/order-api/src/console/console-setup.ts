@@ -7,7 +7,7 @@ import type { OrderChanges } from '../status/order-changes.js';
 import { BrokerManagement } from './broker-management.js';
 import { defaultAssetsDir, loadConsoleAssets } from './console-assets.js';
 import type { LoadedAssets } from './console-assets.js';
-import { loadConsoleConfig } from './console-config.js';
+import type { ConsoleConfig } from './console-config.js';
 import { ConsoleFeed } from './console-feed.js';
 import { OrderSummaries } from './order-summaries.js';
 import { QueueProbe } from './queue-probe.js';
@@ -29,7 +29,7 @@ export interface ConsoleSetup {
 }
 
 export async function setupConsole(options: {
-  env: NodeJS.ProcessEnv;
+  config: ConsoleConfig;
   amqpUrl: string;
   pool: Pool;
   broker: Pick<Broker, 'connection'>;
@@ -37,7 +37,7 @@ export async function setupConsole(options: {
   heartbeatMs: number;
   logger: Logger;
 }): Promise<ConsoleSetup> {
-  const config = loadConsoleConfig(options.env);
+  const { config } = options;
   const assets = await loadConsoleAssets(config.assetsDir ?? defaultAssetsDir());
   const log = options.logger.child({ component: 'console' });
   if (assets.ok) {

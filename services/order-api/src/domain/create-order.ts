@@ -1,11 +1,43 @@
 import { randomUUID } from 'node:crypto';
 import { HEADERS } from '@notify/contracts';
-import type { RequestMetadata } from '@notify/contracts';
+import type { Address, CurrencyCode, Customer, RequestMetadata } from '@notify/contracts';
 import type { Static } from 'typebox';
-import type { CreateOrderInput, OrderAcceptedBody } from '../http/order-schemas.js';
 import { buildOutboxMessages } from './order-messages.js';
 import type { AcceptedOrder, OutboxMessage } from './order-messages.js';
+import type { OrderStatus } from './order-status.js';
 import { priceOrder } from './pricing.js';
+
+/** An order as a client places it; the edge has validated every field. */
+export interface OrderRequest {
+  readonly customer: Static<typeof Customer>;
+  readonly currency: CurrencyCode;
+  readonly items: readonly OrderLineRequest[];
+  readonly shippingAddress: Static<typeof Address>;
+  readonly billingAddress: Static<typeof Address>;
+  readonly paymentMethodToken: string;
+  readonly metadata?: Static<typeof RequestMetadata> | undefined;
+}
+
+export interface OrderLineRequest {
+  readonly sku: string;
+  readonly name: string;
+  readonly quantity: number;
+  readonly unitPrice: number;
+  readonly weightGrams: number;
+}
+
+/** The answer to a stored order; kept with its Idempotency-Key to be replayed. */
+export interface OrderAcceptance {
+  readonly id: string;
+  readonly reference: string;
+  readonly status: OrderStatus;
+  readonly placedAt: string;
+  readonly currency: CurrencyCode;
+  readonly subtotal: number;
+  readonly shipping: number;
+  readonly total: number;
+  readonly links: { readonly self: string };
+}
 
 /** A client retried an Idempotency-Key with a different request. */
 export class IdempotencyConflictError extends Error {
@@ -26,7 +58,7 @@ export interface IdempotencyClaim {
 /** Only successful answers are stored: a failed request leaves no key behind and may be retried. */
 export interface StoredResponse {
   readonly statusCode: 201;
-  readonly body: OrderAcceptedBody;
+  readonly body: OrderAcceptance;
 }
 
 export type InsertOutcome =
@@ -70,7 +102,7 @@ export function referenceFor(orderId: string): string {
  */
 export async function createOrder(
   store: OrderStore,
-  input: CreateOrderInput,
+  input: OrderRequest,
   ctx: CreateOrderContext,
 ): Promise<CreateOrderResult> {
   const totals = priceOrder(input.currency, input.items);

@@ -92,7 +92,6 @@ export const OrderAccepted = Type.Object(
   },
   { additionalProperties: false },
 );
-export type OrderAcceptedBody = Static<typeof OrderAccepted>;
 
 const ChannelStatus = Type.Object(
   {

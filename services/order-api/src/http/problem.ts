@@ -1,6 +1,7 @@
 import { toFieldErrors } from '@notify/contracts';
 import type { FieldError } from '@notify/contracts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../adapters/database-errors.js';
 import { IdempotencyConflictError } from '../domain/create-order.js';
 import { AmountOverflowError } from '../domain/pricing.js';
 import { BodyParseError } from './json-body-parser.js';
@@ -97,35 +98,6 @@ export function validationFieldErrors(err: FastifyError): FieldError[] {
     if (prefix) return { field: `${prefix}${field.replace(/^\//, '')}`, message };
     return { field: field === '' ? 'body' : field, message };
   });
-}
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-]);
-
-/**
- * True for failures that mean "the database cannot take this now" rather than "this
- * request is wrong": connection problems (SQLSTATE class 08), refused logins (28),
- * resource exhaustion (53), shutdown (57), I/O errors (58), a database that does not
- * exist or accept connections, lock timeouts, serialization failures, deadlocks, and
- * the pool's own timeouts. The client may retry these with the same Idempotency-Key.
- */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  if (!e || typeof e !== 'object') return false;
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (NETWORK_CODES.has(code)) return true;
-  if (/^(08|28|53|57|58)/.test(code)) return true;
-  if (['3D000', '55000', '55P03', '40001', '40P01'].includes(code)) return true;
-  const message = typeof e.message === 'string' ? e.message : '';
-  return /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/i.test(
-    message,
-  );
 }
 
 /** Maps any error reaching Fastify's error handler to a problem; never leaks internals. */

@@ -1,5 +1,5 @@
-import type { Pool } from '@notify/service-kit';
 import type { Logger } from 'pino';
+import type { OutboxStore } from './outbox-store.js';
 
 /**
  * Tells relays that outbox rows were committed. The relay of this process is woken
@@ -20,7 +20,7 @@ export class OutboxSignal {
    *   notifications with its own id, since it was already woken directly.
    */
   constructor(
-    private readonly pool: Pool,
+    private readonly store: OutboxStore,
     private readonly channel: string,
     private readonly sender: string,
     private readonly wakeLocal: (() => void) | null,
@@ -39,12 +39,8 @@ export class OutboxSignal {
   private send(): void {
     this.inFlight = true;
     this.pending = false;
-    this.pool
-      .query({
-        name: 'order-api-outbox-notify',
-        text: 'SELECT pg_notify($1, $2)',
-        values: [this.channel, this.sender],
-      })
+    this.store
+      .notify(this.channel, this.sender)
       .catch((err: unknown) => this.logger?.warn({ err: (err as Error).message }, 'outbox NOTIFY failed'))
       .finally(() => {
         this.inFlight = false;

@@ -1,95 +1,43 @@
 import { randomUUID } from 'node:crypto';
-import { HEADERS, notifications } from '@notify/contracts';
+import { ContractValidationError, HEADERS, notifications } from '@notify/contracts';
 import type { NotificationContract, Payload } from '@notify/contracts';
-import {
-  BrokerUnavailableError,
-  errorMessage,
-  PublishNotConfirmedError,
-  PublishTimeoutError,
-} from '@notify/messaging';
+import { errorMessage, UnroutableError } from '@notify/messaging';
 import type { Broker, BrokerState, Publisher } from '@notify/messaging';
-import type { Pool } from '@notify/service-kit';
 import type { Logger } from 'pino';
-import { outboxNotifyChannel } from '../adapters/order-repository.js';
 import type { RelayMetrics } from '../metrics.js';
 import { OutboxListener } from './outbox-listener.js';
+import { outboxNotifyChannel } from './outbox-store.js';
+import type { BatchOutcome, OutboxRow, OutboxStore } from './outbox-store.js';
 import { Wakeup } from './wakeup.js';
 
-// Rows are claimed in a transaction with FOR UPDATE SKIP LOCKED and stay locked while
-// they are published, so a concurrent relay (another replica) skips them instead of
-// publishing them too. published_at is set only after the broker's confirm, in the same
-// transaction; if the process dies before COMMIT the locks go away with the session and
-// the rows are published again with the same message id, which consumers de-duplicate.
-const claimSql = (limit: number) => `
-SELECT id, message_id, order_id, contract_type, payload, headers, attempts, created_at
-FROM outbox
-WHERE published_at IS NULL AND next_attempt_at <= now()
-ORDER BY id
-LIMIT ${Math.max(1, Math.floor(limit))}
-FOR UPDATE SKIP LOCKED`;
-
-// The channel state moves forward only: a state already past `published` (set by the
-// outcome events) is kept, but published_at is recorded either way.
-const MARK_PUBLISHED_SQL = `/* outbox-mark-published */
-WITH done AS (
-  UPDATE outbox
-  SET published_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
-  WHERE id = ANY($1::bigint[])
-  RETURNING order_id, channel, created_at, published_at
-), states AS (
-  UPDATE notification_states s
-  SET published_at = d.published_at,
-      state = CASE WHEN s.state = 'pending' THEN 'published' ELSE s.state END,
-      updated_at = CASE WHEN s.state = 'pending' THEN d.published_at ELSE s.updated_at END
-  FROM done d
-  WHERE s.order_id = d.order_id AND s.channel = d.channel AND s.published_at IS NULL
-)
-SELECT EXTRACT(EPOCH FROM published_at - created_at)::float8 AS lag_seconds FROM done`;
-
-const MARK_FAILED_SQL = `
-UPDATE outbox o
-SET attempts = o.attempts + 1,
-    last_error = f.error,
-    next_attempt_at = clock_timestamp() + f.delay_ms * interval '1 millisecond'
-FROM unnest($1::bigint[], $2::text[], $3::int[]) AS f(id, error, delay_ms)
-WHERE o.id = f.id`;
-
-// Rows that failed while the broker was away should not wait out their backoff once it is back.
-const RELEASE_BACKOFF_SQL = `
-UPDATE outbox SET next_attempt_at = now() WHERE published_at IS NULL AND next_attempt_at > now()`;
-
-interface OutboxRow {
-  id: string;
-  message_id: string;
-  order_id: string;
-  contract_type: string;
-  payload: unknown;
-  headers: Record<string, unknown>;
-  attempts: number;
-  created_at: Date;
-}
-
 type PublishResult = { ok: true } | { ok: false; error: unknown; brokerLevel: boolean };
+
+/** A batch after its publishes, as the store records it and the relay reports it. */
+interface PublishedBatch extends BatchOutcome {
+  readonly published: string[];
+  readonly failed: (BatchOutcome['failed'][number] & {
+    readonly row: OutboxRow;
+    readonly brokerLevel: boolean;
+  })[];
+}
 
 const CONTRACTS_BY_TYPE: ReadonlyMap<string, NotificationContract> = new Map(
   Object.values(notifications).map((c) => [c.type, c] as const),
 );
 
-/** Errors that say the broker (or the way to it) is unavailable, not that the message is wrong. */
-function isBrokerLevel(err: unknown): boolean {
-  if (
-    err instanceof BrokerUnavailableError ||
-    err instanceof PublishTimeoutError ||
-    err instanceof PublishNotConfirmedError
-  ) {
-    return true;
-  }
-  const name = (err as Error | undefined)?.name;
-  return name !== 'UnroutableError' && name !== 'ContractValidationError';
+/**
+ * Whether a failed publish says the broker (or the way to it) is unavailable rather
+ * than that the message is wrong. Only a returned (unroutable) message and one that does
+ * not fit its contract are the message's fault; everything else, the publisher's own
+ * unavailable, timeout and not-confirmed errors included, is taken as the broker's, so
+ * the loop waits for the broker instead of hammering it.
+ */
+export function isBrokerLevel(err: unknown): boolean {
+  return !(err instanceof UnroutableError || err instanceof ContractValidationError);
 }
 
 export interface OutboxRelayOptions {
-  readonly pool: Pool;
+  readonly store: OutboxStore;
   readonly publisher: Pick<Publisher, 'publish'>;
   readonly broker: Broker;
   /** For the dedicated LISTEN session. */
@@ -120,7 +68,6 @@ export class OutboxRelay {
   /** Sent with this process's NOTIFYs, so its own LISTEN session can ignore them. */
   readonly instanceId = randomUUID();
   private readonly rowsReady = new Wakeup();
-  private readonly claimText: string;
   private readonly brokerBack = new Wakeup();
   private readonly listener: OutboxListener;
   private readonly log: Logger | undefined;
@@ -132,7 +79,7 @@ export class OutboxRelay {
   private stopping = false;
   private readonly onBrokerState = (state: BrokerState) => {
     if (state !== 'connected') return;
-    void this.options.pool.query(RELEASE_BACKOFF_SQL).catch(() => undefined);
+    void this.options.store.releaseBackoff().catch(() => undefined);
     this.brokerBack.notify();
     this.rowsReady.notify();
   };
@@ -140,9 +87,6 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.log = options.logger?.child({ component: 'outbox-relay' });
     this.batchSize = options.batchSize ?? 100;
-    // BEGIN, the commit setting and the claim go in one round trip (simple protocol,
-    // so the limit, our own integer, is written into the text).
-    this.claimText = `BEGIN; SET LOCAL synchronous_commit TO off; ${claimSql(this.batchSize)}`;
     this.pollIntervalMs = options.pollIntervalMs ?? 5_000;
     this.initialBackoffMs = options.initialBackoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
@@ -229,84 +173,53 @@ export class OutboxRelay {
 
   /** Claims one batch, publishes it with confirms, and records the outcome of each row. */
   private async relayBatch(): Promise<{ claimed: number; brokerFailures: number }> {
-    const client = await this.options.pool.connect();
-    let broken: Error | undefined;
-    // The client is idle while the batch is published; if its connection dies then, pg
-    // emits 'error' on it, and a checked-out client has no listener: without this one
-    // the process would crash instead of rolling back.
-    const onError = (err: Error) => {
-      broken ??= err;
+    const { outcome, lagSeconds } = await this.options.store.claimBatch(this.batchSize, (rows) =>
+      this.publishAll(rows),
+    );
+    if (!outcome) return { claimed: 0, brokerFailures: 0 };
+    const { published, failed } = outcome;
+    // Counted only once the marks committed: a rolled-back batch is published again.
+    this.stats.batches++;
+    this.stats.published += published.length;
+    this.stats.failed += failed.length;
+    this.options.metrics?.published(published.length);
+    for (const lag of lagSeconds) this.options.metrics?.outboxLag(lag);
+    const first = failed[0];
+    if (first) {
+      this.log?.warn(
+        {
+          err: first.error,
+          failed: failed.length,
+          published: published.length,
+          orderId: first.row.order_id,
+          messageId: first.row.message_id,
+        },
+        'outbox publish failed; rows will be retried with backoff',
+      );
+    }
+    return {
+      claimed: published.length + failed.length,
+      brokerFailures: failed.filter((f) => f.brokerLevel).length,
     };
-    client.on('error', onError);
-    try {
-      // A lost mark only means a re-publish under the same message id, so the relay's
-      // commits need not wait for the WAL flush; the order's own insert still does.
-      const replies = (await client.query(this.claimText)) as unknown as { rows: OutboxRow[] }[];
-      const rows = replies[2]?.rows ?? [];
-      if (rows.length === 0) {
-        await client.query('COMMIT');
-        return { claimed: 0, brokerFailures: 0 };
-      }
-      const results = await Promise.all(rows.map((row) => this.publishRow(row)));
-      const publishedIds: string[] = [];
-      const failed: { row: OutboxRow; error: unknown; brokerLevel: boolean }[] = [];
-      rows.forEach((row, i) => {
-        const r = results[i];
-        if (r?.ok) publishedIds.push(row.id);
-        else if (r) failed.push({ row, error: r.error, brokerLevel: r.brokerLevel });
-      });
-      if (failed.length) {
-        await client.query({
-          name: 'order-api-outbox-mark-failed',
-          text: MARK_FAILED_SQL,
-          values: [
-            failed.map((f) => f.row.id),
-            failed.map((f) => errorMessage(f.error).slice(0, 1000)),
-            failed.map((f) => this.backoff(f.row.attempts + 1)),
-          ],
+  }
+
+  private async publishAll(rows: readonly OutboxRow[]): Promise<PublishedBatch> {
+    const results = await Promise.all(rows.map((row) => this.publishRow(row)));
+    const batch: PublishedBatch = { published: [], failed: [] };
+    rows.forEach((row, i) => {
+      const r = results[i];
+      if (r?.ok) batch.published.push(row.id);
+      else if (r) {
+        batch.failed.push({
+          id: row.id,
+          error: errorMessage(r.error),
+          delayMs: this.backoff(row.attempts + 1),
+          row,
+          brokerLevel: r.brokerLevel,
         });
       }
-      let lags: number[] = [];
-      if (publishedIds.length) {
-        // Mark and COMMIT in one round trip (simple protocol); the ids are bigints
-        // read from the table, checked before they are written into the text.
-        if (!publishedIds.every((id) => /^\d+$/.test(id))) throw new Error('unexpected outbox id');
-        const replies = (await client.query(
-          `${MARK_PUBLISHED_SQL.replace('$1::bigint[]', `'{${publishedIds.join(',')}}'::bigint[]`)}; COMMIT`,
-        )) as unknown as { rows: { lag_seconds: number }[] }[];
-        lags = (replies[0]?.rows ?? []).map((r) => r.lag_seconds);
-      } else {
-        await client.query('COMMIT');
-      }
-
-      this.stats.batches++;
-      this.stats.published += publishedIds.length;
-      this.stats.failed += failed.length;
-      this.options.metrics?.published(publishedIds.length);
-      for (const lag of lags) this.options.metrics?.outboxLag(lag);
-      const first = failed[0];
-      if (first) {
-        this.log?.warn(
-          {
-            err: errorMessage(first.error),
-            failed: failed.length,
-            published: publishedIds.length,
-            orderId: first.row.order_id,
-            messageId: first.row.message_id,
-          },
-          'outbox publish failed; rows will be retried with backoff',
-        );
-      }
-      return { claimed: rows.length, brokerFailures: failed.filter((f) => f.brokerLevel).length };
-    } catch (err) {
-      broken ??= err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.off('error', onError);
-      // A client that failed mid-transaction is discarded rather than returned to the pool.
-      client.release(broken);
-    }
+    });
+    return batch;
   }
 
   private async publishRow(row: OutboxRow): Promise<PublishResult> {

@@ -1,8 +1,9 @@
 import { IpAddress, validateSchema } from '@notify/contracts';
 import { isTraceparent } from '@notify/messaging';
 import type { FastifyRequest } from 'fastify';
-import type { OrderRepository } from '../adapters/order-repository.js';
+import type { OrderReadModel } from '../adapters/order-read-model.js';
 import { createOrder } from '../domain/create-order.js';
+import type { OrderStore } from '../domain/create-order.js';
 import { requestHash } from '../domain/request-hash.js';
 import type { ApiInstance } from '../http/api-instance.js';
 import { refuseOtherMethods } from '../http/method-not-allowed.js';
@@ -27,7 +28,7 @@ function requestMetadata(request: FastifyRequest) {
 
 export function orderRoutes(
   app: ApiInstance,
-  deps: { repository: OrderRepository; metrics: ApiMetrics },
+  deps: { orders: OrderStore; views: Pick<OrderReadModel, 'details'>; metrics: ApiMetrics },
 ): void {
   app.post(
     '/orders',
@@ -49,7 +50,7 @@ export function orderRoutes(
     async (request, reply) => {
       const key = request.headers['idempotency-key'];
       const traceparent = request.headers.traceparent;
-      const result = await createOrder(deps.repository, request.body, {
+      const result = await createOrder(deps.orders, request.body, {
         idempotency: key ? { client: request.clientId, key, requestHash: requestHash(request.body) } : null,
         requestMetadata: requestMetadata(request),
         traceparent: isTraceparent(traceparent) ? traceparent : undefined,
@@ -73,7 +74,7 @@ export function orderRoutes(
       },
     },
     async (request) => {
-      const order = await deps.repository.findOrder(request.params.id);
+      const order = await deps.views.details(request.params.id);
       if (!order) throw new HttpProblem(404, statusTitle(404), { detail: 'there is no order with this id' });
       return order;
     },

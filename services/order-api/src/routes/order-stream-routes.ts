@@ -1,10 +1,9 @@
 import { PassThrough } from 'node:stream';
 import Type from 'typebox';
-import type { OrderRepository } from '../adapters/order-repository.js';
+import type { OrderProgress, OrderReadModel } from '../adapters/order-read-model.js';
 import type { ApiInstance } from '../http/api-instance.js';
 import { refuseOtherMethods } from '../http/method-not-allowed.js';
 import { OrderIdParams, problemResponses } from '../http/order-schemas.js';
-import type { OrderViewBody } from '../http/order-schemas.js';
 import { HttpProblem, statusTitle } from '../http/problem.js';
 import type { OrderChanges } from '../status/order-changes.js';
 
@@ -13,11 +12,6 @@ export interface OrderStreamOptions {
   readonly maxStreams: number;
   /** A comment line is sent this often so proxies keep an idle stream open. */
   readonly heartbeatMs: number;
-}
-
-/** What each SSE `order` event carries: the order's status and its channels, no customer data. */
-function statusView(order: OrderViewBody) {
-  return { id: order.id, reference: order.reference, status: order.status, channels: order.channels };
 }
 
 /**
@@ -29,7 +23,7 @@ function statusView(order: OrderViewBody) {
  */
 export function orderStreamRoutes(
   app: ApiInstance,
-  deps: { repository: OrderRepository; changes: OrderChanges; options: OrderStreamOptions },
+  deps: { views: Pick<OrderReadModel, 'progress'>; changes: OrderChanges; options: OrderStreamOptions },
 ): void {
   const open = new Set<() => void>();
   app.addHook('preClose', async () => {
@@ -58,7 +52,7 @@ export function orderStreamRoutes(
       },
     },
     async (request, reply) => {
-      const { changes, repository, options } = deps;
+      const { changes, views, options } = deps;
       if (changes.size >= options.maxStreams) {
         throw new HttpProblem(503, statusTitle(503), {
           detail: 'too many open event streams on this server; retry later',
@@ -71,8 +65,8 @@ export function orderStreamRoutes(
       let seq = 0;
       let reading = false;
       let again = false;
-      const send = (order: OrderViewBody) => {
-        const data = JSON.stringify(statusView(order));
+      const send = (order: OrderProgress) => {
+        const data = JSON.stringify(order);
         if (data === lastSent || stream.writableEnded) return;
         lastSent = data;
         stream.write(`id: ${++seq}\nevent: order\ndata: ${data}\n\n`);
@@ -87,7 +81,7 @@ export function orderStreamRoutes(
         try {
           do {
             again = false;
-            const order = await repository.findOrder(id);
+            const order = await views.progress(id);
             if (order) send(order);
           } while (again && !stream.writableEnded);
         } catch (err) {
@@ -99,9 +93,9 @@ export function orderStreamRoutes(
 
       // Follow before the first read, so no change between the two is missed.
       const unfollow = changes.follow(id, () => void refresh());
-      let first: OrderViewBody | null;
+      let first: OrderProgress | null;
       try {
-        first = await repository.findOrder(id);
+        first = await views.progress(id);
       } catch (err) {
         unfollow();
         throw err;

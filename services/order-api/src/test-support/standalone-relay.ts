@@ -1,9 +1,10 @@
 import { Broker, Publisher } from '@notify/messaging';
 import { createPool } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
+import { OutboxStore } from '../outbox/outbox-store.js';
 import { OutboxRelay } from '../outbox/relay.js';
 import type { OutboxRelayOptions } from '../outbox/relay.js';
-import { publisherTopology } from '../server.js';
+import { publisherTopology } from '../publisher-topology.js';
 import { silent } from './test-api.js';
 
 export interface StandaloneRelay {
@@ -31,7 +32,7 @@ export async function startStandaloneRelay(
   const publisher = new Publisher(broker);
   const { wrapPool, ...rest } = options;
   const relay = new OutboxRelay({
-    pool: wrapPool ? wrapPool(pool) : pool,
+    store: new OutboxStore(wrapPool ? wrapPool(pool) : pool),
     publisher,
     broker,
     databaseUrl: env.databaseUrl,

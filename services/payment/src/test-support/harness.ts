@@ -1,9 +1,8 @@
-import { EXCHANGES, notifications } from '@notify/contracts';
+import { notifications } from '@notify/contracts';
 import type { PaymentMessage } from '@notify/contracts';
-import { Broker, Publisher } from '@notify/messaging';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
 import type { PeekedMessage, TestVhost } from '@notify/messaging/testing';
-import { createTestDatabase } from '@notify/service-kit/testing';
+import { createTestDatabase, tapOrderEvents } from '@notify/service-kit/testing';
 import type { TestDatabase } from '@notify/service-kit/testing';
 import pg from 'pg';
 import pino from 'pino';
@@ -13,7 +12,6 @@ import type { PaymentServiceOptions } from '../service.js';
 // What the payment integration suites share: their own vhost and database, a publisher
 // standing in for the order API, and a queue that sees every event on order.events.
 
-const EVENTS_QUEUE = 'test.order-events';
 type Service = Awaited<ReturnType<typeof startPaymentService>>;
 
 export interface Harness {
@@ -31,20 +29,9 @@ export interface Harness {
 
 export async function createHarness(prefix: string): Promise<Harness> {
   const [vh, db] = await Promise.all([createTestVhost(prefix), createTestDatabase(prefix)]);
-  const broker = await Broker.connect({
-    url: vh.url,
-    connectionName: `${prefix}-test`,
-    topology: {
-      exchanges: [EXCHANGES.events],
-      queues: [{ name: EVENTS_QUEUE, arguments: {} }],
-      bindings: [{ exchange: EXCHANGES.events.name, queue: EVENTS_QUEUE, routingKey: '#' }],
-    },
-  });
-  await broker.waitUntilConnected();
-  const publisher = new Publisher(broker);
+  const tap = await tapOrderEvents(vh, `${prefix}-test`);
   const sql = new pg.Pool({ connectionString: db.url, options: '-c search_path=payment' });
   const services: Service[] = [];
-  const seen: PeekedMessage[] = [];
 
   return {
     vh,
@@ -71,34 +58,20 @@ export async function createHarness(prefix: string): Promise<Harness> {
       return service;
     },
     async send(message, messageId = `${message.orderId}:payment`) {
-      await publisher.publish(notifications.payment, message, { messageId, correlationId: message.orderId });
+      await tap.publisher.publish(notifications.payment, message, {
+        messageId,
+        correlationId: message.orderId,
+      });
     },
-    eventsFor(orderId, routingKey, count = 1) {
-      return waitFor(
-        async () => {
-          seen.push(...(await vh.take(EVENTS_QUEUE, 500)));
-          const mine = seen.filter(
-            (m) =>
-              m.routing_key === routingKey &&
-              (JSON.parse(m.payload) as { orderId: string }).orderId === orderId,
-          );
-          return mine.length >= count ? mine : null;
-        },
-        { what: `${count} ${routingKey} event(s) for ${orderId}`, timeoutMs: 30_000 },
-      );
-    },
+    eventsFor: (orderId, routingKey, count) => tap.eventsFor(orderId, routingKey, count),
     async settled(service) {
-      await waitFor(
-        async () => (await vh.queue('payment'))?.messages === 0 && service.consumer.active === 0,
-        {
-          what: 'payment queue drained',
-        },
-      );
+      await waitFor(async () => (await vh.queue('payment'))?.messages === 0 && service.inFlight() === 0, {
+        what: 'payment queue drained',
+      });
     },
     async close() {
       for (const s of services) await s.stop().catch(() => undefined);
-      await publisher.close();
-      await broker.close();
+      await tap.close();
       await sql.end();
       await vh.delete();
       await db.drop();

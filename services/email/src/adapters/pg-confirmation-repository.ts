@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
-import type { ClaimResult, ConfirmationLog, SentConfirmation } from '../send-order-confirmation.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  ConfirmationRepository,
+  SentConfirmation,
+} from '../send-order-confirmation.js';
 
 interface Row {
   order_id: string;
@@ -26,18 +31,21 @@ function toSent(row: Row): SentConfirmation {
 }
 
 /** The `order_confirmations` table: one row per order, the unique key of the effect. */
-export class ConfirmationRepository implements ConfirmationLog {
+export class PgConfirmationRepository implements ConfirmationRepository {
   constructor(private readonly pool: Pool) {}
 
-  async claim(input: {
-    orderId: string;
-    deliveryMessageId: string;
-    recipient: string;
-    locale: string;
-    smtpMessageId: string;
-    leaseMs: number;
-  }): Promise<ClaimResult> {
+  async claim(input: ClaimRequest): Promise<ClaimResult> {
     const token = randomUUID();
+    // $1..$7 of both the first claim (INSERT) and a takeover (UPDATE).
+    const claimParams = [
+      input.orderId,
+      input.deliveryMessageId,
+      input.recipient,
+      input.locale,
+      input.smtpMessageId,
+      token,
+      input.leaseMs,
+    ];
     return withTransaction(this.pool, async (client) => {
       // The row lock serialises concurrent deliveries of one order; the transaction is
       // short, the SMTP call happens after it committed.
@@ -54,15 +62,7 @@ export class ConfirmationRepository implements ConfirmationLog {
              (order_id, status, delivery_message_id, recipient, locale, smtp_message_id, claim_token, lease_until)
            VALUES ($1, 'sending', $2, $3, $4, $5, $6, now() + make_interval(secs => $7::double precision / 1000))
            ON CONFLICT (order_id) DO NOTHING`,
-          [
-            input.orderId,
-            input.deliveryMessageId,
-            input.recipient,
-            input.locale,
-            input.smtpMessageId,
-            token,
-            input.leaseMs,
-          ],
+          claimParams,
         );
         // Lost the race to a concurrent first delivery, whose row was not visible to our SELECT.
         if (inserted.rowCount === 0)
@@ -83,15 +83,7 @@ export class ConfirmationRepository implements ConfirmationLog {
                 lease_until = now() + make_interval(secs => $7::double precision / 1000),
                 attempts = attempts + 1, failure_reason = NULL, failed_at = NULL, updated_at = now()
           WHERE order_id = $1`,
-        [
-          input.orderId,
-          input.deliveryMessageId,
-          input.recipient,
-          input.locale,
-          input.smtpMessageId,
-          token,
-          input.leaseMs,
-        ],
+        claimParams,
       );
       return { kind: 'claimed', token, previous: row.status };
     });

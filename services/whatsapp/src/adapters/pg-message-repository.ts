@@ -1,9 +1,9 @@
 import { withTransaction } from '@notify/service-kit';
 import type { Pool, PoolClient } from '@notify/service-kit';
-import type { RecordStatusResult, ReportedStatus, StatusLedger } from '../record-status-callback.js';
+import type { RecordStatusResult, ReportedStatus, StatusRepository } from '../record-status-callback.js';
 import type {
   AcceptedMessage,
-  MessageLedger,
+  MessageRepository,
   SendOnceResult,
   SentRecord,
   StatusRecord,
@@ -137,25 +137,104 @@ async function recordAccepted(
   return { outcome: 'sent', record: toSentRecord(row), earlyStatuses };
 }
 
-export function createMessageLedger(
-  pool: Pool,
-  options: { recordRetryMs?: number; recordRetryDelayMs?: (attempt: number) => number } = {},
-): MessageLedger & StatusLedger {
-  const recordRetryMs = options.recordRetryMs ?? 60_000;
-  const delay = options.recordRetryDelayMs ?? ((n: number) => Math.min(2_000, 100 * 2 ** (n - 1)));
+/** Takes the order's lock for this transaction and returns the message already sent for it, if any. */
+async function lockAndFindSent(client: PoolClient, orderId: string): Promise<SendOnceResult | undefined> {
+  await lock(client, `whatsapp:order:${orderId}`);
+  const existing = await client.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`,
+    [orderId],
+  );
+  return existing.rows[0] ? { outcome: 'duplicate', record: toSentRecord(existing.rows[0]) } : undefined;
+}
+
+/** The `messages`, `status_history` and `unmatched_statuses` tables of the service's schema. */
+export class PgMessageRepository implements MessageRepository, StatusRepository {
+  private readonly recordRetryMs: number;
+  private readonly delay: (attempt: number) => number;
+
+  constructor(
+    private readonly pool: Pool,
+    options: { recordRetryMs?: number; recordRetryDelayMs?: (attempt: number) => number } = {},
+  ) {
+    this.recordRetryMs = options.recordRetryMs ?? 60_000;
+    this.delay = options.recordRetryDelayMs ?? ((n: number) => Math.min(2_000, 100 * 2 ** (n - 1)));
+  }
+
+  async sendOnce(
+    claim: { orderId: string; messageId: string; to: string },
+    send: () => Promise<AcceptedMessage>,
+  ): Promise<SendOnceResult> {
+    let accepted: AcceptedMessage | undefined;
+    try {
+      // The transaction stays open across the call to Twilio so that a concurrent delivery
+      // of the same order waits on the order lock instead of sending a second message.
+      return await withTransaction(this.pool, async (client) => {
+        const sent = await lockAndFindSent(client, claim.orderId);
+        if (sent) return sent;
+        accepted = await send();
+        return recordAccepted(client, claim, accepted);
+      });
+    } catch (err) {
+      if (!accepted) throw err;
+      // Twilio accepted the message but its record did not commit (the database restarted
+      // or the connection dropped). Thrown now, the record would be lost and the retry
+      // would send a second message; recorded as soon as the database is back, the retry
+      // finds it. A delivery that got in first cannot be undone: its record stands.
+      return this.recordLate(claim, accepted, err);
+    }
+  }
+
+  async findByMessageId(messageId: string): Promise<SentRecord | undefined> {
+    const r = await this.pool.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE message_id = $1`,
+      [messageId],
+    );
+    return r.rows[0] ? toSentRecord(r.rows[0]) : undefined;
+  }
+
+  async recordStatus(report: ReportedStatus): Promise<RecordStatusResult> {
+    return withTransaction(this.pool, async (client) => {
+      // Waits for a send of this SID that is committing right now, so its row is seen.
+      await lock(client, `whatsapp:sid:${report.messageSid}`);
+      const found = await client.query<{ order_id: string; status: string }>(
+        'SELECT order_id, status FROM messages WHERE message_sid = $1 FOR UPDATE',
+        [report.messageSid],
+      );
+      const message = found.rows[0];
+      if (!message) {
+        await client.query(
+          `INSERT INTO unmatched_statuses (message_sid, status, error_code, received_at)
+           VALUES ($1, $2, $3, $4) ON CONFLICT (message_sid, status) DO NOTHING`,
+          [report.messageSid, report.status, report.errorCode ?? null, report.receivedAt],
+        );
+        return { outcome: 'unmatched' };
+      }
+      const applied = await applyStatus(client, message, {
+        status: report.status,
+        errorCode: report.errorCode,
+        at: report.receivedAt,
+        source: 'callback',
+      });
+      return {
+        outcome: applied.inserted ? 'recorded' : 'duplicate',
+        record: toStatusRecord(message.order_id, report.messageSid, applied.row),
+        current: applied.current,
+      };
+    });
+  }
 
   /** Records a message Twilio accepted after its own transaction failed, retrying while the database is away. */
-  async function recordLate(
+  private async recordLate(
     claim: { orderId: string; messageId: string; to: string },
     accepted: AcceptedMessage,
     firstError: unknown,
   ): Promise<SendOnceResult> {
-    const deadline = Date.now() + recordRetryMs;
+    const deadline = Date.now() + this.recordRetryMs;
     let lastError = firstError;
     for (let attempt = 1; Date.now() < deadline; attempt++) {
-      await new Promise((r) => setTimeout(r, delay(attempt)));
+      await new Promise((r) => setTimeout(r, this.delay(attempt)));
       try {
-        return await withTransaction(pool, async (client) => {
+        return await withTransaction(this.pool, async (client) => {
           const sent = await lockAndFindSent(client, claim.orderId);
           if (sent) return sent;
           return recordAccepted(client, claim, accepted);
@@ -166,78 +245,6 @@ export function createMessageLedger(
     }
     throw lastError;
   }
-
-  /** Takes the order's lock for this transaction and returns the message already sent for it, if any. */
-  async function lockAndFindSent(client: PoolClient, orderId: string): Promise<SendOnceResult | undefined> {
-    await lock(client, `whatsapp:order:${orderId}`);
-    const existing = await client.query<MessageRow>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`,
-      [orderId],
-    );
-    return existing.rows[0] ? { outcome: 'duplicate', record: toSentRecord(existing.rows[0]) } : undefined;
-  }
-
-  return {
-    async sendOnce(claim, send: () => Promise<AcceptedMessage>): Promise<SendOnceResult> {
-      let accepted: AcceptedMessage | undefined;
-      try {
-        // The transaction stays open across the call to Twilio so that a concurrent delivery
-        // of the same order waits on the order lock instead of sending a second message.
-        return await withTransaction(pool, async (client) => {
-          const sent = await lockAndFindSent(client, claim.orderId);
-          if (sent) return sent;
-          accepted = await send();
-          return recordAccepted(client, claim, accepted);
-        });
-      } catch (err) {
-        if (!accepted) throw err;
-        // Twilio accepted the message but its record did not commit (the database restarted
-        // or the connection dropped). Thrown now, the record would be lost and the retry
-        // would send a second message; recorded as soon as the database is back, the retry
-        // finds it. A delivery that got in first cannot be undone: its record stands.
-        return recordLate(claim, accepted, err);
-      }
-    },
-
-    async findByMessageId(messageId) {
-      const r = await pool.query<MessageRow>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE message_id = $1`,
-        [messageId],
-      );
-      return r.rows[0] ? toSentRecord(r.rows[0]) : undefined;
-    },
-
-    async recordStatus(report: ReportedStatus): Promise<RecordStatusResult> {
-      return withTransaction(pool, async (client) => {
-        // Waits for a send of this SID that is committing right now, so its row is seen.
-        await lock(client, `whatsapp:sid:${report.messageSid}`);
-        const found = await client.query<{ order_id: string; status: string }>(
-          'SELECT order_id, status FROM messages WHERE message_sid = $1 FOR UPDATE',
-          [report.messageSid],
-        );
-        const message = found.rows[0];
-        if (!message) {
-          await client.query(
-            `INSERT INTO unmatched_statuses (message_sid, status, error_code, received_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (message_sid, status) DO NOTHING`,
-            [report.messageSid, report.status, report.errorCode ?? null, report.receivedAt],
-          );
-          return { outcome: 'unmatched' };
-        }
-        const applied = await applyStatus(client, message, {
-          status: report.status,
-          errorCode: report.errorCode,
-          at: report.receivedAt,
-          source: 'callback',
-        });
-        return {
-          outcome: applied.inserted ? 'recorded' : 'duplicate',
-          record: toStatusRecord(message.order_id, report.messageSid, applied.row),
-          current: applied.current,
-        };
-      });
-    },
-  };
 }
 
 /** The stored status of an order's message and its history in arrival order (tests, diagnostics). */

@@ -1,11 +1,10 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { RetryableError } from '@notify/messaging';
 import { startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WhatsappRejectedError } from '../twilio-failure.js';
-import { createTwilioProvider, rebase } from './twilio-client.js';
+import { WhatsappDeliveryError } from '../twilio-failure.js';
+import { rebase, TwilioWhatsappSender } from './twilio-whatsapp-sender.js';
 
 let sandbox: WhatsappSandbox;
 beforeAll(async () => {
@@ -16,8 +15,8 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-const provider = (patch: Partial<Parameters<typeof createTwilioProvider>[0]> = {}) =>
-  createTwilioProvider({
+const provider = (patch: Partial<ConstructorParameters<typeof TwilioWhatsappSender>[0]> = {}) =>
+  new TwilioWhatsappSender({
     accountSid: sandbox.accountSid,
     authToken: sandbox.authToken,
     from: '+14155238886',
@@ -38,7 +37,7 @@ describe('rebase', () => {
   });
 });
 
-describe('Twilio provider through the real SDK', () => {
+describe('Twilio sender through the real SDK', () => {
   it('sends a session body to whatsapp:+E164 with the status callback', async () => {
     const accepted = await provider().send({
       to: '+4915112345678',
@@ -78,8 +77,8 @@ describe('Twilio provider through the real SDK', () => {
     const err = await provider({ authToken: 'wrong-token' })
       .send({ to: '+4915112345678', content: { kind: 'session', body: 'x' }, statusCallback: undefined })
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(WhatsappRejectedError);
-    expect(err).toMatchObject({ httpStatus: 401, errorCode: 20003, configuration: true });
+    expect(err).toBeInstanceOf(WhatsappDeliveryError);
+    expect(err).toMatchObject({ retryable: false, httpStatus: 401, errorCode: 20003, configuration: true });
   });
 
   it('turns a refused connection into a retryable error', async () => {
@@ -91,7 +90,8 @@ describe('Twilio provider through the real SDK', () => {
     const err = await provider({ apiBaseUrl: `http://127.0.0.1:${port}` })
       .send({ to: '+4915112345678', content: { kind: 'session', body: 'x' }, statusCallback: undefined })
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RetryableError);
+    expect(err).toBeInstanceOf(WhatsappDeliveryError);
+    expect(err).toMatchObject({ retryable: true });
     expect((err as Error).message).toContain('ECONNREFUSED');
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayRequestError, GatewayTimeoutError, GatewayTransientError } from '../payment-gateway.js';
 import type { AuthorizationRequest, AuthorizationResult } from '../payment-gateway.js';
-import { SimulatedCardProcessor } from './simulated-card-processor.js';
-import type { LedgerEntry, SimulatorLedger } from './simulated-card-processor.js';
+import { SimulatedPaymentGateway } from './simulated-payment-gateway.js';
+import type { LedgerEntry, SimulatorLedgerRepository } from './simulated-payment-gateway.js';
 
 /** The ledger kept in memory, with the same semantics as the PostgreSQL one. */
-class MemoryLedger implements SimulatorLedger {
+class MemoryLedger implements SimulatorLedgerRepository {
   readonly entries = new Map<string, LedgerEntry>();
   async recordCall(key: string, params: Omit<LedgerEntry, 'idempotencyKey' | 'calls' | 'result'>) {
     const old = this.entries.get(key);
@@ -30,12 +30,12 @@ const request = (token: string, patch: Partial<AuthorizationRequest> = {}): Auth
   ...patch,
 });
 
-function processor(options: ConstructorParameters<typeof SimulatedCardProcessor>[1] = {}) {
+function processor(options: ConstructorParameters<typeof SimulatedPaymentGateway>[1] = {}) {
   const ledger = new MemoryLedger();
-  return { ledger, gateway: new SimulatedCardProcessor(ledger, options) };
+  return { ledger, gateway: new SimulatedPaymentGateway(ledger, options) };
 }
 
-describe('SimulatedCardProcessor outcomes by test token', () => {
+describe('SimulatedPaymentGateway outcomes by test token', () => {
   it.each(['tok_approve', 'tok_visa_4242', 'anything_else'])('authorises %s', async (token) => {
     const { gateway } = processor();
     const result = await gateway.authorize(request(token));
@@ -85,7 +85,7 @@ describe('SimulatedCardProcessor outcomes by test token', () => {
   });
 });
 
-describe('SimulatedCardProcessor behaviour of a real processor', () => {
+describe('SimulatedPaymentGateway behaviour of a real processor', () => {
   it('waits the configured latency before answering', async () => {
     const waits: number[] = [];
     const { gateway } = processor({ latencyMs: 120, sleep: async (ms) => void waits.push(ms) });

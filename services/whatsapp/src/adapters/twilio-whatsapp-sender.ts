@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import { TWILIO_API_BASE_URL } from '../config.js';
-import type { AcceptedMessage, OutboundWhatsapp, WhatsappProvider } from '../send-order-whatsapp.js';
+import type { AcceptedMessage, OutboundWhatsapp, WhatsappSender } from '../send-order-whatsapp.js';
 import { classifyTwilioError } from '../twilio-failure.js';
 
 type RequestOptions = Parameters<twilio.RequestClient['request']>[0];
@@ -33,7 +33,7 @@ export function rebase(uri: string, base: URL): string {
   return out.href;
 }
 
-export interface TwilioClientOptions {
+export interface TwilioSenderOptions {
   readonly accountSid: string;
   readonly authToken: string;
   /** E.164 sender. */
@@ -49,38 +49,41 @@ export const whatsappAddress = (e164: string) => `whatsapp:${e164}`;
  * Sends through the official SDK. The SDK's own 429 auto-retry stays off: retries belong to
  * the consumer runner, whose delays outlast a throttling window and survive a restart.
  */
-export function createTwilioProvider(options: TwilioClientOptions): WhatsappProvider {
-  const custom = options.apiBaseUrl.replace(/\/$/, '') !== TWILIO_API_BASE_URL;
-  const client = twilio(options.accountSid, options.authToken, {
-    timeout: options.timeoutMs,
-    keepAlive: true,
-    autoRetry: false,
-    ...(custom
-      ? { httpClient: new BaseUrlRequestClient(options.apiBaseUrl, { timeout: options.timeoutMs }) }
-      : {}),
-  });
-  const from = whatsappAddress(options.from);
+export class TwilioWhatsappSender implements WhatsappSender {
+  private readonly client: twilio.Twilio;
+  private readonly from: string;
 
-  return {
-    async send(message: OutboundWhatsapp): Promise<AcceptedMessage> {
-      const content =
-        message.content.kind === 'template'
-          ? {
-              contentSid: message.content.contentSid,
-              contentVariables: JSON.stringify(message.content.variables),
-            }
-          : { body: message.content.body };
-      try {
-        const created = await client.messages.create({
-          to: whatsappAddress(message.to),
-          from,
-          ...content,
-          ...(message.statusCallback ? { statusCallback: message.statusCallback } : {}),
-        });
-        return { sid: created.sid, status: created.status };
-      } catch (err) {
-        throw classifyTwilioError(err);
-      }
-    },
-  };
+  constructor(options: TwilioSenderOptions) {
+    const custom = options.apiBaseUrl.replace(/\/$/, '') !== TWILIO_API_BASE_URL;
+    this.client = twilio(options.accountSid, options.authToken, {
+      timeout: options.timeoutMs,
+      keepAlive: true,
+      autoRetry: false,
+      ...(custom
+        ? { httpClient: new BaseUrlRequestClient(options.apiBaseUrl, { timeout: options.timeoutMs }) }
+        : {}),
+    });
+    this.from = whatsappAddress(options.from);
+  }
+
+  async send(message: OutboundWhatsapp): Promise<AcceptedMessage> {
+    const content =
+      message.content.kind === 'template'
+        ? {
+            contentSid: message.content.contentSid,
+            contentVariables: JSON.stringify(message.content.variables),
+          }
+        : { body: message.content.body };
+    try {
+      const created = await this.client.messages.create({
+        to: whatsappAddress(message.to),
+        from: this.from,
+        ...content,
+        ...(message.statusCallback ? { statusCallback: message.statusCallback } : {}),
+      });
+      return { sid: created.sid, status: created.status };
+    } catch (err) {
+      throw classifyTwilioError(err);
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import type { CurrencyCode } from '@notify/contracts';
 import type { Pool } from '@notify/service-kit';
 import type { AuthorizationResult } from '../payment-gateway.js';
-import type { LedgerEntry, SimulatorLedger } from './simulated-card-processor.js';
+import type { LedgerEntry, SimulatorLedgerRepository } from './simulated-payment-gateway.js';
 
 interface LedgerRow {
   idempotency_key: string;
@@ -23,7 +23,7 @@ function toResult(row: LedgerRow): AuthorizationResult | undefined {
 }
 
 /** The simulated processor's ledger in PostgreSQL, so its idempotency survives restarts. */
-export class PgSimulatorLedger implements SimulatorLedger {
+export class PgSimulatorLedgerRepository implements SimulatorLedgerRepository {
   constructor(private readonly pool: Pool) {}
 
   async recordCall(

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { withTransaction } from '@notify/service-kit';
 import type { Pool, PoolClient } from '@notify/service-kit';
-import type { AssessmentRequest, AssessmentStore, StoredAssessment, VelocityKeys } from '../assess-order.js';
+import type {
+  AssessmentRepository,
+  AssessmentRequest,
+  StoredAssessment,
+  VelocityKeys,
+} from '../assess-order.js';
 import type { Assessment, Decision, FiredRule, HistoryCounts } from '../score-order.js';
 
 // First half of the two-key advisory lock space, so these locks never meet another
@@ -62,7 +67,7 @@ const COUNT_HISTORY = `
         AND placed_at > $5::timestamptz - make_interval(mins => $9)
         AND placed_at < $5::timestamptz + make_interval(mins => $9)) AS email_lookback`;
 
-export class AssessmentRepository implements AssessmentStore {
+export class PgAssessmentRepository implements AssessmentRepository {
   constructor(private readonly pool: Pool) {}
 
   async find(orderId: string): Promise<StoredAssessment | undefined> {

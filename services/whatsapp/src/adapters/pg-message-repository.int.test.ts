@@ -6,11 +6,11 @@ import { waitFor } from '@notify/messaging/testing';
 import { createTestDatabase } from '@notify/service-kit/testing';
 import type { TestDatabase } from '@notify/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMessageLedger, readMessageState } from './message-ledger.js';
+import { PgMessageRepository, readMessageState } from './pg-message-repository.js';
 
 let db: TestDatabase;
 let pool: Pool;
-let ledger: ReturnType<typeof createMessageLedger>;
+let repository: PgMessageRepository;
 
 beforeAll(async () => {
   db = await createTestDatabase('whatsapp_ledger');
@@ -20,7 +20,7 @@ beforeAll(async () => {
     dir: fileURLToPath(new URL('../../migrations', import.meta.url)),
   });
   pool = createPool({ url: db.url, schema: 'whatsapp' });
-  ledger = createMessageLedger(pool);
+  repository = new PgMessageRepository(pool);
 });
 afterAll(async () => {
   await pool?.end();
@@ -30,7 +30,7 @@ afterAll(async () => {
 const sid = () => `SM${randomUUID().replace(/-/g, '')}`;
 const claim = (orderId: string) => ({ orderId, messageId: `${orderId}:whatsapp`, to: '+447700900123' });
 
-describe('message ledger', () => {
+describe('PgMessageRepository', () => {
   it('when two deliveries of one order race, Twilio is called once and both see the same message', async () => {
     const orderId = randomUUID();
     const messageSid = sid();
@@ -43,7 +43,7 @@ describe('message ledger', () => {
       return { sid: messageSid, status: 'queued' };
     };
     const deliveries = [`${orderId}:whatsapp`, `${orderId}:replayed`].map((messageId) =>
-      ledger.sendOnce({ ...claim(orderId), messageId }, sendAs(messageId)),
+      repository.sendOnce({ ...claim(orderId), messageId }, sendAs(messageId)),
     );
     // Whichever got the order's claim is inside Twilio; the other must be queued on the claim.
     await waitFor(() => sentBy.length === 1, { what: 'one send to start' });
@@ -70,7 +70,7 @@ describe('message ledger', () => {
     const orderId = randomUUID();
     const messageSid = sid();
     let sends = 0;
-    const result = await ledger.sendOnce(claim(orderId), async () => {
+    const result = await repository.sendOnce(claim(orderId), async () => {
       sends++;
       // The database drops the transaction's connection while Twilio is answering.
       const killed = await pool.query(
@@ -83,7 +83,7 @@ describe('message ledger', () => {
     });
     expect(result).toMatchObject({ outcome: 'sent', record: { orderId, messageSid } });
     expect(await readMessageState(pool, orderId)).toMatchObject({ record: { messageSid } });
-    const retried = await ledger.sendOnce(claim(orderId), async () => {
+    const retried = await repository.sendOnce(claim(orderId), async () => {
       sends++;
       return { sid: sid(), status: 'queued' };
     });
@@ -94,12 +94,12 @@ describe('message ledger', () => {
   it('records nothing when the send fails, so a retry sends again', async () => {
     const orderId = randomUUID();
     await expect(
-      ledger.sendOnce(claim(orderId), async () => {
+      repository.sendOnce(claim(orderId), async () => {
         throw new Error('Twilio answered 503');
       }),
     ).rejects.toThrow('503');
     expect(await readMessageState(pool, orderId)).toBeUndefined();
-    const retried = await ledger.sendOnce(claim(orderId), async () => ({ sid: sid(), status: 'queued' }));
+    const retried = await repository.sendOnce(claim(orderId), async () => ({ sid: sid(), status: 'queued' }));
     expect(retried.outcome).toBe('sent');
   });
 
@@ -107,20 +107,23 @@ describe('message ledger', () => {
     const orderId = randomUUID();
     const messageSid = sid();
     expect(
-      await ledger.recordStatus({
+      await repository.recordStatus({
         messageSid,
         status: 'sent',
         errorCode: undefined,
         receivedAt: '2026-01-01T00:00:01.000Z',
       }),
     ).toEqual({ outcome: 'unmatched' });
-    await ledger.recordStatus({
+    await repository.recordStatus({
       messageSid,
       status: 'delivered',
       errorCode: undefined,
       receivedAt: '2026-01-01T00:00:02.000Z',
     });
-    const result = await ledger.sendOnce(claim(orderId), async () => ({ sid: messageSid, status: 'queued' }));
+    const result = await repository.sendOnce(claim(orderId), async () => ({
+      sid: messageSid,
+      status: 'queued',
+    }));
     if (result.outcome !== 'sent') throw new Error('expected a send');
     expect(result.earlyStatuses.map((s) => s.status)).toEqual(['sent', 'delivered']);
     const state = await readMessageState(pool, orderId);
@@ -132,9 +135,9 @@ describe('message ledger', () => {
   it('stores each status once, never moves backwards, and keeps the first record of a repeat', async () => {
     const orderId = randomUUID();
     const messageSid = sid();
-    await ledger.sendOnce(claim(orderId), async () => ({ sid: messageSid, status: 'queued' }));
+    await repository.sendOnce(claim(orderId), async () => ({ sid: messageSid, status: 'queued' }));
     const report = (status: 'sent' | 'delivered' | 'undelivered', receivedAt: string, errorCode?: number) =>
-      ledger.recordStatus({ messageSid, status, errorCode, receivedAt });
+      repository.recordStatus({ messageSid, status, errorCode, receivedAt });
 
     expect(await report('delivered', '2026-01-01T00:00:02.000Z')).toMatchObject({
       outcome: 'recorded',

@@ -1,15 +1,17 @@
 import { events } from '@notify/contracts';
 import type { Publisher } from '@notify/messaging';
-import type { MessageMeta, Shipment, ShipmentEvents, ShipmentRejection } from '../create-shipment.js';
+import { outcomeEventOptions } from '@notify/service-kit';
+import type { TraceMeta } from '@notify/service-kit';
+import type { Shipment, ShipmentEvents, ShipmentRejection } from '../create-shipment.js';
 
 /**
  * Outcome events on order.events. Event message ids are derived from the order, so a
  * re-published outcome carries the same id and the order API de-duplicates it.
  */
-export class PublishedShipmentEvents implements ShipmentEvents {
+export class AmqpShipmentEvents implements ShipmentEvents {
   constructor(private readonly publisher: Publisher) {}
 
-  async shipmentCreated(s: Shipment, meta: MessageMeta): Promise<void> {
+  async shipmentCreated(s: Shipment, trace: TraceMeta): Promise<void> {
     await this.publisher.publish(
       events.shipmentCreated,
       {
@@ -22,23 +24,15 @@ export class PublishedShipmentEvents implements ShipmentEvents {
         estimatedDelivery: s.estimatedDelivery,
         totalWeightGrams: s.totalWeightGrams,
       },
-      {
-        messageId: `${s.orderId}:${events.shipmentCreated.routingKey}`,
-        correlationId: s.orderId,
-        ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
-      },
+      outcomeEventOptions(s.orderId, `${s.orderId}:${events.shipmentCreated.routingKey}`, trace),
     );
   }
 
-  async shipmentRejected(r: ShipmentRejection, meta: MessageMeta): Promise<void> {
+  async shipmentRejected(r: ShipmentRejection, trace: TraceMeta): Promise<void> {
     await this.publisher.publish(
       events.shipmentRejected,
       { orderId: r.orderId, occurredAt: r.rejectedAt.toISOString(), reason: r.reason },
-      {
-        messageId: `${r.orderId}:${events.shipmentRejected.routingKey}`,
-        correlationId: r.orderId,
-        ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
-      },
+      outcomeEventOptions(r.orderId, `${r.orderId}:${events.shipmentRejected.routingKey}`, trace),
     );
   }
 }

@@ -1,7 +1,7 @@
 import type { CurrencyCode } from '@notify/contracts';
 import { withTransaction } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
-import type { AttemptRef, Payment, PaymentRepository } from '../authorize-payment.js';
+import type { AttemptRef, AttemptStart, Payment, PaymentRepository } from '../authorize-payment.js';
 
 interface PaymentRow {
   order_id: string;
@@ -42,14 +42,7 @@ export class PgPaymentRepository implements PaymentRepository {
     return rows[0] && toPayment(rows[0]);
   }
 
-  async startAttempt(a: {
-    orderId: string;
-    messageId: string;
-    deliveryAttempt: number;
-    redelivered: boolean;
-    gateway: string;
-    startedAt: Date;
-  }): Promise<AttemptRef> {
+  async startAttempt(a: AttemptStart): Promise<AttemptRef> {
     // The attempt number counts this order's earlier attempts; two deliveries of one order
     // racing here collide on (order_id, attempt_no) and the loser is retried.
     const { rows } = await this.pool.query<{ id: string; attempt_no: number }>(

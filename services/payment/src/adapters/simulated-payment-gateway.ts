@@ -20,7 +20,7 @@ import type { AuthorizationRequest, AuthorizationResult, PaymentGateway } from '
  *   database table, so this holds across restarts as it would at a real processor.
  *   A key reused with a different amount, currency or token is refused.
  */
-export class SimulatedCardProcessor implements PaymentGateway {
+export class SimulatedPaymentGateway implements PaymentGateway {
   readonly name = 'simulated-card-processor';
   private readonly latencyMs: number;
   private readonly flakyFailures: number;
@@ -28,7 +28,7 @@ export class SimulatedCardProcessor implements PaymentGateway {
   private readonly now: () => Date;
 
   constructor(
-    private readonly ledger: SimulatorLedger,
+    private readonly ledger: SimulatorLedgerRepository,
     options: {
       latencyMs?: number;
       flakyFailures?: number;
@@ -119,7 +119,7 @@ export interface LedgerEntry {
 }
 
 /** The simulated processor's own records, kept apart from the payment service's tables. */
-export interface SimulatorLedger {
+export interface SimulatorLedgerRepository {
   /** Counts a call for the key, creating the entry with these parameters on first use. */
   recordCall(
     key: string,

@@ -7,18 +7,18 @@ import type { TestDatabase } from '@notify/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AssessmentRequest, VelocityKeys } from '../assess-order.js';
 import type { Assessment, HistoryCounts } from '../score-order.js';
-import { AssessmentRepository } from './assessment-repository.js';
+import { PgAssessmentRepository } from './pg-assessment-repository.js';
 
 let db: TestDatabase;
 let pool: Pool;
-let repo: AssessmentRepository;
+let repo: PgAssessmentRepository;
 
 beforeAll(async () => {
   db = await createTestDatabase('fraud_repo');
   const dir = fileURLToPath(new URL('../../migrations', import.meta.url));
   await migrate({ url: db.url, schema: 'fraud', dir });
   pool = createPool({ url: db.url, schema: 'fraud', max: 12 });
-  repo = new AssessmentRepository(pool);
+  repo = new PgAssessmentRepository(pool);
 });
 afterAll(async () => {
   await pool?.end();
@@ -59,7 +59,7 @@ const customer = (): VelocityKeys => ({
   ip: `198.51.100.${Math.floor(Math.random() * 250)}`,
 });
 
-describe('AssessmentRepository', () => {
+describe('PgAssessmentRepository', () => {
   it('counts other orders less than the window apart, on both sides, and not at the window edge', async () => {
     const c = customer();
     const email = { ...c, phone: `${c.phone}1`, ip: null };

@@ -8,8 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { composeOrderConfirmation } from '../order-confirmation-mail.js';
 import { parseSmtpUrl } from '../smtp-endpoint.js';
 import { MailDeliveryError } from '../smtp-failure.js';
-import { createSmtpMailer } from './smtp-mailer.js';
-import type { SmtpMailer } from './smtp-mailer.js';
+import { SmtpMailSender } from './smtp-mail-sender.js';
 
 const timeouts = {
   poolSize: 2,
@@ -32,7 +31,7 @@ function mailFor(recipient: string) {
   );
 }
 
-async function failure(mailer: SmtpMailer, recipient = 'ada@example.com'): Promise<MailDeliveryError> {
+async function failure(mailer: SmtpMailSender, recipient = 'ada@example.com'): Promise<MailDeliveryError> {
   try {
     await mailer.send(mailFor(recipient));
   } catch (err) {
@@ -64,8 +63,8 @@ async function tcpServer(onSocket: (s: net.Socket) => void): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-function mailerAt(port: number): SmtpMailer {
-  const mailer = createSmtpMailer({ ...timeouts, smtp: { host: '127.0.0.1', port, secure: false } });
+function mailerAt(port: number): SmtpMailSender {
+  const mailer = new SmtpMailSender({ ...timeouts, smtp: { host: '127.0.0.1', port, secure: false } });
   closers.push(() => mailer.close());
   return mailer;
 }
@@ -99,12 +98,12 @@ describe('SMTP mailer against network failures', () => {
 
 describe('SMTP mailer against the mail catcher', () => {
   let catcher: MailCatcher;
-  let mailer: SmtpMailer;
+  let mailer: SmtpMailSender;
   beforeAll(async () => {
     catcher = await startMailCatcher({ smtpPort: 0, httpPort: 0 });
     // The mail catcher greets at once, but a loaded machine can pause this process past
     // the half second the never-greeting server's test uses.
-    mailer = createSmtpMailer({
+    mailer = new SmtpMailSender({
       ...timeouts,
       greetingTimeoutMs: 10_000,
       smtp: parseSmtpUrl(catcher.smtpUrl),

@@ -1,15 +1,17 @@
 import { events } from '@notify/contracts';
 import type { Publisher } from '@notify/messaging';
-import type { MessageMeta, Payment, PaymentEvents } from '../authorize-payment.js';
+import { outcomeEventOptions } from '@notify/service-kit';
+import type { TraceMeta } from '@notify/service-kit';
+import type { Payment, PaymentEvents } from '../authorize-payment.js';
 
 /**
  * Outcome events on order.events. The message id is derived from the order and the
  * outcome, so an outcome announced again carries the same id and consumers de-duplicate it.
  */
-export class PublishedPaymentEvents implements PaymentEvents {
+export class AmqpPaymentEvents implements PaymentEvents {
   constructor(private readonly publisher: Publisher) {}
 
-  async paymentDecided(p: Payment, meta: MessageMeta): Promise<void> {
+  async paymentDecided(p: Payment, trace: TraceMeta): Promise<void> {
     const common = {
       orderId: p.orderId,
       occurredAt: p.decidedAt.toISOString(),
@@ -17,26 +19,17 @@ export class PublishedPaymentEvents implements PaymentEvents {
       currency: p.currency,
       gateway: p.gateway,
     };
-    const trace = meta.traceparent ? { traceparent: meta.traceparent } : {};
     if (p.status === 'authorized') {
       await this.publisher.publish(
         events.paymentAuthorized,
         { ...common, authorizationId: p.authorizationId },
-        {
-          messageId: `${p.orderId}:${events.paymentAuthorized.routingKey}`,
-          correlationId: p.orderId,
-          ...trace,
-        },
+        outcomeEventOptions(p.orderId, `${p.orderId}:${events.paymentAuthorized.routingKey}`, trace),
       );
     } else {
       await this.publisher.publish(
         events.paymentDeclined,
         { ...common, code: p.declineCode, reason: p.declineReason },
-        {
-          messageId: `${p.orderId}:${events.paymentDeclined.routingKey}`,
-          correlationId: p.orderId,
-          ...trace,
-        },
+        outcomeEventOptions(p.orderId, `${p.orderId}:${events.paymentDeclined.routingKey}`, trace),
       );
     }
   }

@@ -1,0 +1,138 @@
+import { channelConsumers, EXCHANGES, notifications, orderEventsConsumer } from '@notify/contracts';
+import type { Channel, ConsumerTopology, Contract } from '@notify/contracts';
+import { combineObservers, Consumer } from '@notify/messaging';
+import type {
+  Broker,
+  ConsumerObserver,
+  Delivery,
+  Fate,
+  MessageContext,
+  Publisher,
+  RetryPolicy,
+  TopologySpec,
+} from '@notify/messaging';
+import type { Logger } from 'pino';
+import { deliveryEventsObserver } from './delivery-events.js';
+
+/** One queue a service consumes, and what becomes of each of its messages. */
+export interface ConsumerSpec<C extends Contract> {
+  readonly topology: ConsumerTopology;
+  /** The contracts the queue carries; anything else is dead-lettered as invalid. */
+  readonly contracts: readonly C[];
+  /**
+   * Runs the use case and returns the message's fate (nothing means ack). A throw is an
+   * unexpected failure, retried while attempts remain.
+   */
+  readonly handle: (delivery: Delivery<C>) => Promise<Fate | void>;
+  /** Idempotency hook: true acks a message whose effect is already recorded. */
+  readonly alreadyProcessed?: (ctx: MessageContext) => Promise<boolean>;
+  /** Publishes `<channel>.retrying` / `<channel>.dead_lettered` for this channel (delivery-events.ts). */
+  readonly deliveryEvents?: Channel;
+  /** Unacked messages at once; default PREFETCH. */
+  readonly prefetch?: number;
+  /** Where the handler publishes, declared before the consumer starts. */
+  readonly declares?: TopologySpec;
+}
+
+/** What the composition root gives every consumer it creates. */
+export interface ConsumerRuntime {
+  readonly broker: Broker;
+  readonly publisher: Publisher;
+  readonly logger: Logger;
+  /** Told of every consumer's outcomes (metrics). */
+  readonly observer: ConsumerObserver;
+  readonly prefetch: number;
+  readonly retry: Partial<RetryPolicy>;
+}
+
+/** A consumer as the composition root runs it, whatever its contracts. */
+export interface RunningConsumer {
+  readonly queue: string;
+  readonly isConsuming: boolean;
+  /** Messages being handled right now. */
+  readonly active: number;
+  start(): Promise<void>;
+  waitUntilConsuming(timeoutMs?: number): Promise<void>;
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/** A consumer a service declares; the composition root creates, starts and stops it. */
+export interface ServiceConsumer {
+  readonly queue: string;
+  create(runtime: ConsumerRuntime): RunningConsumer;
+}
+
+/** Declares a consumer of any queue (the order API's outcome events, for one). */
+export function serviceConsumer<C extends Contract>(spec: ConsumerSpec<C>): ServiceConsumer {
+  const queue = spec.topology.queue.name;
+  return {
+    queue,
+    create(runtime) {
+      const consumer = new Consumer<C>(runtime.broker, {
+        topology: spec.topology,
+        contracts: spec.contracts,
+        publisher: runtime.publisher,
+        prefetch: spec.prefetch ?? runtime.prefetch,
+        retry: runtime.retry,
+        handler: spec.handle,
+        ...(spec.alreadyProcessed ? { alreadyProcessed: spec.alreadyProcessed } : {}),
+        observer: spec.deliveryEvents
+          ? combineObservers(
+              runtime.observer,
+              deliveryEventsObserver({
+                channel: spec.deliveryEvents,
+                publisher: runtime.publisher,
+                logger: runtime.logger,
+              }),
+            )
+          : runtime.observer,
+        logger: runtime.logger,
+      });
+      return {
+        queue,
+        get isConsuming() {
+          return consumer.isConsuming;
+        },
+        get active() {
+          return consumer.active;
+        },
+        async start() {
+          if (spec.declares) await runtime.broker.addTopology(spec.declares);
+          await consumer.start();
+        },
+        waitUntilConsuming: (timeoutMs) => consumer.waitUntilConsuming(timeoutMs),
+        stop: (timeoutMs) => consumer.stop(timeoutMs),
+      };
+    },
+  };
+}
+
+export type ChannelContract<Ch extends Channel> = (typeof notifications)[Ch];
+
+/**
+ * Outcome events are published mandatory; declaring the order API's event queue and its
+ * binding means they are never returned just because the API started later. Only that
+ * much: its dead-letter and retry queues are the order API's to declare, and a channel
+ * service's broker user may not (infra/rabbitmq/definitions.json).
+ */
+const OUTCOME_EVENTS: TopologySpec = {
+  exchanges: Object.values(EXCHANGES),
+  queues: [orderEventsConsumer.queue],
+  bindings: orderEventsConsumer.bindings.filter(
+    (b) => b.exchange === EXCHANGES.events.name && b.queue === orderEventsConsumer.queue.name,
+  ),
+};
+
+/** The consumer of one channel's queue: its contract, lifecycle events and outcome events. */
+export function channelConsumer<Ch extends Channel>(
+  channel: Ch,
+  spec: Pick<ConsumerSpec<ChannelContract<Ch>>, 'handle' | 'alreadyProcessed' | 'prefetch'>,
+): ServiceConsumer {
+  return serviceConsumer<ChannelContract<Ch>>({
+    ...spec,
+    topology: channelConsumers[channel],
+    contracts: [notifications[channel]],
+    deliveryEvents: channel,
+    declares: OUTCOME_EVENTS,
+  });
+}

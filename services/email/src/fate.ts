@@ -1,0 +1,20 @@
+import { Fates } from '@notify/messaging';
+import type { Fate } from '@notify/messaging';
+import type { ConfirmationOutcome } from './send-order-confirmation.js';
+
+/** What becomes of the `email` message once its confirmation's outcome is known. */
+export function confirmationFate(outcome: ConfirmationOutcome): Fate {
+  switch (outcome.kind) {
+    case 'sent':
+    case 'already-sent':
+      return Fates.ack();
+    case 'busy':
+      return Fates.retry(outcome.reason);
+    // A final deferral is a retry too: on the last attempt the runner dead-letters it as
+    // max-attempts-exceeded, which is what happened to the message.
+    case 'deferred':
+      return Fates.retry(outcome.reason);
+    case 'rejected':
+      return Fates.deadLetter(outcome.reason, outcome.detail);
+  }
+}

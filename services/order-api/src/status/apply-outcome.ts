@@ -1,0 +1,27 @@
+import { channelUpdateOf } from './outcome-events.js';
+import type { ChannelUpdate, OutcomeDelivery } from './outcome-events.js';
+
+export type ApplyResult = 'applied' | 'unchanged' | 'unknown-order';
+
+/** The channel states, as folding an outcome event into them needs them. */
+export interface ChannelStatusStore {
+  apply(update: ChannelUpdate): Promise<ApplyResult>;
+}
+
+export interface OutcomeApplied {
+  readonly update: ChannelUpdate;
+  readonly result: ApplyResult;
+}
+
+/**
+ * Folds one of the services' outcome events into its order's channel state. Applying
+ * an event is idempotent, so a redelivered or duplicated event changes nothing; an
+ * event for an order this API does not know changes nothing either and says so.
+ */
+export async function applyOutcome(
+  statuses: ChannelStatusStore,
+  event: OutcomeDelivery,
+): Promise<OutcomeApplied> {
+  const update = channelUpdateOf(event);
+  return { update, result: await statuses.apply(update) };
+}

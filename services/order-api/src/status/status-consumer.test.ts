@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { events } from '@notify/contracts';
+import type { Delivery } from '@notify/messaging';
+import { describe, expect, it } from 'vitest';
+import type { ApplyResult, ChannelStatusStore } from './apply-outcome.js';
+import type { OutcomeContract } from './outcome-events.js';
+import { outcomeEventHandler } from './status-consumer.js';
+
+const orderId = randomUUID();
+
+function fraudAssessed(): Delivery<OutcomeContract> {
+  return {
+    key: events.fraudAssessed.routingKey,
+    contract: events.fraudAssessed,
+    payload: { orderId, occurredAt: '2026-11-23T12:00:00.000Z', score: 10, decision: 'approve', rules: [] },
+    ctx: { logger: undefined },
+  } as unknown as Delivery<OutcomeContract>;
+}
+
+function store(answer: () => Promise<ApplyResult>): ChannelStatusStore & { seen: unknown[] } {
+  const seen: unknown[] = [];
+  return {
+    seen,
+    apply(update) {
+      seen.push(update);
+      return answer();
+    },
+  };
+}
+
+describe('outcomeEventHandler', () => {
+  it('acks an event once it is applied, unchanged or for an order this API does not know', async () => {
+    for (const result of ['applied', 'unchanged', 'unknown-order'] as const) {
+      const statuses = store(async () => result);
+      await expect(outcomeEventHandler(statuses)(fraudAssessed()), result).resolves.toEqual({ kind: 'ack' });
+      expect(statuses.seen).toEqual([
+        expect.objectContaining({
+          orderId,
+          channel: 'fraud',
+          event: expect.objectContaining({ kind: 'succeeded' }),
+        }),
+      ]);
+    }
+  });
+
+  it('reports the database as unavailable when it cannot be reached, without blaming the event', async () => {
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const fate = await outcomeEventHandler(store(() => Promise.reject(down)))(fraudAssessed());
+    expect(fate).toEqual({
+      kind: 'unavailable',
+      dependency: 'database',
+      reason: 'connect ECONNREFUSED 127.0.0.1:5432',
+    });
+  });
+
+  it('lets any other failure through, so the runner retries it as unexpected', async () => {
+    const bug = Object.assign(new Error('column "x" does not exist'), { code: '42703' });
+    await expect(outcomeEventHandler(store(() => Promise.reject(bug)))(fraudAssessed())).rejects.toBe(bug);
+  });
+});
