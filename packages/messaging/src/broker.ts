@@ -39,6 +39,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly log: Logger | undefined;
   private closing = false;
   private topology: TopologySpec;
+  /** The topology the current connection's setup declared. */
+  private declared: TopologySpec | null = null;
 
   private constructor(
     private readonly model: RecoveringChannelModel,
@@ -65,7 +67,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const ch = await model.createChannel();
       ch.on('error', () => {});
       try {
-        await declareTopology(ch, holder.broker?.topology ?? options.topology ?? {});
+        // Topology added while this runs finds no connection yet (it is handed over after
+        // setup), so this setup declares it too: again until nothing was added meanwhile.
+        let spec: TopologySpec;
+        do {
+          spec = holder.broker?.topology ?? options.topology ?? {};
+          await declareTopology(ch, spec);
+        } while (holder.broker && holder.broker.topology !== spec);
+        if (holder.broker) holder.broker.declared = spec;
       } finally {
         await ch.close().catch(() => {});
       }
@@ -154,10 +163,32 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private attach() {
     const m = this.model;
     m.on('connect', (model: ChannelModel) => {
-      this.current = model;
-      this.setState('connected');
-      this.log?.info({ url: redactUrl(this.options.url) }, 'broker connected');
-      this.emit('connected', model);
+      const announce = () => {
+        this.current = model;
+        this.setState('connected');
+        this.log?.info({ url: redactUrl(this.options.url) }, 'broker connected');
+        this.emit('connected', model);
+      };
+      // Added between the end of setup and this event: declared before anyone attaches.
+      if (this.declared === this.topology) return announce();
+      const spec = this.topology;
+      void model
+        .createChannel()
+        .then(async (ch) => {
+          ch.on('error', () => {});
+          try {
+            await declareTopology(ch, spec);
+          } finally {
+            await ch.close().catch(() => {});
+          }
+        })
+        .catch((err: unknown) =>
+          this.log?.warn({ err: errorMessage(err) }, 'declaring added topology failed'),
+        )
+        .finally(() => {
+          this.declared = spec;
+          announce();
+        });
     });
     m.on('disconnect', (err: Error) => {
       this.current = null;

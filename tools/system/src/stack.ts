@@ -97,6 +97,10 @@ export interface Stack {
 export async function startStack(options: StackOptions, readyTimeoutMs = 180_000): Promise<Stack> {
   const names = options.services ?? SERVICE_LIST.map((s) => s.name);
   const processes = new Map<ServiceName, ServiceProcess>();
+  // The order API's console reads each service's /readyz and /metrics on the port it got.
+  const opsUrls = SERVICE_LIST.filter((s) => s.name !== 'order-api' && names.includes(s.name))
+    .map((s) => `${s.name}=http://127.0.0.1:${options.ports?.[s.name] ?? s.port}`)
+    .join(',');
   for (const s of SERVICE_LIST) {
     if (!names.includes(s.name)) continue;
     const port = options.ports?.[s.name] ?? s.port;
@@ -105,7 +109,10 @@ export async function startStack(options: StackOptions, readyTimeoutMs = 180_000
       new ServiceProcess({
         name: s.name,
         port,
-        env: environmentFor(s.name, port, options),
+        env: {
+          ...(s.name === 'order-api' && opsUrls ? { CONSOLE_SERVICE_URLS: opsUrls } : {}),
+          ...environmentFor(s.name, port, options),
+        },
         ...(options.onLine ? { onLine: (line: string) => options.onLine!(s.name, line) } : {}),
         ...(options.node ? { node: options.node } : {}),
       }),

@@ -105,6 +105,7 @@ async function main() {
   say('The system is running. Where to look:');
   say(`  order API        ${stack.apiUrl}  (POST /orders, GET /orders/:id)`);
   say(`  API docs         ${stack.apiUrl}/docs  (OpenAPI: ${stack.apiUrl}/openapi.json)`);
+  say(`  operator console ${stack.apiUrl}/console/`);
   if (mail) say(`  mail catcher     ${mail.httpUrl}  (SMTP ${mail.smtpUrl})`);
   if (sandbox) say(`  WhatsApp sandbox ${sandbox.url}`);
   if (mgmt) say(`  RabbitMQ UI      ${mgmt}`);
