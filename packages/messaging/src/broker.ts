@@ -48,6 +48,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly log: Logger | undefined;
   private closing = false;
   private topology: TopologySpec;
+  /** The topology the current connection's setup declared (or verified). */
+  private declared: TopologySpec | null = null;
   private missing: readonly string[] = [];
   /**
    * The broker user this connection authenticates as: every message it publishes says so
@@ -78,18 +80,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
       // Until amqplib hands the model over (after setup), nothing else listens for its
       // errors; a server-side close in this window must not crash the process.
       model.on('error', () => {});
-      const spec = holder.broker?.topology ?? options.topology ?? {};
-      if (options.topologyMode === 'verify') {
-        const missing = await verifyTopology(model, spec);
-        if (holder.broker) holder.broker.missing = missing;
-        return;
-      }
-      const ch = await model.createChannel();
-      ch.on('error', () => {});
-      try {
-        await declareTopology(ch, spec);
-      } finally {
-        await ch.close().catch(() => {});
+      // Topology added while this runs finds no connection yet (it is handed over after
+      // setup), so this setup declares it too: again until nothing was added meanwhile.
+      let spec: TopologySpec;
+      let missing: readonly string[];
+      do {
+        spec = holder.broker?.topology ?? options.topology ?? {};
+        missing = await applyTopology(model, spec, options.topologyMode);
+      } while (holder.broker && holder.broker.topology !== spec);
+      if (holder.broker) {
+        holder.broker.declared = spec;
+        holder.broker.missing = missing;
       }
     };
     // With waitForConnect=false amqplib resolves with the recovering handle before its
@@ -155,14 +156,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       return;
     }
     const conn = this.current;
-    if (!conn) return;
-    const ch = await conn.createChannel();
-    ch.on('error', () => {});
-    try {
-      await declareTopology(ch, spec);
-    } finally {
-      await ch.close().catch(() => {});
-    }
+    if (conn) await applyTopology(conn, spec, 'declare');
   }
 
   async waitUntilConnected(timeoutMs = 30_000): Promise<ChannelModel> {
@@ -199,10 +193,26 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private attach() {
     const m = this.model;
     m.on('connect', (model: ChannelModel) => {
-      this.current = model;
-      this.setState('connected');
-      this.log?.info({ url: redactUrl(this.options.url) }, 'broker connected');
-      this.emit('connected', model);
+      const announce = () => {
+        this.current = model;
+        this.setState('connected');
+        this.log?.info({ url: redactUrl(this.options.url) }, 'broker connected');
+        this.emit('connected', model);
+      };
+      // Added between the end of setup and this event: declared before anyone attaches.
+      if (this.declared === this.topology) return announce();
+      const spec = this.topology;
+      void applyTopology(model, spec, this.options.topologyMode)
+        .then((missing) => {
+          this.missing = missing;
+        })
+        .catch((err: unknown) =>
+          this.log?.warn({ err: errorMessage(err) }, 'declaring added topology failed'),
+        )
+        .finally(() => {
+          this.declared = spec;
+          announce();
+        });
     });
     m.on('disconnect', (err: Error) => {
       this.current = null;
@@ -230,6 +240,26 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.log?.error({ err: errorMessage(err), event }, 'listener of a broker event threw'),
     );
   }
+}
+
+/**
+ * Declares the topology on a channel of its own, or in `verify` mode only checks it;
+ * returns what is missing (nothing, when declaring).
+ */
+async function applyTopology(
+  model: ChannelModel,
+  spec: TopologySpec,
+  mode: TopologyMode | undefined,
+): Promise<readonly string[]> {
+  if (mode === 'verify') return verifyTopology(model, spec);
+  const ch = await model.createChannel();
+  ch.on('error', () => {});
+  try {
+    await declareTopology(ch, spec);
+  } finally {
+    await ch.close().catch(() => {});
+  }
+  return [];
 }
 
 function withHeartbeat(url: string, seconds: number): string {

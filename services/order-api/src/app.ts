@@ -23,6 +23,8 @@ import { orderRoutes } from './routes/order-routes.js';
 import { orderStreamRoutes } from './routes/order-stream-routes.js';
 import type { OrderStreamOptions } from './routes/order-stream-routes.js';
 import type { OrderChanges } from './status/order-changes.js';
+import type { ConsoleSetup } from './console/console-setup.js';
+import { consoleRoutes } from './routes/console-routes.js';
 
 export interface AppOptions {
   /** Bearer keys; empty disables authentication. */
@@ -47,6 +49,8 @@ export interface AppDeps {
   /** /healthz, /readyz and /metrics as every service answers them (service-kit's ops server). */
   readonly opsRoutes: OpsRoutes;
   readonly options: AppOptions;
+  /** The operator console under /console (src/console); absent in tests that do not need it. */
+  readonly console?: ConsoleSetup;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -173,6 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   // Open to probes and scrapers: no API key, no rate limit.
   deps.opsRoutes(app, { routeConfig: { public: true, rateLimit: false } });
   for (const url of OPS_PATHS) refuseOtherMethods(app, url, ['GET']);
+  if (deps.console) await app.register(consoleRoutes, deps.console);
 
   await app.ready();
   return app;

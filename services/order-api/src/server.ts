@@ -24,6 +24,9 @@ import { OutboxRelay } from './outbox/relay.js';
 import { publisherTopology } from './publisher-topology.js';
 import { orderApiRetentionRules } from './retention-rules.js';
 import { OrderChanges } from './status/order-changes.js';
+import { loadConsoleConfig } from './console/console-config.js';
+import type { ConsoleConfig } from './console/console-config.js';
+import { setupConsole } from './console/console-setup.js';
 import { statusConsumer } from './status/status-consumer.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
@@ -33,11 +36,14 @@ interface OrderApiParts extends ServiceParts {
   readonly relay: OutboxRelay | null;
 }
 
+/** The API's settings with the operator console's (src/console/console-config.ts). */
+type OrderApiRunConfig = OrderApiConfig & { readonly console: ConsoleConfig };
+
 /** The order API as service-kit's composition root runs it. */
-export const orderApiService: ServiceDefinition<OrderApiConfig, OrderApiParts> = {
+export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts> = {
   service: SERVICE_CATALOGUE['order-api'],
   migrationsDir: MIGRATIONS_DIR,
-  config: (env) => loadOrderApiConfig(env),
+  config: (env) => ({ ...loadOrderApiConfig(env), console: loadConsoleConfig(env) }),
   // Fail fast when the database is gone: the client gets a 503 and retries.
   database: (config) => ({ poolMax: config.DATABASE_POOL_MAX, connectionTimeoutMs: 2_000 }),
   broker: (config) => ({ topology: publisherTopology(), publishTimeoutMs: config.PUBLISH_TIMEOUT_MS }),
@@ -90,6 +96,15 @@ export const orderApiService: ServiceDefinition<OrderApiConfig, OrderApiParts> =
       logger,
       metrics,
       opsRoutes,
+      console: await setupConsole({
+        config: config.console,
+        amqpUrl: config.AMQP_URL,
+        pool,
+        broker,
+        changes,
+        heartbeatMs: config.SSE_HEARTBEAT_MS,
+        logger,
+      }),
       options: {
         streams: { maxStreams: config.SSE_MAX_STREAMS, heartbeatMs: config.SSE_HEARTBEAT_MS },
         apiKeys: config.API_KEYS,

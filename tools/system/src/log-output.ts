@@ -1,4 +1,3 @@
-import { readFileSync, readlinkSync } from 'node:fs';
 import { prettyFactory } from 'pino-pretty';
 
 const COLOURS = [36, 35, 33, 32, 34, 31, 96, 95];
@@ -39,32 +38,8 @@ export function createLineFormatter(
   };
 }
 
-/**
- * Under `turbo run` a task's output is a pipe even when turbo itself writes to a terminal
- * (turbo 2.11 in stream mode spawns tasks without a pseudo-terminal), so isTTY alone
- * would always choose JSON for `npm start`. On Linux the turbo process above us can be
- * asked where its own output goes. Elsewhere, set LOG_PRETTY=1.
- */
-export function turboWritesToTerminal(): boolean {
-  if (!process.env.TURBO_HASH || process.platform !== 'linux') return false;
-  try {
-    let pid = process.ppid;
-    for (let depth = 0; depth < 6 && pid > 1; depth++) {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'turbo') {
-        return /^\/dev\/(pts\/\d+|tty\w*)$/.test(readlinkSync(`/proc/${pid}/fd/1`));
-      }
-      // Field 4 of stat is the parent pid; the command name before it may contain spaces.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    }
-  } catch {
-    // /proc not readable: fall back to JSON, which is always correct, just less pretty.
-  }
-  return false;
-}
-
 /** Pretty output in a terminal, JSON lines otherwise; LOG_PRETTY=1/0 decides explicitly. */
 export function wantsPrettyOutput(env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.LOG_PRETTY) return env.LOG_PRETTY === '1' || env.LOG_PRETTY === 'true';
-  return Boolean(process.stdout.isTTY) || turboWritesToTerminal();
+  return Boolean(process.stdout.isTTY);
 }

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { probeReadiness } from './readiness.js';
+import type { Readiness } from './readiness.js';
 import { serviceDir, serviceEntry } from './services.js';
 import type { ServiceName } from '@notify/contracts';
 
@@ -13,6 +15,14 @@ export interface ServiceProcessOptions {
   readonly onLine?: (line: string) => void;
   /** Node binary to run with (default: the current one). */
   readonly node?: string;
+}
+
+export interface WaitReadyOptions {
+  /** Stops waiting (the promise rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
+  /** Hears why the service is not ready yet, once every `waitingEveryMs` (10 s). */
+  readonly onWaiting?: (reason: string, waitedMs: number) => void;
+  readonly waitingEveryMs?: number;
 }
 
 /** See the file: a spawned service stops by itself when its supervisor's pipe closes. */
@@ -70,8 +80,8 @@ export class ServiceProcess {
         env: { ...process.env, ...this.options.env, PORT: String(this.options.port) },
         // stdin stays an open pipe that the service watches (see the preload).
         stdio: ['pipe', 'pipe', 'pipe'],
-        // A process group of its own: a Ctrl-C in the terminal (or turbo signalling the
-        // task's group) must reach only the supervisor, which stops the services in order.
+        // A process group of its own: a Ctrl-C in the terminal must reach only the
+        // supervisor, which stops the services in order.
         // Signalled twice (by the terminal and then by stop()), a service would take the
         // second signal as "exit now" and skip draining.
         detached: true,
@@ -90,26 +100,41 @@ export class ServiceProcess {
     });
   }
 
-  /** Resolves when the process answers 200 on /readyz; rejects if it exits or the deadline passes. */
-  async waitReady(timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Resolves when the process answers 200 on /readyz, with what that answer noted (see
+   * Readiness); rejects if it exits, the deadline
+   * passes or `signal` aborts. While it waits, `onWaiting` hears why it is not ready yet,
+   * every `waitingEveryMs`.
+   */
+  async waitReady(
+    timeoutMs = 60_000,
+    options: WaitReadyOptions = {},
+  ): Promise<Extract<Readiness, { ready: true }>> {
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    const every = options.waitingEveryMs ?? 10_000;
+    let nextReport = started + every;
     const child = this.child;
     let exited = false;
     void this.exitPromise.then(() => {
       exited = true;
     });
     for (;;) {
+      options.signal?.throwIfAborted();
       if (exited || !child || child !== this.child) {
         throw new Error(`${this.name} exited before it was ready:\n${this.tail().join('\n')}`);
       }
-      try {
-        const r = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2_000) });
-        if (r.status === 200) return;
-      } catch {
-        // not listening yet
+      const readiness = await probeReadiness(this.url);
+      if (readiness.ready) return readiness;
+      const now = Date.now();
+      if (now > deadline)
+        throw new Error(
+          `${this.name} not ready after ${timeoutMs} ms (${readiness.reason}):\n${this.tail().join('\n')}`,
+        );
+      if (options.onWaiting && now >= nextReport) {
+        nextReport = now + every;
+        options.onWaiting(readiness.reason, now - started);
       }
-      if (Date.now() > deadline)
-        throw new Error(`${this.name} not ready after ${timeoutMs} ms:\n${this.tail().join('\n')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

@@ -1,3 +1,4 @@
+import type { ReadinessEvent } from './readiness.js';
 import { ServiceProcess } from './service-process.js';
 import { SERVICE_LIST } from '@notify/contracts';
 import type { ServiceName } from '@notify/contracts';
@@ -52,6 +53,10 @@ export interface StackOptions extends StandInUrls {
   /** Added to one service's environment (wins over everything else). */
   readonly serviceEnv?: ServiceEnv;
   readonly onLine?: (service: ServiceName, line: string) => void;
+  /** Hears each service become ready, and why one is not ready yet while it is waited for. */
+  readonly onReadiness?: (service: ServiceProcess, event: ReadinessEvent) => void;
+  /** Aborting it while the services start stops them all, and startStack rejects. */
+  readonly signal?: AbortSignal;
   readonly node?: string;
 }
 
@@ -92,11 +97,15 @@ export interface Stack {
 
 /**
  * Starts the services as separate processes from their built output and waits until
- * each answers /readyz. Services start in parallel; a failure stops the rest.
+ * each answers /readyz. Services start in parallel; a failure (or an abort) stops them all.
  */
 export async function startStack(options: StackOptions, readyTimeoutMs = 180_000): Promise<Stack> {
   const names = options.services ?? SERVICE_LIST.map((s) => s.name);
   const processes = new Map<ServiceName, ServiceProcess>();
+  // The order API's console reads each service's /readyz and /metrics on the port it got.
+  const opsUrls = SERVICE_LIST.filter((s) => s.name !== 'order-api' && names.includes(s.name))
+    .map((s) => `${s.name}=http://127.0.0.1:${options.ports?.[s.name] ?? s.port}`)
+    .join(',');
   for (const s of SERVICE_LIST) {
     if (!names.includes(s.name)) continue;
     const port = options.ports?.[s.name] ?? s.port;
@@ -105,7 +114,10 @@ export async function startStack(options: StackOptions, readyTimeoutMs = 180_000
       new ServiceProcess({
         name: s.name,
         port,
-        env: environmentFor(s.name, port, options),
+        env: {
+          ...(s.name === 'order-api' && opsUrls ? { CONSOLE_SERVICE_URLS: opsUrls } : {}),
+          ...environmentFor(s.name, port, options),
+        },
         ...(options.onLine ? { onLine: (line: string) => options.onLine!(s.name, line) } : {}),
         ...(options.node ? { node: options.node } : {}),
       }),
@@ -117,8 +129,21 @@ export async function startStack(options: StackOptions, readyTimeoutMs = 180_000
     await processes.get('order-api')?.stop();
   };
   try {
+    options.signal?.throwIfAborted();
+    const started = Date.now();
+    const report = options.onReadiness;
     for (const p of processes.values()) p.start();
-    await Promise.all([...processes.values()].map((p) => p.waitReady(readyTimeoutMs)));
+    await Promise.all(
+      [...processes.values()].map(async (p) => {
+        const ready = await p.waitReady(readyTimeoutMs, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(report
+            ? { onWaiting: (reason: string, afterMs: number) => report(p, { ready: false, afterMs, reason }) }
+            : {}),
+        });
+        report?.(p, { ...ready, afterMs: Date.now() - started });
+      }),
+    );
   } catch (err) {
     await stop();
     throw err;

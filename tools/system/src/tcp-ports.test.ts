@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { acceptsConnections, freePorts, freePortsFor } from './tcp-ports.js';
+import { acceptsConnections, freePortRange, freePorts, freePortsFor } from './tcp-ports.js';
 
 function listen(port: number) {
   const server = createServer((socket) => socket.end());
@@ -23,6 +23,16 @@ describe('free ports', () => {
     const ports = await freePortsFor(['order-api', 'email'] as const);
     expect(Object.keys(ports)).toEqual(['order-api', 'email']);
     expect(ports['order-api']).not.toBe(ports.email);
+  });
+});
+
+describe('a free port range', () => {
+  it('is that many consecutive ports that can all be bound, outside the rabbitmqctl range', async () => {
+    const base = await freePortRange(6);
+    const ports = Array.from({ length: 6 }, (_, i) => base + i);
+    for (const port of ports) expect(port < 35672 || port > 35682).toBe(true);
+    const servers = await Promise.all(ports.map(listen));
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   });
 });
 

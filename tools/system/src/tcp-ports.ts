@@ -33,6 +33,32 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   }
 }
 
+/** Listens on `port`; resolves with the server, or undefined when the port is taken. */
+function hold(port: number, host: string): Promise<Server | undefined> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+/**
+ * The first of `count` consecutive ports that are all free right now (held together while
+ * checked), for a program that takes one base port and counts up from it, as `npm start`
+ * does with PORT_BASE.
+ */
+export async function freePortRange(count: number, host = '127.0.0.1', attempts = 50): Promise<number> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const [base] = await freePorts(1, host);
+    const range = Array.from({ length: count }, (_, i) => base! + i);
+    if (range.at(-1)! > 65_535 || range.some(reserved)) continue;
+    const held = await Promise.all(range.map((port) => hold(port, host)));
+    await Promise.all(held.map((s) => s && new Promise((resolve) => s.close(resolve))));
+    if (held.every(Boolean)) return base!;
+  }
+  throw new Error(`no ${count} consecutive free ports found in ${attempts} attempts`);
+}
+
 /** One free port for each name, e.g. the `ports` of a stack on a busy machine. */
 export async function freePortsFor<N extends string>(names: readonly N[]): Promise<Record<N, number>> {
   const ports = await freePorts(names.length);

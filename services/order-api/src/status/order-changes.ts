@@ -14,6 +14,8 @@ export function orderChangesChannel(schema: string): string {
  */
 export class OrderChanges {
   private readonly followers = new Map<string, Set<() => void>>();
+  /** Told of every notification (the console's live list); null when notifications may have been lost. */
+  private readonly watchers = new Set<(payload: string | null) => void>();
   private readonly listener: OutboxListener;
   private count = 0;
 
@@ -25,6 +27,7 @@ export class OrderChanges {
       onNotify: (orderId) => this.notify(orderId),
       onListening: () => {
         for (const orderId of this.followers.keys()) this.notify(orderId);
+        for (const fn of [...this.watchers]) fn(null);
       },
       ...(options.logger ? { logger: options.logger.child({ component: 'order-changes' }) } : {}),
     });
@@ -64,7 +67,15 @@ export class OrderChanges {
     };
   }
 
+  /** Calls `onAny` with every notification's payload; returns the unsubscribe function. */
+  watchAll(onAny: (payload: string | null) => void): () => void {
+    const fn = (payload: string | null) => onAny(payload);
+    this.watchers.add(fn);
+    return () => void this.watchers.delete(fn);
+  }
+
   private notify(orderId: string) {
+    for (const fn of [...this.watchers]) fn(orderId);
     const set = this.followers.get(orderId);
     if (set) for (const fn of [...set]) fn();
   }

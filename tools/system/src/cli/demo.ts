@@ -1,11 +1,11 @@
 // `npm run demo`: posts a realistic order to a running system (`npm start`) and follows
 // it live until every channel is final, one line per change.
-import { CURRENCY_EXPONENTS, SERVICE_CATALOGUE } from '@notify/contracts';
+import { CURRENCY_EXPONENTS } from '@notify/contracts';
 import { followOrder, FollowTimeoutError, isOrderFinal } from '../follow-order.js';
+import { localServicePorts } from '../local-ports.js';
 import { OrderApiClient, OrderApiError } from '../order-client.js';
 import { sampleOrder } from '../sample-order.js';
 
-const apiUrl = process.env.API_URL ?? `http://127.0.0.1:${SERVICE_CATALOGUE['order-api'].port}`;
 const timeoutMs = Number(process.env.DEMO_TIMEOUT_MS ?? 60_000);
 
 function say(line: string) {
@@ -22,6 +22,15 @@ function since(start: number): string {
 }
 
 async function main(): Promise<number> {
+  let apiUrl = process.env.API_URL;
+  if (!apiUrl) {
+    try {
+      apiUrl = `http://127.0.0.1:${localServicePorts()['order-api']}`;
+    } catch (err) {
+      say((err as Error).message);
+      return 1;
+    }
+  }
   const client = new OrderApiClient(apiUrl, process.env.API_KEY || undefined);
   const body = sampleOrder();
   const start = Date.now();
