@@ -86,6 +86,7 @@ describe('outbox relay', () => {
     expect(ready.json()).toEqual({
       status: 'degraded',
       checks: { database: true, broker: false, consumer: false },
+      reasons: { consumer: 'not consuming order-api.events' },
     });
     const pending = (await api.app.inject({ url: `/orders/${first}` })).json();
     expect(pending.status).toBe('accepted');
