@@ -195,11 +195,12 @@ describe('topology', () => {
     ]);
   });
 
-  it('gives notification an alternate exchange whose queue catches everything', () => {
+  it('gives notification an alternate exchange whose queue catches everything, under a name of its own', () => {
+    expect(UNROUTABLE_QUEUE.name).not.toBe(EXCHANGES.unroutable.name);
     expect(EXCHANGES.notification.arguments['alternate-exchange']).toBe(EXCHANGES.unroutable.name);
     expect(fullTopology().bindings).toContainEqual({
       exchange: EXCHANGES.unroutable.name,
-      queue: 'notification.unroutable',
+      queue: 'notification.unroutable.queue',
       routingKey: '',
     });
   });

@@ -70,8 +70,14 @@ const deadLetterTo = (exchange: string, routingKey: string) => ({
   'x-overflow': 'reject-publish',
 });
 
+/**
+ * What the alternate exchange catches. Its name differs from the exchange's on purpose:
+ * broker permissions match exchanges and queues by one name, so a user allowed to read
+ * this queue (the order API) would otherwise also read the exchange, which is what a
+ * binding needs from its source.
+ */
 export const UNROUTABLE_QUEUE: QueueSpec = {
-  name: 'notification.unroutable',
+  name: 'notification.unroutable.queue',
   arguments: quorum({ 'x-delivery-limit': KEEP_FOREVER_DELIVERY_LIMIT }),
 };
 

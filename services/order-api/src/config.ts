@@ -8,6 +8,7 @@ import {
   makeValidator,
   num,
 } from '@notify/service-kit';
+import { channelOwnerList } from './status/channel-owners.js';
 
 const SERVICE = SERVICE_CATALOGUE['order-api'];
 
@@ -48,6 +49,10 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
         desc: 'Consume outcome events (order-api.events) into channel states in this process',
       }),
       STATUS_CONSUMER_PREFETCH: num({ default: 32 }),
+      CHANNEL_OWNERS: channelOwnerList({
+        default: {},
+        desc: "Broker user whose outcome events each channel accepts (email=email,...); unnamed channels: the API's own user",
+      }),
       SSE_MAX_STREAMS: num({ default: 1_000, desc: 'Open GET /orders/:id/events streams per process' }),
       SSE_HEARTBEAT_MS: num({ default: 15_000, desc: 'Keep-alive comment interval on event streams' }),
       IDEMPOTENCY_KEY_TTL: duration({

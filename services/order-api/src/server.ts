@@ -28,6 +28,7 @@ import { loadConsoleConfig } from './console/console-config.js';
 import type { ConsoleConfig } from './console/console-config.js';
 import { setupConsole } from './console/console-setup.js';
 import { statusConsumer } from './status/status-consumer.js';
+import { eventOwnership, resolveChannelOwners } from './status/channel-owners.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -125,7 +126,13 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
       relay,
       tasks,
       consumers: config.STATUS_CONSUMER_ENABLED
-        ? [statusConsumer(statuses, config.STATUS_CONSUMER_PREFETCH)]
+        ? [
+            statusConsumer(
+              statuses,
+              config.STATUS_CONSUMER_PREFETCH,
+              eventOwnership(resolveChannelOwners(config.CHANNEL_OWNERS, broker.user), registry),
+            ),
+          ]
         : [],
     };
   },

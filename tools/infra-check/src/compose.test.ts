@@ -9,7 +9,7 @@ import {
 } from './compose/compose-file.js';
 import type { ComposeFile, ComposeService } from './compose/compose-file.js';
 import { InterpolationError, interpolate, references } from './compose/interpolate.js';
-import { brokerGrants } from './rabbitmq/broker-users.js';
+import { brokerGrants, channelOwners } from './rabbitmq/broker-users.js';
 import {
   DEVELOPMENT_ADMIN,
   VHOST,
@@ -112,6 +112,17 @@ describe('infra/compose.yaml', () => {
     const db = new URL(vars.DATABASE_URL as string);
     expect([db.username, db.hostname, db.pathname]).toEqual([s.schema, 'postgres', '/notify']);
   });
+
+  it.each(SERVICES)(
+    'runs $name with its own least-privilege broker user, verifying the topology the broker imported',
+    (s) => {
+      const vars = environment(service(s.name));
+      expect(vars.TOPOLOGY).toBe('verify');
+      expect(brokerGrants().find((g) => g.user === s.name)?.configure).toEqual([]);
+      if (s.kind === 'api') expect(vars.CHANNEL_OWNERS).toBe(channelOwners());
+      else expect(vars).not.toHaveProperty('CHANNEL_OWNERS');
+    },
+  );
 
   it.each(STAND_INS)('builds the $name stand-in with the same Dockerfile, in development mode', (t) => {
     const c = service(t.name);

@@ -6,7 +6,7 @@ import type { Channel } from '@notify/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { K8sObject } from './k8s/base-manifests.js';
 import { KubectlMissingError, KustomizeError, kustomizeBuild } from './k8s/kubectl-kustomize.js';
-import { brokerGrants } from './rabbitmq/broker-users.js';
+import { brokerGrants, channelOwners } from './rabbitmq/broker-users.js';
 import { VHOST } from './rabbitmq/definitions.js';
 import { repoPath } from './repo-paths.js';
 import { COMMON_SECRETS, SERVICES } from './service-catalogue.js';
@@ -144,6 +144,15 @@ describe.each(['production', 'rabbitmq-cluster'])('the %s overlay', (overlay) =>
       const amqp = new URL(decode(secret, 'AMQP_URL'));
       expect([amqp.username, amqp.pathname]).toEqual([s.name, `/${VHOST}`]);
       expect(new URL(decode(secret, 'DATABASE_URL')).username).toBe(s.schema);
+    });
+
+    it('only verifies the broker topology, which the definitions import created, as its own least-privilege user', () => {
+      const { config } = envSources();
+      expect(config.data?.TOPOLOGY).toBe('verify');
+      if (s.kind === 'api') expect(config.data?.CHANNEL_OWNERS).toBe(channelOwners());
+      else expect(config.data).not.toHaveProperty('CHANNEL_OWNERS');
+      const grant = brokerGrants().find((g) => g.user === s.name);
+      expect(grant?.configure).toEqual([]);
     });
 
     it('refers to its ConfigMap and Secret by their content-hashed names, so a change rolls its pods', () => {

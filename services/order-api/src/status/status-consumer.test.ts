@@ -3,18 +3,29 @@ import { events } from '@notify/contracts';
 import type { Delivery } from '@notify/messaging';
 import { describe, expect, it } from 'vitest';
 import type { ApplyResult, ChannelStatusStore } from './apply-outcome.js';
+import { resolveChannelOwners } from './channel-owners.js';
+import type { EventOwnership, EventRefusal } from './channel-owners.js';
 import type { OutcomeContract } from './outcome-events.js';
 import { outcomeEventHandler } from './status-consumer.js';
 
 const orderId = randomUUID();
 
-function fraudAssessed(): Delivery<OutcomeContract> {
+function fraudAssessed(publishedBy?: string): Delivery<OutcomeContract> {
   return {
     key: events.fraudAssessed.routingKey,
     contract: events.fraudAssessed,
     payload: { orderId, occurredAt: '2026-11-23T12:00:00.000Z', score: 10, decision: 'approve', rules: [] },
-    ctx: { logger: undefined },
+    ctx: { logger: undefined, publishedBy },
   } as unknown as Delivery<OutcomeContract>;
+}
+
+function ownership(): EventOwnership & { refusals: EventRefusal[] } {
+  const refusals: EventRefusal[] = [];
+  return {
+    refusals,
+    owners: resolveChannelOwners({ fraud: 'svc-fraud' }, 'order-api'),
+    refused: (r) => refusals.push(r),
+  };
 }
 
 function store(answer: () => Promise<ApplyResult>): ChannelStatusStore & { seen: unknown[] } {
@@ -56,5 +67,34 @@ describe('outcomeEventHandler', () => {
   it('lets any other failure through, so the runner retries it as unexpected', async () => {
     const bug = Object.assign(new Error('column "x" does not exist'), { code: '42703' });
     await expect(outcomeEventHandler(store(() => Promise.reject(bug)))(fraudAssessed())).rejects.toBe(bug);
+  });
+
+  it("applies an event published by its channel's owner", async () => {
+    const statuses = store(async () => 'applied');
+    const owners = ownership();
+    await expect(outcomeEventHandler(statuses, owners)(fraudAssessed('svc-fraud'))).resolves.toEqual({
+      kind: 'ack',
+    });
+    expect(statuses.seen).toHaveLength(1);
+    expect(owners.refusals).toEqual([]);
+  });
+
+  it('dead-letters, counts and does not apply an event from another user or from no verified user', async () => {
+    for (const publishedBy of ['svc-email', undefined]) {
+      const statuses = store(async () => 'applied');
+      const owners = ownership();
+      const fate = await outcomeEventHandler(statuses, owners)(fraudAssessed(publishedBy));
+      expect(fate).toMatchObject({
+        kind: 'dead-letter',
+        reason: expect.stringContaining('only "svc-fraud"'),
+      });
+      expect(statuses.seen).toEqual([]);
+      expect(owners.refusals).toEqual([
+        expect.objectContaining({
+          channel: 'fraud',
+          reason: publishedBy ? 'not-channel-owner' : 'unverified-publisher',
+        }),
+      ]);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { channelConsumers } from '@notify/contracts';
 import type { Channel } from '@notify/contracts';
+import { channelOwners } from '../rabbitmq/broker-users.js';
 import { VHOST } from '../rabbitmq/definitions.js';
 import { SERVICES, SHUTDOWN_TIMEOUT_MS } from '../service-catalogue.js';
 import type { DeployedService } from '../service-catalogue.js';
@@ -213,6 +214,10 @@ export function baseConfig(s: DeployedService): Record<string, string> {
     LOG_LEVEL: 'info',
     DATABASE_SCHEMA: s.schema,
     SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    // The broker's topology is created by the definitions import; the services' users may
+    // not declare anything, so they only check that it is there (docs/deployment.md).
+    TOPOLOGY: 'verify',
+    ...(s.kind === 'api' ? { CHANNEL_OWNERS: channelOwners() } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
-import { ALL_EXCHANGES, CHANNELS, EXCHANGES, channelConsumers, fullTopology } from '@notify/contracts';
+import { CHANNELS, EXCHANGES, channelConsumers, fullTopology, orderEventsConsumer } from '@notify/contracts';
 import { describe, expect, it } from 'vitest';
-import { brokerGrants, exactNames } from './broker-users.js';
+import { brokerGrants, channelOwners, eventRoutingKeysOf, exactNames } from './broker-users.js';
+import { buildDefinitions, policyDefinitionOf } from './definitions.js';
 
 const grant = (user: string) => {
   const g = brokerGrants().find((x) => x.user === user);
@@ -8,6 +9,9 @@ const grant = (user: string) => {
   return g;
 };
 const matches = (regex: string, name: string) => new RegExp(regex).test(name);
+const topology = fullTopology();
+const queueNames = topology.queues.map((q) => q.name);
+const exchangeNames = topology.exchanges.map((e) => e.name);
 
 describe('broker grants', () => {
   it('build anchored regexes that match exactly the listed names', () => {
@@ -19,29 +23,80 @@ describe('broker grants', () => {
     expect(exactNames([])).toBe('^$');
   });
 
+  it('let nobody configure (declare or delete) anything: a deploy step creates the topology', () => {
+    for (const g of brokerGrants()) expect(g.configure, g.user).toEqual([]);
+  });
+
+  it('let nobody bind: no user reads an exchange, and no queue shares an exchange name', () => {
+    for (const g of brokerGrants()) {
+      for (const name of g.read) expect(exchangeNames, `${g.user} reads ${name}`).not.toContain(name);
+      for (const name of g.write) expect(queueNames, `${g.user} writes ${name}`).not.toContain(name);
+    }
+  });
+
   it('let only the order API write to notification', () => {
     const writers = brokerGrants().filter((g) => g.write.includes(EXCHANGES.notification.name));
     expect(writers.map((g) => g.user)).toEqual(['order-api']);
   });
 
-  it("never let a channel service read another service's queue", () => {
-    const queues = fullTopology().queues.map((q) => q.name);
+  it("give each channel's service its own work queue, retry and dead-letter exchanges and order.events, nothing else", () => {
     for (const c of CHANNELS) {
-      const own = new Set([
-        channelConsumers[c].queue.name,
-        ...channelConsumers[c].retryQueues.map((q) => q.name),
-      ]);
-      const readable = grant(c).read.filter((n) => queues.includes(n));
-      expect(new Set(readable)).toEqual(own);
+      const t = channelConsumers[c];
+      expect(grant(c).read).toEqual([t.queue.name]);
+      expect(new Set(grant(c).write)).toEqual(
+        new Set([t.retryExchange.name, t.deadLetterExchange.name, EXCHANGES.events.name]),
+      );
+      expect(grant(c).eventRoutingKeys).toEqual({ write: eventRoutingKeysOf(c), read: [] });
     }
   });
 
-  it('let every service declare every exchange, since each declares them all on connect', () => {
-    for (const g of brokerGrants().filter((x) => x.user !== 'keda'))
-      for (const e of ALL_EXCHANGES) expect(g.configure, `${g.user} ${e.name}`).toContain(e.name);
+  it('give every writer of order.events topic permissions, with no routing key of another channel', () => {
+    for (const g of brokerGrants().filter((x) => x.write.includes(EXCHANGES.events.name))) {
+      expect(g.eventRoutingKeys, g.user).toBeDefined();
+      const others = CHANNELS.filter((c) => c !== g.user).flatMap(eventRoutingKeysOf);
+      for (const key of g.eventRoutingKeys?.write ?? []) expect(others).not.toContain(key);
+    }
+  });
+
+  it('let the order API read its event queue and the dead letters, and publish no event', () => {
+    const api = grant('order-api');
+    expect(api.read).toContain(orderEventsConsumer.queue.name);
+    for (const c of CHANNELS) expect(api.read).not.toContain(channelConsumers[c].queue.name);
+    expect(api.write).not.toContain(EXCHANGES.events.name);
+    expect(api.eventRoutingKeys).toBeUndefined();
   });
 
   it('give the queue-depth user nothing but entry to the vhost', () => {
     expect(grant('keda')).toMatchObject({ configure: [], write: [], read: [] });
+  });
+
+  it('name every channel with its service user in CHANNEL_OWNERS', () => {
+    expect(channelOwners()).toBe(
+      'email=email,whatsapp=whatsapp,logistic=logistic,payment=payment,fraud=fraud',
+    );
+    expect(channelOwners((u) => `run-${u}`)).toContain('payment=run-payment');
+  });
+});
+
+describe('broker policies', () => {
+  const definitions = buildDefinitions();
+
+  it('say for every queue exactly what its arguments say, and each queue is matched by one policy', () => {
+    for (const q of definitions.queues) {
+      const matching = definitions.policies.filter((p) => matches(p.pattern, q.name));
+      const expected = policyDefinitionOf(q.arguments);
+      expect(matching, q.name).toHaveLength(1);
+      expect(matching[0]?.definition, q.name).toEqual(expected);
+      expect(expected['delivery-limit'], q.name).toBeTypeOf('number');
+    }
+  });
+
+  it('dead-letter at least once wherever the broker dead-letters', () => {
+    for (const p of definitions.policies.filter((x) => x.definition['dead-letter-exchange'])) {
+      expect(p.definition).toMatchObject({
+        'dead-letter-strategy': 'at-least-once',
+        overflow: 'reject-publish',
+      });
+    }
   });
 });

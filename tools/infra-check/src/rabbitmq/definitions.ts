@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { fullTopology } from '@notify/contracts';
 import { EXCHANGES } from '@notify/contracts';
+import type { QueueSpec } from '@notify/contracts';
 import { brokerGrants, exactNames } from './broker-users.js';
 import { HASHING_ALGORITHM, rabbitPasswordHash } from './password-hash.js';
 
@@ -34,6 +35,15 @@ export interface TopicPermission {
   read: string;
 }
 
+export interface Policy {
+  name: string;
+  vhost: string;
+  pattern: string;
+  'apply-to': 'queues';
+  priority: number;
+  definition: Record<string, unknown>;
+}
+
 export interface Definitions {
   users: DefinitionsUser[];
   vhosts: { name: string; limits?: unknown[]; metadata?: { description: string; tags: string[] } }[];
@@ -41,7 +51,7 @@ export interface Definitions {
   topic_permissions: TopicPermission[];
   parameters: unknown[];
   global_parameters: unknown[];
-  policies: unknown[];
+  policies: Policy[];
   queues: {
     name: string;
     vhost: string;
@@ -152,7 +162,7 @@ export function buildDefinitions(options: DefinitionsOptions = {}): Definitions 
     topic_permissions: topicPermissions,
     parameters: [],
     global_parameters: [],
-    policies: [],
+    policies: queuePolicies(topology.queues, vhost),
     queues: topology.queues.map((q) => ({
       name: q.name,
       vhost,
@@ -178,6 +188,56 @@ export function buildDefinitions(options: DefinitionsOptions = {}): Definitions 
       arguments: {},
     })),
   };
+}
+
+/** Queue arguments that have a policy key of the same meaning (x-queue-type has none). */
+const POLICY_KEYS: Readonly<Record<string, string>> = {
+  'x-delivery-limit': 'delivery-limit',
+  'x-dead-letter-exchange': 'dead-letter-exchange',
+  'x-dead-letter-routing-key': 'dead-letter-routing-key',
+  'x-dead-letter-strategy': 'dead-letter-strategy',
+  'x-overflow': 'overflow',
+};
+
+/** The policy definition that says what the queue's arguments say. */
+export function policyDefinitionOf(
+  queueArguments: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [arg, key] of Object.entries(POLICY_KEYS))
+    if (queueArguments[arg] !== undefined) out[key] = queueArguments[arg];
+  return out;
+}
+
+/**
+ * Policies that state each queue's delivery limit and dead-lettering once more, in the
+ * form an operator sees and changes at run time: the queues' own arguments say the same
+ * (an argument wins over a policy), so a policy set by hand over ours (a higher priority)
+ * cannot take a queue's dead-lettering away, and a queue an operator re-creates without
+ * arguments still gets them. One policy per distinct definition, matching its queues by
+ * exact name.
+ */
+function queuePolicies(queues: readonly QueueSpec[], vhost: string): Policy[] {
+  const groups = new Map<string, { definition: Record<string, unknown>; queues: string[] }>();
+  for (const q of queues) {
+    const definition = policyDefinitionOf(q.arguments);
+    if (Object.keys(definition).length === 0) continue;
+    const key = JSON.stringify(definition);
+    const group = groups.get(key) ?? { definition, queues: [] };
+    group.queues.push(q.name);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map((g) => {
+    const target = g.definition['dead-letter-exchange'];
+    return {
+      name: typeof target === 'string' ? `dead-letter-to-${target}` : 'keep-until-taken',
+      vhost,
+      pattern: exactNames(g.queues),
+      'apply-to': 'queues',
+      priority: 0,
+      definition: g.definition,
+    };
+  });
 }
 
 /** Development passwords, for the compose stack only; the names say what they are. */

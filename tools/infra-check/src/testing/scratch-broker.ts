@@ -15,6 +15,8 @@ export interface ScratchBroker {
   userName(user: string): string;
   /** AMQP URL that logs in as that user into the scratch vhost. */
   url(user: string): string;
+  /** AMQP URL of the test's own broker user (AMQP_URL's), with every permission on the vhost: to look and clean up. */
+  readonly adminUrl: string;
   readonly definitions: Definitions;
   delete(): Promise<void>;
 }
@@ -26,6 +28,7 @@ function managementAuth(): string {
   return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 }
 
+/** A call to the broker's management API as the test's own user (AMQP_URL's). */
 export async function management(method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${MANAGEMENT_URL}/api${path}`, {
     method,
@@ -59,6 +62,7 @@ export async function loadScratchBroker(prefix = 'infra'): Promise<ScratchBroker
     vhosts: committed.vhosts.map((v) => ({ ...v, name: run })),
     permissions: committed.permissions.map((p) => ({ ...p, user: rename(p.user), vhost: run })),
     topic_permissions: committed.topic_permissions.map((p) => ({ ...p, user: rename(p.user), vhost: run })),
+    policies: committed.policies.map((p) => ({ ...p, vhost: run })),
     queues: committed.queues.map((q) => ({ ...q, vhost: run })),
     exchanges: committed.exchanges.map((e) => ({ ...e, vhost: run })),
     bindings: committed.bindings.map((b) => ({ ...b, vhost: run })),
@@ -75,8 +79,25 @@ export async function loadScratchBroker(prefix = 'infra'): Promise<ScratchBroker
   }
 
   const base = new URL(AMQP_URL);
+  const admin = decodeURIComponent(base.username || 'guest');
+  const granted = await management(
+    'PUT',
+    `/permissions/${encodeURIComponent(run)}/${encodeURIComponent(admin)}`,
+    {
+      configure: '.*',
+      write: '.*',
+      read: '.*',
+    },
+  );
+  if (!granted.ok) {
+    await remove();
+    throw new Error(`cannot grant ${admin} permissions on ${run}: ${granted.status}`);
+  }
+  const adminUrl = new URL(base);
+  adminUrl.pathname = `/${encodeURIComponent(run)}`;
   return {
     vhost: run,
+    adminUrl: adminUrl.toString(),
     definitions,
     userName,
     url(user) {
