@@ -8,11 +8,11 @@ import type {
 } from '../domain/create-order.js';
 import type { AcceptedOrder, OutboxMessage } from '../domain/order-messages.js';
 import { insertOutboxRowsSql, outboxRecords } from '../outbox/outbox-store.js';
+import { isDatabaseOutage } from './database-errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { GroupCommitOptions, PendingWrite } from './group-commit.js';
 
 const UNIQUE_VIOLATION = '23505';
-const DEADLOCK = '40P01';
 
 // One statement writes a whole batch of orders: atomic without BEGIN/COMMIT and one
 // commit (one WAL flush) for all of them. Data-modifying CTEs all run; `go` keeps the
@@ -89,7 +89,11 @@ export class OrderRepository implements OrderStore {
   ) {
     const { onCommitted, ...grouping } = options;
     this.onCommitted = onCommitted ?? (() => undefined);
-    this.writes = new GroupCommit((batch) => this.write(batch), grouping);
+    this.writes = new GroupCommit((batch) => this.write(batch), {
+      // Every order of the batch would meet an outage again; anything else may be one order's fault.
+      retryAlone: (err) => !isDatabaseOutage(err),
+      ...grouping,
+    });
   }
 
   insertOrder(
@@ -106,17 +110,13 @@ export class OrderRepository implements OrderStore {
     try {
       created = await this.insertBatch(batch.map((p) => p.item));
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (batch.length > 1 && (code === UNIQUE_VIOLATION || code === DEADLOCK)) {
-        // One order spoiled the batch (a reference clash, a deadlock on a shared key):
-        // write each on its own so only that one is affected.
-        await Promise.all(batch.map((p) => this.write([p])));
-      } else if (batch[0] && isUniqueViolation(err, 'orders_reference_key')) {
+      // A batch that fails is written again one order at a time by GroupCommit
+      // (retryAlone), so only the order that spoiled it sees an error.
+      if (batch.length === 1 && batch[0] && isUniqueViolation(err, 'orders_reference_key')) {
         batch[0].resolve({ kind: 'reference-taken' });
-      } else {
-        for (const p of batch) p.reject(err);
+        return;
       }
-      return;
+      throw err;
     }
     // Stored orders are answered first and unconditionally: nothing after the commit
     // may turn a stored order into an error for its client.
