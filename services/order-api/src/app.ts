@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { asyncApiDocument } from '@notify/contracts';
 import { OPS_PATHS } from '@notify/service-kit';
 import type { OpsRoutes, Pool } from '@notify/service-kit';
 import Fastify, { LogController } from 'fastify';
@@ -35,6 +36,8 @@ export interface AppOptions {
   readonly bodyLimitBytes: number;
   readonly trustProxy: boolean;
   readonly streams: OrderStreamOptions;
+  /** The broker's virtual host, named in the AsyncAPI document's bindings (default `/`). */
+  readonly vhost?: string;
 }
 
 export interface AppDeps {
@@ -171,6 +174,9 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   });
   const views = new OrderReadModel(deps.pool);
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  // The messages beside the endpoints: built once, for the vhost this API publishes to.
+  const asyncApi = asyncApiDocument({ vhost: options.vhost ?? '/' });
+  app.get('/asyncapi.json', { config: { public: true }, schema: { hide: true } }, async () => asyncApi);
   orderRoutes(app, { orders, views, metrics: deps.metrics });
   orderStreamRoutes(app, { views, changes: deps.changes, options: options.streams });
   deadLetterRoutes(app, { deadLetters: deps.deadLetters, statuses: new StatusRepository(deps.pool) });

@@ -61,7 +61,7 @@ describe('API keys', () => {
   });
 
   it('keeps health, readiness, metrics and the API documents open', async () => {
-    for (const url of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']) {
+    for (const url of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/asyncapi.json', '/docs']) {
       const res = await api.app.inject({ url });
       expect([200, 503], url).toContain(res.statusCode);
     }

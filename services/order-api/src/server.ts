@@ -29,6 +29,11 @@ import type { ConsoleConfig } from './console/console-config.js';
 import { setupConsole } from './console/console-setup.js';
 import { statusConsumer } from './status/status-consumer.js';
 
+/** The virtual host an AMQP URL names (`/` when its path is empty). */
+export function amqpVhost(amqpUrl: string): string {
+  return decodeURIComponent(new URL(amqpUrl).pathname.replace(/^\//, '')) || '/';
+}
+
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
 interface OrderApiParts extends ServiceParts {
@@ -112,6 +117,7 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
         rateLimitWindowMs: config.RATE_LIMIT_WINDOW,
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         trustProxy: config.TRUST_PROXY,
+        vhost: amqpVhost(config.AMQP_URL),
       },
     });
     const tasks: ServiceTask[] = [

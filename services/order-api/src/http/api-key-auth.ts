@@ -41,7 +41,7 @@ declare module 'fastify' {
     clientId: string;
   }
   interface FastifyContextConfig {
-    /** Reachable without an API key (health, readiness, metrics, docs). */
+    /** Reachable without an API key (health, readiness, metrics, docs, /asyncapi.json). */
     public?: boolean;
   }
 }
