@@ -112,7 +112,7 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
       }),
       options: {
         streams: { maxStreams: config.SSE_MAX_STREAMS, heartbeatMs: config.SSE_HEARTBEAT_MS },
-        apiKeys: config.API_KEYS,
+        clients: config.clients,
         rateLimitMax: config.RATE_LIMIT_MAX,
         rateLimitWindowMs: config.RATE_LIMIT_WINDOW,
         bodyLimitBytes: config.BODY_LIMIT_BYTES,

@@ -4,6 +4,7 @@ import type { OrderProgress, OrderReadModel } from '../adapters/order-read-model
 import type { ApiInstance } from '../http/api-instance.js';
 import { refuseOtherMethods } from '../http/method-not-allowed.js';
 import { OrderIdParams, problemResponses } from '../http/order-schemas.js';
+import { orderOwnerFilter } from '../console/operator-access.js';
 import { HttpProblem, statusTitle } from '../http/problem.js';
 import type { OrderChanges } from '../status/order-changes.js';
 
@@ -60,6 +61,7 @@ export function orderStreamRoutes(
         });
       }
       const id = request.params.id;
+      const owner = orderOwnerFilter(request);
       const stream = new PassThrough();
       let lastSent = '';
       let seq = 0;
@@ -81,7 +83,7 @@ export function orderStreamRoutes(
         try {
           do {
             again = false;
-            const order = await views.progress(id);
+            const order = await views.progress(id, owner);
             if (order) send(order);
           } while (again && !stream.writableEnded);
         } catch (err) {
@@ -95,7 +97,7 @@ export function orderStreamRoutes(
       const unfollow = changes.follow(id, () => void refresh());
       let first: OrderProgress | null;
       try {
-        first = await views.progress(id);
+        first = await views.progress(id, owner);
       } catch (err) {
         unfollow();
         throw err;
@@ -120,12 +122,17 @@ export function orderStreamRoutes(
 
       stream.write('retry: 3000\n\n');
       send(first);
-      return reply
-        .code(200)
-        .header('content-type', 'text/event-stream; charset=utf-8')
-        .header('cache-control', 'no-cache, no-transform')
-        .header('x-accel-buffering', 'no')
-        .send(stream);
+      return (
+        reply
+          .code(200)
+          .header('content-type', 'text/event-stream; charset=utf-8')
+          .header('cache-control', 'no-cache, no-transform')
+          .header('x-accel-buffering', 'no')
+          // The connection ends with the stream: a shutdown that ends the stream then finds
+          // no keep-alive connection left to wait for.
+          .header('connection', 'close')
+          .send(stream)
+      );
     },
   );
   refuseOtherMethods(app, '/orders/:id/events', ['GET']);
