@@ -84,6 +84,10 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       }),
       STATUS_CONSUMER_PREFETCH: num({ default: 32 }),
       SSE_MAX_STREAMS: num({ default: 1_000, desc: 'Open GET /orders/:id/events streams per process' }),
+      SSE_MAX_STREAMS_PER_CLIENT: num({
+        default: 20,
+        desc: 'Open GET /orders/:id/events streams per API client per process (429 beyond)',
+      }),
       SSE_HEARTBEAT_MS: num({ default: 15_000, desc: 'Keep-alive comment interval on event streams' }),
       IDEMPOTENCY_KEY_TTL: duration({
         default: 86_400_000,

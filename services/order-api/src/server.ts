@@ -111,7 +111,11 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
         logger,
       }),
       options: {
-        streams: { maxStreams: config.SSE_MAX_STREAMS, heartbeatMs: config.SSE_HEARTBEAT_MS },
+        streams: {
+          maxStreams: config.SSE_MAX_STREAMS,
+          maxStreamsPerClient: config.SSE_MAX_STREAMS_PER_CLIENT,
+          heartbeatMs: config.SSE_HEARTBEAT_MS,
+        },
         clients: config.clients,
         rateLimitMax: config.RATE_LIMIT_MAX,
         rateLimitWindowMs: config.RATE_LIMIT_WINDOW,
