@@ -105,6 +105,24 @@ describe('loadWhatsappConfig', () => {
     }
   });
 
+  it("accepts the sender bare or in Twilio's own whatsapp: form, and keeps it bare", () => {
+    for (const from of ['+14155238886', 'whatsapp:+14155238886']) {
+      const config = loadWhatsappConfig({ ...REAL, TWILIO_WHATSAPP_FROM: from }, { NODE_ENV: 'production' });
+      expect(config.from).toBe('+14155238886');
+    }
+    for (const bad of [
+      'whatsapp:4155238886',
+      'whatsapp:',
+      'sms:+14155238886',
+      'whatsapp:whatsapp:+14155238886',
+    ]) {
+      const err = configError(() =>
+        loadWhatsappConfig({ ...REAL, TWILIO_WHATSAPP_FROM: bad }, { NODE_ENV: 'production' }),
+      );
+      expect(err.variables).toHaveProperty('TWILIO_WHATSAPP_FROM');
+    }
+  });
+
   it('rejects a sender that is not E.164 and an unknown mode', () => {
     const err = configError(() =>
       loadWhatsappConfig(

@@ -33,9 +33,16 @@ const E164_PATTERN = /^\+[1-9][0-9]{6,14}$/;
 const ACCOUNT_SID_PATTERN = /^AC[0-9a-fA-F]{32}$/;
 const CONTENT_SID_PATTERN = /^HX[0-9a-fA-F]{32}$/;
 
-const e164 = makeValidator<string>((input: string) => {
-  if (!E164_PATTERN.test(input)) throw new Error('must be a phone number in E.164 form, like +14155238886');
-  return input;
+/**
+ * The sender in E.164. Twilio's console and documentation show it with its channel
+ * prefix (`whatsapp:+14155238886`), so that form is accepted too and stored bare; the
+ * sender adds the prefix back.
+ */
+const whatsappSender = makeValidator<string>((input: string) => {
+  const bare = input.startsWith('whatsapp:') ? input.slice('whatsapp:'.length) : input;
+  if (!E164_PATTERN.test(bare))
+    throw new Error('must be a phone number in E.164 form, like +14155238886 or whatsapp:+14155238886');
+  return bare;
 });
 
 const contentSid = makeValidator<string>((input: string) => {
@@ -113,7 +120,9 @@ export function loadWhatsappConfig(
     {
       TWILIO_ACCOUNT_SID: sandboxDefaults ? str({ default: SANDBOX_ACCOUNT_SID }) : str(),
       TWILIO_AUTH_TOKEN: sandboxDefaults ? str({ default: SANDBOX_AUTH_TOKEN }) : str(),
-      TWILIO_WHATSAPP_FROM: sandboxDefaults ? e164({ default: SANDBOX_WHATSAPP_FROM }) : e164(),
+      TWILIO_WHATSAPP_FROM: sandboxDefaults
+        ? whatsappSender({ default: SANDBOX_WHATSAPP_FROM })
+        : whatsappSender(),
       TWILIO_API_BASE_URL: url({ default: sandboxDefaults ? SANDBOX_API_BASE_URL : TWILIO_API_BASE_URL }),
       WHATSAPP_MODE: str({ choices: [...WHATSAPP_MODES], default: 'template' }),
       TWILIO_CONTENT_SID: contentSid({ default: '' }),
