@@ -2,6 +2,7 @@
 // against the same broker, so the package's overhead reads as a ratio.
 //
 //   npx tsx packages/messaging/bench/throughput.ts [messages] [window]
+//   npx tsx packages/messaging/bench/throughput.ts --tiny   (100 messages: checks it runs)
 //
 // Each side publishes N persistent messages spread over the five channel queues with
 // publisher confirms (at most `window` unconfirmed at a time), then consumes them all
@@ -20,8 +21,9 @@ import amqplib from 'amqplib';
 import { Broker, childTraceparent, Consumer, Publisher } from '../src/index.js';
 import { createTestVhost } from '../src/testing/index.js';
 
-const N = Number(process.argv[2] ?? 20_000);
-const WINDOW = Number(process.argv[3] ?? 256);
+const TINY = process.argv.includes('--tiny');
+const N = TINY ? 100 : Number(process.argv[2] ?? 20_000);
+const WINDOW = TINY ? 16 : Number(process.argv[3] ?? 256);
 
 async function purge(url: string) {
   const c = await amqplib.connect(url);
