@@ -8,6 +8,7 @@ import {
   loadConfig,
   makeValidator,
   num,
+  refusePlaceholderSecrets,
   str,
 } from '@notify/service-kit';
 import { apiClients, MAX_KEYS_FILE_BYTES, parseApiKeys } from './http/api-clients.js';
@@ -102,7 +103,15 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     env,
   );
-  const entries = [...config.API_KEYS, ...(config.API_KEYS_FILE ? readKeysFile(config.API_KEYS_FILE) : [])];
+  const fileEntries = config.API_KEYS_FILE ? readKeysFile(config.API_KEYS_FILE) : [];
+  const entries = [...config.API_KEYS, ...fileEntries];
+  // The examples' keys and passwords (CHANGE-ME, dev-only-) never guard a production API.
+  refusePlaceholderSecrets(config.NODE_ENV, {
+    API_KEYS: config.API_KEYS.map((e) => e.key).join(','),
+    API_KEYS_FILE: fileEntries.map((e) => e.key).join(','),
+    DATABASE_URL: config.DATABASE_URL,
+    AMQP_URL: config.AMQP_URL,
+  });
   let clients: ApiClient[];
   try {
     clients = apiClients(entries, config.API_OPERATORS);
