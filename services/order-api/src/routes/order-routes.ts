@@ -1,5 +1,5 @@
 import { IpAddress, validateSchema } from '@notify/contracts';
-import { isTraceparent } from '@notify/messaging';
+import { activeTraceparent, isTraceparent } from '@notify/messaging';
 import type { FastifyRequest } from 'fastify';
 import type { OrderReadModel } from '../adapters/order-read-model.js';
 import { orderOwnerFilter } from '../console/operator-access.js';
@@ -64,12 +64,15 @@ export function orderRoutes(
         });
       }
       const key = request.headers['idempotency-key'];
-      const traceparent = request.headers.traceparent;
+      // The outbox rows keep the request's span (when traced), so the messages continue its
+      // trace; without tracing, the caller's own traceparent.
+      const given = request.headers.traceparent;
+      const traceparent = activeTraceparent() ?? (isTraceparent(given) ? given : undefined);
       const result = await createOrder(deps.orders, request.body, {
         client: request.clientId,
         idempotency: key ? { client: request.clientId, key, requestHash: requestHash(request.body) } : null,
         requestMetadata: requestMetadata(request),
-        traceparent: isTraceparent(traceparent) ? traceparent : undefined,
+        traceparent,
       });
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       else deps.metrics.ordersCreated.inc();
