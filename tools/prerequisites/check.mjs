@@ -11,6 +11,7 @@ const TIMEOUT_MS = 3_000;
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://127.0.0.1:15672';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MIN_NODE = [20, 19];
 
@@ -18,7 +19,10 @@ const MIN_NODE = [20, 19];
 function firstReply(host, port, hello) {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
-    const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)),
+      TIMEOUT_MS,
+    );
     socket.once('connect', () => socket.write(hello));
     socket.once('data', (data) => {
       clearTimeout(timer);
@@ -96,6 +100,17 @@ const checks = [
       hello.writeInt32BE(80877103, 4);
       const reply = await firstReply(host, port, hello);
       if (reply[0] !== 0x53 && reply[0] !== 0x4e) throw new Error('the port answers, but not as PostgreSQL');
+    },
+  },
+  {
+    what: `Redis at ${redact(REDIS_URL)} (the shared rate limit across API replicas is tested against it)`,
+    fix: 'start it: \'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ""\' (Debian package redis-server), or set REDIS_URL',
+    async run() {
+      const { host, port } = hostPort(REDIS_URL, 6379);
+      // An inline PING; a Redis server answers +PONG, or -NOAUTH when it wants a password.
+      const reply = (await firstReply(host, port, Buffer.from('PING\r\n'))).toString('latin1');
+      if (!reply.startsWith('+PONG') && !reply.startsWith('-NOAUTH'))
+        throw new Error('the port answers, but not as Redis');
     },
   },
   {

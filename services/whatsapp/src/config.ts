@@ -2,6 +2,7 @@ import { LOCALES } from '@notify/contracts';
 import type { Locale } from '@notify/contracts';
 import {
   ConfigError,
+  isPlaceholderSecret,
   loadConfig,
   makeValidator,
   num,
@@ -33,9 +34,16 @@ const E164_PATTERN = /^\+[1-9][0-9]{6,14}$/;
 const ACCOUNT_SID_PATTERN = /^AC[0-9a-fA-F]{32}$/;
 const CONTENT_SID_PATTERN = /^HX[0-9a-fA-F]{32}$/;
 
-const e164 = makeValidator<string>((input: string) => {
-  if (!E164_PATTERN.test(input)) throw new Error('must be a phone number in E.164 form, like +14155238886');
-  return input;
+/**
+ * The sender in E.164. Twilio's console and documentation show it with its channel
+ * prefix (`whatsapp:+14155238886`), so that form is accepted too and stored bare; the
+ * sender adds the prefix back.
+ */
+const whatsappSender = makeValidator<string>((input: string) => {
+  const bare = input.startsWith('whatsapp:') ? input.slice('whatsapp:'.length) : input;
+  if (!E164_PATTERN.test(bare))
+    throw new Error('must be a phone number in E.164 form, like +14155238886 or whatsapp:+14155238886');
+  return bare;
 });
 
 const contentSid = makeValidator<string>((input: string) => {
@@ -113,7 +121,9 @@ export function loadWhatsappConfig(
     {
       TWILIO_ACCOUNT_SID: sandboxDefaults ? str({ default: SANDBOX_ACCOUNT_SID }) : str(),
       TWILIO_AUTH_TOKEN: sandboxDefaults ? str({ default: SANDBOX_AUTH_TOKEN }) : str(),
-      TWILIO_WHATSAPP_FROM: sandboxDefaults ? e164({ default: SANDBOX_WHATSAPP_FROM }) : e164(),
+      TWILIO_WHATSAPP_FROM: sandboxDefaults
+        ? whatsappSender({ default: SANDBOX_WHATSAPP_FROM })
+        : whatsappSender(),
       TWILIO_API_BASE_URL: url({ default: sandboxDefaults ? SANDBOX_API_BASE_URL : TWILIO_API_BASE_URL }),
       WHATSAPP_MODE: str({ choices: [...WHATSAPP_MODES], default: 'template' }),
       TWILIO_CONTENT_SID: contentSid({ default: '' }),
@@ -132,6 +142,15 @@ export function loadWhatsappConfig(
   if (production && c.TWILIO_ACCOUNT_SID === SANDBOX_ACCOUNT_SID)
     problems.TWILIO_ACCOUNT_SID =
       "is the sandbox's development account, which is refused with NODE_ENV=production";
+  // Example and sandbox credentials never reach Twilio from production (CHANGE-ME, the
+  // sandbox's token, Twilio's magic test number).
+  if (production) {
+    for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_WHATSAPP_FROM'] as const) {
+      if (!problems[name] && isPlaceholderSecret(env[name]))
+        problems[name] =
+          'is an example placeholder or sandbox value, which is refused with NODE_ENV=production';
+    }
+  }
   const usingSandbox = isLocalHost(c.TWILIO_API_BASE_URL) && c.TWILIO_ACCOUNT_SID === SANDBOX_ACCOUNT_SID;
   let content = c.TWILIO_CONTENT_SID;
   if (c.WHATSAPP_MODE === 'template' && !content) {

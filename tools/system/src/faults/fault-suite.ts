@@ -13,9 +13,12 @@ import { apiSuccessStates, collectSnapshot, outboxBacklog, ProviderLedger } from
 import type { FaultProfile, ScenarioId } from './fault-profiles.js';
 import { freePorts } from '../tcp-ports.js';
 import { Haproxy } from './haproxy.js';
+import { ProviderLine } from './provider-line.js';
 import { OrderFactory } from './order-traffic.js';
 import { PrivatePostgres } from './private-postgres.js';
-import { PrivateRabbitNode, rabbitmqAccount, sharedNodePeersOfRun } from './private-rabbitmq.js';
+import { prepareBroker } from './broker-binaries.js';
+import type { BrokerVersion } from './broker-binaries.js';
+import { PrivateRabbitNode, sharedNodePeersOfRun } from './private-rabbitmq.js';
 import { check, SCENARIOS } from './scenarios.js';
 import type { BrokerUnderTest, Check, Scenario, ScenarioContext } from './scenarios.js';
 import { markOwner, RUN_DIR_PREFIX, sweepStaleRuns } from './stale-runs.js';
@@ -30,6 +33,8 @@ export interface ScenarioRow {
   /** Second provider copies inside a documented crash window (see docs/reliability.md). */
   windowDuplicated: number;
   readonly recoveryMs: number | undefined;
+  /** How long the row took: load, fault, settling and the books. */
+  readonly durationMs: number;
   /** False for a row without a fault (the soak): it has no time to recover. */
   readonly faulted: boolean;
   readonly checks: Check[];
@@ -40,6 +45,8 @@ export interface ScenarioRow {
 
 export interface SuiteReport {
   readonly profile: FaultProfile['name'];
+  /** The RabbitMQ the private nodes ran: the setting and the version the node reported. */
+  readonly broker: { readonly setting: BrokerVersion; readonly version: string };
   readonly startedAt: string;
   readonly finishedAt: string;
   /** Whether GET /orders/:id reported each channel's outcome, and so was part of the check. */
@@ -50,6 +57,8 @@ export interface SuiteReport {
 
 export interface SuiteOptions {
   readonly profile: FaultProfile;
+  /** Which RabbitMQ the private nodes run (default 3.10, the machine's). */
+  readonly broker?: BrokerVersion;
   /** A subset of the profile's scenarios (default: all of them). */
   readonly scenarios?: readonly ScenarioId[];
   readonly log?: (line: string) => void;
@@ -107,9 +116,14 @@ export class FaultSuite {
       this.onTeardown('copy logs', () => cp(logDir, keep, { recursive: true }));
     }
 
-    const user = rabbitmqAccount();
     const needCluster = selected.includes(8);
-    const [pgPort, aPort, aDist, bPort, bDist, cPort, cDist, haPort] = await freePorts(8);
+    const [pgPort, aPort, aDist, bPort, bDist, cPort, cDist, haPort, epmdPort] = await freePorts(9);
+    const binaries = await prepareBroker(this.options.broker ?? '3.10', {
+      dir: this.dir,
+      epmdPort: epmdPort!,
+      log: this.log,
+    });
+    this.onTeardown("stop the broker nodes' epmd", () => binaries.stop());
     const node = (name: string, amqpPort: number, distPort: number) =>
       PrivateRabbitNode.create({
         name: `${this.prefix}${name}`,
@@ -117,7 +131,7 @@ export class FaultSuite {
         amqpPort,
         distPort,
         dir: join(this.dir, `rabbit-${name}`),
-        user,
+        binaries,
       });
 
     this.log(`private PostgreSQL on ${pgPort}, RabbitMQ ${this.prefix}a on ${aPort}`);
@@ -128,6 +142,8 @@ export class FaultSuite {
       a.start(),
     ]);
     this.onTeardown('stop PostgreSQL', () => database.stop());
+    const brokerVersion = await a.serverVersion();
+    this.log(`RabbitMQ ${brokerVersion} (FAULTS_BROKER=${binaries.version})`);
     const others: PrivateRabbitNode[] = [];
     let othersBooting: Promise<unknown> = Promise.resolve();
     if (needCluster) {
@@ -154,6 +170,11 @@ export class FaultSuite {
     const sandbox = await startWhatsappSandbox({ maxMessages: 1_000_000 });
     this.onTeardown('close the Twilio stand-in', () => sandbox.close());
     const providers = new ProviderLedger(mail, sandbox);
+    const lines = {
+      smtp: await ProviderLine.open(mail.smtpUrl),
+      twilio: await ProviderLine.open(sandbox.url),
+    };
+    this.onTeardown('close the provider lines', () => Promise.all([lines.smtp.cut(), lines.twilio.cut()]));
     const factory = new OrderFactory(this.runId);
     const audits = new Map<ScenarioRow, { orders: AcceptedOrder[]; windows: CrashWindow[] }>();
 
@@ -166,6 +187,10 @@ export class FaultSuite {
         logDir,
         env: profile.env,
         serviceEnv: profile.serviceEnv,
+        providerUrls: {
+          smtpUrl: lines.smtp.urlFor(mail.smtpUrl),
+          twilioUrl: lines.twilio.urlFor(sandbox.url),
+        },
       });
       this.onTeardown('stop the services', () => system.stop());
       const success = await apiSuccessStates(system.apiUrl);
@@ -191,6 +216,7 @@ export class FaultSuite {
           mail,
           sandbox,
           providers,
+          lines,
           factory,
           runTag: this.runId,
           inFlightQueue: (name) =>
@@ -274,6 +300,7 @@ export class FaultSuite {
     rows.sort((x, y) => x.id - y.id);
     return {
       profile: profile.name,
+      broker: { setting: binaries.version, version: brokerVersion },
       startedAt,
       finishedAt: new Date().toISOString(),
       statusLoop,
@@ -290,6 +317,7 @@ export class FaultSuite {
   ): Promise<ScenarioRow> {
     const { profile, system, pool, providers } = ctx;
     this.log(`scenario ${scenario.id}: ${scenario.title}`);
+    const rowStarted = Date.now();
     system.takeUnexpectedExits();
     const outcome = await scenario.run(ctx);
     const accepted: AcceptedOrder[] = outcome.orders
@@ -342,6 +370,7 @@ export class FaultSuite {
     }
     const settleChecks = await settled;
     const quiet = await this.waitQuiet(ctx, Math.max(60_000, deadline - Date.now()));
+    const closingChecks = outcome.closing ? await outcome.closing() : [];
     // Books closed only once nothing is in flight, so a late duplicate would be in them.
     summary = await audit(Boolean(success));
     const exits = system.takeUnexpectedExits();
@@ -351,6 +380,7 @@ export class FaultSuite {
     const checks: Check[] = [
       ...outcome.checks,
       ...settleChecks,
+      ...closingChecks,
       check('nothing left in flight (outbox, work and retry queues empty)', quiet.ok, quiet.detail),
       check('nothing unroutable', unroutable === 0, `${unroutable} in notification.unroutable`),
       check(
@@ -382,6 +412,7 @@ export class FaultSuite {
       duplicated: summary.duplicated,
       windowDuplicated: summary.windowDuplicated,
       recoveryMs: summary.recoveryMs,
+      durationMs: Date.now() - rowStarted,
       faulted: outcome.faultEnd !== undefined,
       checks,
       notes: outcome.notes,
