@@ -48,6 +48,10 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
         desc: 'Consume outcome events (order-api.events) into channel states in this process',
       }),
       STATUS_CONSUMER_PREFETCH: num({ default: 32 }),
+      PARK_DEAD_LETTERS: bool({
+        default: true,
+        desc: 'Move dead letters and unroutable messages out of the broker into the parked_letters table in this process',
+      }),
       SSE_MAX_STREAMS: num({ default: 1_000, desc: 'Open GET /orders/:id/events streams per process' }),
       SSE_HEARTBEAT_MS: num({ default: 15_000, desc: 'Keep-alive comment interval on event streams' }),
       IDEMPOTENCY_KEY_TTL: duration({
