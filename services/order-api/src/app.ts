@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { asyncApiDocument } from '@notify/contracts';
 import { OPS_PATHS } from '@notify/service-kit';
 import type { OpsRoutes, Pool } from '@notify/service-kit';
 import Fastify, { LogController } from 'fastify';
@@ -13,6 +14,7 @@ import { OrderReadModel } from './adapters/order-read-model.js';
 import { OrderRepository } from './adapters/order-repository.js';
 import { StatusRepository } from './adapters/status-repository.js';
 import { ParkedLetters } from './dead-letters/parked-letters.js';
+import type { ApiClient } from './http/api-clients.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
 import type { ApiInstance } from './http/api-instance.js';
 import { acceptJsonOnly } from './http/json-body-parser.js';
@@ -28,14 +30,16 @@ import type { ConsoleSetup } from './console/console-setup.js';
 import { consoleRoutes } from './routes/console-routes.js';
 
 export interface AppOptions {
-  /** Bearer keys; empty disables authentication. */
-  readonly apiKeys: readonly string[];
+  /** API clients with their bearer keys and scopes; empty disables authentication. */
+  readonly clients: readonly ApiClient[];
   /** Requests per client per window; 0 disables rate limiting. */
   readonly rateLimitMax: number;
   readonly rateLimitWindowMs: number;
   readonly bodyLimitBytes: number;
   readonly trustProxy: boolean;
   readonly streams: OrderStreamOptions;
+  /** The broker's virtual host, named in the AsyncAPI document's bindings (default `/`). */
+  readonly vhost?: string;
 }
 
 export interface AppDeps {
@@ -103,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
     deps.metrics.httpRequests.inc(labels);
     deps.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
-  registerApiKeyAuth(app, options.apiKeys);
+  registerApiKeyAuth(app, options.clients);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const problem = problemFor(err);
@@ -158,9 +162,22 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
         { name: 'dead letters', description: 'Dead-lettered messages and their replay' },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
-      ...(options.apiKeys.length
+      ...(options.clients.length
         ? {
-            components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+            components: {
+              securitySchemes: {
+                apiKey: {
+                  type: 'http',
+                  scheme: 'bearer',
+                  description:
+                    "An API client's key: `Authorization: Bearer <key>`. The server lists its clients in " +
+                    '`API_KEYS=shop-eu=<key>,shop-us=<key>` (a bare key is an unnamed client) or a file named ' +
+                    'by `API_KEYS_FILE`. A client creates orders and reads only its own: another ' +
+                    "client's order is `404`. The clients named in `API_OPERATORS` also have the " +
+                    '`operator` scope, which the dead-letter endpoints need (`403` without it), and read every order.',
+                },
+              },
+            },
             security: [{ apiKey: [] }],
           }
         : {}),
@@ -173,6 +190,9 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   });
   const views = new OrderReadModel(deps.pool);
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  // The messages beside the endpoints: built once, for the vhost this API publishes to.
+  const asyncApi = asyncApiDocument({ vhost: options.vhost ?? '/' });
+  app.get('/asyncapi.json', { config: { public: true }, schema: { hide: true } }, async () => asyncApi);
   orderRoutes(app, { orders, views, metrics: deps.metrics });
   orderStreamRoutes(app, { views, changes: deps.changes, options: options.streams });
   deadLetterRoutes(app, {

@@ -126,6 +126,37 @@ const cases: Case[] = [
     message: /is not allowed/,
   },
   {
+    name: 'a NUL character in the customer name',
+    request: json(orderWith((o) => (o.customer.name = 'Ada\u0000Lovelace'))),
+    status: 400,
+    type: validation,
+    field: '/customer/name',
+    message: /NUL character or an unpaired surrogate/,
+  },
+  {
+    name: 'an unpaired UTF-16 surrogate in a nested address line',
+    request: raw(
+      JSON.stringify(validOrder()).replace('"12 St James Square"', '"12 St James \\ud83d Square"'),
+    ),
+    status: 400,
+    type: validation,
+    field: '/shippingAddress/line1',
+  },
+  {
+    name: 'a lone low surrogate in metadata',
+    request: json(orderWith((o) => (o.metadata = { userAgent: 'agent \udc00' }))),
+    status: 400,
+    type: validation,
+    field: '/metadata/userAgent',
+  },
+  {
+    name: 'a NUL character in a key',
+    request: json(orderWith((o) => (o.metadata = { ['chan\u0000nel']: 'web' } as Order['metadata']))),
+    status: 400,
+    type: validation,
+    field: '/metadata/chan\\u0000nel',
+  },
+  {
     name: 'a missing customer email',
     request: json(orderWith((o) => delete (o.customer as Partial<Order['customer']>).email)),
     status: 400,

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '@notify/service-kit';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadOrderApiConfig } from './config.js';
 
 describe('loadOrderApiConfig', () => {
@@ -14,7 +17,7 @@ describe('loadOrderApiConfig', () => {
       API_KEYS: ' key-one-0123456789abcdef , key-two-0123456789abcdef,',
       RATE_LIMIT_WINDOW: '30s',
     });
-    expect(c.API_KEYS).toEqual(['key-one-0123456789abcdef', 'key-two-0123456789abcdef']);
+    expect(c.clients.map((k) => k.key)).toEqual(['key-one-0123456789abcdef', 'key-two-0123456789abcdef']);
     expect(c.RATE_LIMIT_WINDOW).toBe(30_000);
     expect(loadOrderApiConfig({ RATE_LIMIT_WINDOW: '1 minute' }).RATE_LIMIT_WINDOW).toBe(60_000);
     expect(loadOrderApiConfig({ RATE_LIMIT_WINDOW: '250' }).RATE_LIMIT_WINDOW).toBe(250);
@@ -52,4 +55,43 @@ describe('loadOrderApiConfig', () => {
     ).toHaveLength(1);
     expect(loadOrderApiConfig({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' }).API_KEYS).toEqual([]);
   });
+
+  it('names clients, adds the keys of API_KEYS_FILE, and gives API_OPERATORS the operator scope', () => {
+    const file = join(dir, 'keys');
+    writeFileSync(
+      file,
+      '# from the secrets manager\nshop-us=us-key-0123456789abcdef\nops=ops-key-0123456789abcdef\n',
+    );
+    const c = loadOrderApiConfig({
+      API_KEYS: 'shop-eu=eu-key-0123456789abcdef',
+      API_KEYS_FILE: file,
+      API_OPERATORS: 'ops',
+    });
+    expect(c.clients.map(({ id, scopes }) => ({ id, scopes }))).toEqual([
+      { id: 'shop-eu', scopes: [] },
+      { id: 'shop-us', scopes: [] },
+      { id: 'ops', scopes: ['operator'] },
+    ]);
+  });
+
+  it('names API_OPERATORS when it lists no client, and API_KEYS_FILE when it is missing, without values', () => {
+    expect(() => loadOrderApiConfig({ API_KEYS: 'a=eu-key-0123456789abcdef', API_OPERATORS: 'ops' })).toThrow(
+      /API_OPERATORS names no client of API_KEYS: ops/,
+    );
+    const missing = join(dir, 'no-such-file');
+    let message = '';
+    try {
+      loadOrderApiConfig({ API_KEYS_FILE: missing });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/API_KEYS_FILE cannot be read/);
+    expect(message).not.toContain(missing);
+    expect(() =>
+      loadOrderApiConfig({ API_KEYS: 'a=eu-key-0123456789abcdef,a=us-key-0123456789abcdef' }),
+    ).toThrow(/API_KEYS is invalid \(the client a is listed twice\)/);
+  });
 });
+
+const dir = mkdtempSync(join(tmpdir(), 'order-api-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
 import {
   bool,
@@ -7,27 +8,61 @@ import {
   loadConfig,
   makeValidator,
   num,
+  str,
 } from '@notify/service-kit';
+import { apiClients, MAX_KEYS_FILE_BYTES, parseApiKeys } from './http/api-clients.js';
+import type { ApiClient, ApiKeyEntry } from './http/api-clients.js';
 
 const SERVICE = SERVICE_CATALOGUE['order-api'];
 
 export const SERVICE_NAME = SERVICE.name;
 
-/** Comma-separated API keys; empty means no authentication. */
-export const apiKeyList = makeValidator<string[]>((input: string) => {
-  const keys = input
+/** `name=key` or bare `key` entries, comma-separated; empty means no authentication. */
+export const apiKeyList = makeValidator<ApiKeyEntry[]>((input: string) => parseApiKeys(input));
+
+/** Comma-separated client names. */
+const nameList = makeValidator<string[]>((input: string) =>
+  input
     .split(',')
-    .map((k) => k.trim())
-    .filter(Boolean);
-  if (keys.some((k) => k.length < 16)) throw new Error('each key must be at least 16 characters');
-  return keys;
-});
+    .map((n) => n.trim())
+    .filter(Boolean),
+);
+
+/** API_KEYS_FILE's entries (a secrets manager's mounted file); never echoes its content. */
+function readKeysFile(path: string): ApiKeyEntry[] {
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_KEYS_FILE_BYTES)
+      throw new Error(`is larger than ${MAX_KEYS_FILE_BYTES} bytes`);
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError({
+      API_KEYS_FILE: `cannot be read (${(err as Error).message.replace(path, '<file>')})`,
+    });
+  }
+  try {
+    return parseApiKeys(text);
+  } catch (err) {
+    throw new ConfigError({ API_KEYS_FILE: `is invalid (${(err as Error).message})` });
+  }
+}
 
 export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(
     {
       ...commonSpecs({ defaultPort: SERVICE.port, database: 'notify' }),
-      API_KEYS: apiKeyList({ default: [], desc: 'Comma-separated bearer keys; empty disables auth' }),
+      API_KEYS: apiKeyList({
+        default: [],
+        desc: 'Clients and their bearer keys, `name=key` (or a bare key) comma-separated; empty (with no API_KEYS_FILE) disables auth',
+      }),
+      API_KEYS_FILE: str({
+        default: '',
+        desc: 'A file with more API_KEYS entries, one per line or comma-separated',
+      }),
+      API_OPERATORS: nameList({
+        default: [],
+        desc: 'Clients that also have the operator scope (dead-letter endpoints, console)',
+      }),
       ALLOW_ANONYMOUS: bool({
         default: false,
         desc: 'Allow starting in production without API_KEYS (only behind a gateway that authenticates)',
@@ -53,6 +88,10 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
         desc: 'Move dead letters and unroutable messages out of the broker into the parked_letters table in this process',
       }),
       SSE_MAX_STREAMS: num({ default: 1_000, desc: 'Open GET /orders/:id/events streams per process' }),
+      SSE_MAX_STREAMS_PER_CLIENT: num({
+        default: 20,
+        desc: 'Open GET /orders/:id/events streams per API client per process (429 beyond)',
+      }),
       SSE_HEARTBEAT_MS: num({ default: 15_000, desc: 'Keep-alive comment interval on event streams' }),
       IDEMPOTENCY_KEY_TTL: duration({
         default: 86_400_000,
@@ -67,13 +106,25 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     env,
   );
+  const entries = [...config.API_KEYS, ...(config.API_KEYS_FILE ? readKeysFile(config.API_KEYS_FILE) : [])];
+  let clients: ApiClient[];
+  try {
+    clients = apiClients(entries, config.API_OPERATORS);
+  } catch (err) {
+    const message = (err as Error).message;
+    throw new ConfigError(
+      message.startsWith('names no client')
+        ? { API_OPERATORS: message }
+        : { [config.API_KEYS_FILE ? 'API_KEYS/API_KEYS_FILE' : 'API_KEYS']: `is invalid (${message})` },
+    );
+  }
   // An API that places orders and replays dead letters is never open by accident.
-  if (config.NODE_ENV === 'production' && config.API_KEYS.length === 0 && !config.ALLOW_ANONYMOUS) {
+  if (config.NODE_ENV === 'production' && clients.length === 0 && !config.ALLOW_ANONYMOUS) {
     throw new ConfigError({
       API_KEYS: 'is required in production (or set ALLOW_ANONYMOUS=true behind an authenticating gateway)',
     });
   }
-  return config;
+  return { ...config, clients };
 }
 
 export type OrderApiConfig = ReturnType<typeof loadOrderApiConfig>;

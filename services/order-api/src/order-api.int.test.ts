@@ -1,4 +1,5 @@
-import { CHANNELS, HEADERS, notifications, validate } from '@notify/contracts';
+import { asyncApiDocument, CHANNELS, HEADERS, notifications, validate } from '@notify/contracts';
+import type { AsyncApiDocument } from '@notify/contracts';
 import type { Contract } from '@notify/contracts';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
@@ -161,5 +162,22 @@ describe('operations', () => {
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toContain('text/html');
     expect(page.body).toContain('swagger-ui');
+  });
+
+  it('serves the AsyncAPI document of the messages, its bindings naming the vhost it publishes to', async () => {
+    const res = await fetch(`${api.url}/asyncapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    const doc = (await res.json()) as AsyncApiDocument;
+    expect(doc.asyncapi).toBe('3.0.0');
+    // The same document the generator writes, but for this API's vhost, not the default `/`.
+    const expected = asyncApiDocument({ vhost: vh.vhost });
+    expect(doc).toEqual(JSON.parse(JSON.stringify(expected)));
+    const bindings = Object.values(doc.channels).map(
+      (c) => (c['bindings'] as { amqp: { exchange?: { vhost: string }; queue?: { vhost: string } } }).amqp,
+    );
+    expect(bindings.length).toBeGreaterThan(0);
+    for (const b of bindings) expect((b.exchange ?? b.queue)?.vhost).toBe(vh.vhost);
+    expect(vh.vhost).not.toBe('/');
   });
 });

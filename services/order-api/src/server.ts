@@ -30,6 +30,11 @@ import type { ConsoleConfig } from './console/console-config.js';
 import { setupConsole } from './console/console-setup.js';
 import { statusConsumer } from './status/status-consumer.js';
 
+/** The virtual host an AMQP URL names (`/` when its path is empty). */
+export function amqpVhost(amqpUrl: string): string {
+  return decodeURIComponent(new URL(amqpUrl).pathname.replace(/^\//, '')) || '/';
+}
+
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
 interface OrderApiParts extends ServiceParts {
@@ -109,12 +114,17 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
         logger,
       }),
       options: {
-        streams: { maxStreams: config.SSE_MAX_STREAMS, heartbeatMs: config.SSE_HEARTBEAT_MS },
-        apiKeys: config.API_KEYS,
+        streams: {
+          maxStreams: config.SSE_MAX_STREAMS,
+          maxStreamsPerClient: config.SSE_MAX_STREAMS_PER_CLIENT,
+          heartbeatMs: config.SSE_HEARTBEAT_MS,
+        },
+        clients: config.clients,
         rateLimitMax: config.RATE_LIMIT_MAX,
         rateLimitWindowMs: config.RATE_LIMIT_WINDOW,
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         trustProxy: config.TRUST_PROXY,
+        vhost: amqpVhost(config.AMQP_URL),
       },
     });
     const tasks: ServiceTask[] = [

@@ -69,4 +69,53 @@ describe('GroupCommit', () => {
     ]);
     await expect(group.submit(3)).resolves.toBe(3);
   });
+
+  it('writes each unsettled item of a failed batch again on its own, so only the offender fails', async () => {
+    const batches: number[][] = [];
+    const group = new GroupCommit<number, number>(
+      async (batch) => {
+        batches.push(batch.map((p) => p.item));
+        // Item 2 spoils any write it is part of; item 0 is settled before the failure.
+        if (batch.some((p) => p.item === 2)) {
+          const zero = batch.find((p) => p.item === 0);
+          zero?.resolve(0);
+          throw new Error('item 2 is unstorable');
+        }
+        for (const p of batch) p.resolve(p.item * 10);
+      },
+      { maxConcurrentWrites: 1, retryAlone: (err) => (err as Error).message.includes('unstorable') },
+    );
+    const first = group.submit(9);
+    const results = await Promise.allSettled([0, 1, 2, 3].map((n) => group.submit(n)));
+    await expect(first).resolves.toBe(90);
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 0 },
+      { status: 'fulfilled', value: 10 },
+      { status: 'rejected', reason: new Error('item 2 is unstorable') },
+      { status: 'fulfilled', value: 30 },
+    ]);
+    // 9 alone, then the failed group, then 1, 2 and 3 alone (0 was already settled).
+    expect(batches.slice(0, 2)).toEqual([[9], [0, 1, 2, 3]]);
+    expect(batches.slice(2).sort()).toEqual([[1], [2], [3]]);
+  });
+
+  it('rejects the whole batch without retrying when retryAlone refuses the error', async () => {
+    let writes = 0;
+    const group = new GroupCommit<number, number>(
+      async () => {
+        writes++;
+        throw new Error('database away');
+      },
+      { maxConcurrentWrites: 1, retryAlone: () => false },
+    );
+    const results = await Promise.allSettled([1, 2, 3].map((n) => group.submit(n)));
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    // 1 alone, then 2 and 3 together; neither split.
+    expect(writes).toBe(2);
+  });
+
+  it('rejects an item that a write returned without settling', async () => {
+    const group = new GroupCommit<number, number>(async () => undefined);
+    await expect(group.submit(1)).rejects.toThrow('did not settle');
+  });
 });

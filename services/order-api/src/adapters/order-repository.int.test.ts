@@ -97,4 +97,22 @@ describe('OrderRepository writes', () => {
     expect(results[1]?.body.id).toBe(fresh);
     expect(await rowCounts(pool)).toEqual({ orders: 4, outbox: 20, states: 20, keys: 0 });
   });
+
+  it('an order the database refuses fails alone; the orders grouped with it are stored', async () => {
+    const repo = new OrderRepository(pool, { maxConcurrentWrites: 1 });
+    // Past the HTTP edge's check (which refuses it first): jsonb cannot hold NUL or a lone surrogate.
+    const nul = validOrder();
+    nul.customer.name = 'Ada\u0000Lovelace';
+    const surrogate = validOrder();
+    surrogate.shippingAddress.line1 = 'Square \ud800';
+    const results = await Promise.allSettled([
+      createOrder(repo, validOrder(), ctx()),
+      ...Array.from({ length: 20 }, (_, i) =>
+        createOrder(repo, i === 5 ? nul : i === 12 ? surrogate : validOrder(), ctx()),
+      ),
+    ]);
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    expect(failed).toEqual([6, 13]);
+    expect(await rowCounts(pool)).toEqual({ orders: 19, outbox: 95, states: 95, keys: 0 });
+  });
 });

@@ -8,11 +8,11 @@ import type {
 } from '../domain/create-order.js';
 import type { AcceptedOrder, OutboxMessage } from '../domain/order-messages.js';
 import { insertOutboxRowsSql, outboxRecords } from '../outbox/outbox-store.js';
+import { isDatabaseOutage } from './database-errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { GroupCommitOptions, PendingWrite } from './group-commit.js';
 
 const UNIQUE_VIOLATION = '23505';
-const DEADLOCK = '40P01';
 
 // One statement writes a whole batch of orders: atomic without BEGIN/COMMIT and one
 // commit (one WAL flush) for all of them. Data-modifying CTEs all run; `go` keeps the
@@ -27,7 +27,7 @@ WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
     id uuid, reference text, currency text, customer jsonb, items jsonb, item_count int,
     shipping_address jsonb, billing_address jsonb, metadata jsonb, subtotal bigint, shipping bigint,
-    total bigint, placed_at timestamptz, outbox jsonb,
+    total bigint, placed_at timestamptz, outbox jsonb, client text,
     idem_client text, idem_key text, request_hash text, response jsonb)
 ), idem AS (
   INSERT INTO idempotency_keys (client, key, request_hash, order_id, status_code, response)
@@ -40,9 +40,9 @@ WITH input AS (
   SELECT * FROM input WHERE idem_key IS NULL OR id IN (SELECT order_id FROM idem)
 ), ord AS (
   INSERT INTO orders (id, reference, currency, customer, items, item_count, shipping_address,
-                      billing_address, metadata, subtotal, shipping, total, placed_at)
+                      billing_address, metadata, subtotal, shipping, total, placed_at, client)
   SELECT id, reference, currency, customer, items, item_count, shipping_address,
-         billing_address, metadata, subtotal, shipping, total, placed_at
+         billing_address, metadata, subtotal, shipping, total, placed_at, client
   FROM go
   RETURNING id
 ), box AS (
@@ -64,6 +64,7 @@ interface OrderWrite {
   readonly messages: readonly OutboxMessage[];
   readonly response: StoredResponse;
   readonly idempotency: IdempotencyClaim | null;
+  readonly owner: string;
 }
 
 type PendingInsert = PendingWrite<OrderWrite, InsertOutcome>;
@@ -89,7 +90,11 @@ export class OrderRepository implements OrderStore {
   ) {
     const { onCommitted, ...grouping } = options;
     this.onCommitted = onCommitted ?? (() => undefined);
-    this.writes = new GroupCommit((batch) => this.write(batch), grouping);
+    this.writes = new GroupCommit((batch) => this.write(batch), {
+      // Every order of the batch would meet an outage again; anything else may be one order's fault.
+      retryAlone: (err) => !isDatabaseOutage(err),
+      ...grouping,
+    });
   }
 
   insertOrder(
@@ -97,8 +102,9 @@ export class OrderRepository implements OrderStore {
     messages: readonly OutboxMessage[],
     response: StoredResponse,
     idempotency: IdempotencyClaim | null,
+    owner: string,
   ): Promise<InsertOutcome> {
-    return this.writes.submit({ order, messages, response, idempotency });
+    return this.writes.submit({ order, messages, response, idempotency, owner });
   }
 
   private async write(batch: PendingInsert[]): Promise<void> {
@@ -106,17 +112,13 @@ export class OrderRepository implements OrderStore {
     try {
       created = await this.insertBatch(batch.map((p) => p.item));
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (batch.length > 1 && (code === UNIQUE_VIOLATION || code === DEADLOCK)) {
-        // One order spoiled the batch (a reference clash, a deadlock on a shared key):
-        // write each on its own so only that one is affected.
-        await Promise.all(batch.map((p) => this.write([p])));
-      } else if (batch[0] && isUniqueViolation(err, 'orders_reference_key')) {
+      // A batch that fails is written again one order at a time by GroupCommit
+      // (retryAlone), so only the order that spoiled it sees an error.
+      if (batch.length === 1 && batch[0] && isUniqueViolation(err, 'orders_reference_key')) {
         batch[0].resolve({ kind: 'reference-taken' });
-      } else {
-        for (const p of batch) p.reject(err);
+        return;
       }
-      return;
+      throw err;
     }
     // Stored orders are answered first and unconditionally: nothing after the commit
     // may turn a stored order into an error for its client.
@@ -129,7 +131,7 @@ export class OrderRepository implements OrderStore {
   }
 
   private async insertBatch(batch: readonly OrderWrite[]): Promise<Set<string>> {
-    const rows = batch.map(({ order, messages, response, idempotency }) => {
+    const rows = batch.map(({ order, messages, response, idempotency, owner }) => {
       const t = order.totals;
       return {
         id: order.id,
@@ -146,6 +148,7 @@ export class OrderRepository implements OrderStore {
         total: t.total,
         placed_at: order.placedAt,
         outbox: outboxRecords(messages),
+        client: owner,
         idem_client: idempotency?.client ?? null,
         idem_key: idempotency?.key ?? null,
         request_hash: idempotency?.requestHash ?? null,

@@ -141,6 +141,15 @@ export function problemFor(err: FastifyError | Error): HttpProblem {
   }
   if (err instanceof BodyParseError) {
     if (err.kind === 'malformed') return malformedJson();
+    if (err.kind === 'unstorable-text') {
+      return new HttpProblem(400, 'Request validation failed', {
+        type: PROBLEM_TYPES.validation,
+        detail: 'text may not contain NUL characters or unpaired UTF-16 surrogates',
+        errors: [
+          { field: err.field ?? 'body', message: 'contains a NUL character or an unpaired surrogate' },
+        ],
+      });
+    }
     return new HttpProblem(400, 'Forbidden key in body', {
       type: PROBLEM_TYPES.forbiddenKey,
       detail: 'keys that could alter object prototypes are not accepted',

@@ -2,12 +2,14 @@ import { CHANNELS } from '@notify/contracts';
 import type { Channel } from '@notify/contracts';
 import { BrokerUnavailableError, republishLetter } from '@notify/messaging';
 import type { Publisher } from '@notify/messaging';
+import type { FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import Type from 'typebox';
 import type { StatusRepository } from '../adapters/status-repository.js';
 import { PARK_SOURCES, replayTarget, sourceInfo } from '../dead-letters/dead-letter-park.js';
 import type { ParkSource } from '../dead-letters/dead-letter-park.js';
 import type { ParkedLetter, ParkedLetters } from '../dead-letters/parked-letters.js';
 import type { ApiInstance } from '../http/api-instance.js';
+import { requireOperator } from '../console/operator-access.js';
 import { refuseOtherMethods } from '../http/method-not-allowed.js';
 import { problemResponses } from '../http/order-schemas.js';
 import { HttpProblem, statusTitle } from '../http/problem.js';
@@ -124,9 +126,18 @@ export function deadLetterRoutes(
     statuses: StatusRepository;
   },
 ): void {
+  // Dead letters hold every client's orders, and replay acts on all of them: operators
+  // only, refused before any body is read (after the API-key check, a global hook).
+  const operatorOnly = {
+    preParsing: async (request: FastifyRequest, _reply: FastifyReply, payload: RequestPayload) => {
+      requireOperator(request, 'the dead-letter endpoints');
+      return payload;
+    },
+  };
   app.get(
     '/dead-letters',
     {
+      ...operatorOnly,
       schema: {
         summary: 'Parked dead letters and unroutable messages per service: count, oldest, reasons',
         tags: ['dead letters'],
@@ -135,7 +146,7 @@ export function deadLetterRoutes(
             { total: Type.Integer(), services: Type.Array(Summary) },
             { additionalProperties: false },
           ),
-          ...problemResponses(401, 429, 503),
+          ...problemResponses(401, 403, 429, 503),
         },
       },
     },
@@ -157,6 +168,7 @@ export function deadLetterRoutes(
   app.get(
     '/dead-letters/:service',
     {
+      ...operatorOnly,
       schema: {
         summary: "One service's parked letters: the summary and one page of letters, oldest first",
         tags: ['dead letters'],
@@ -186,7 +198,7 @@ export function deadLetterRoutes(
             },
             { additionalProperties: false },
           ),
-          ...problemResponses(400, 401, 429, 503),
+          ...problemResponses(400, 401, 403, 429, 503),
         },
       },
     },
@@ -220,6 +232,7 @@ export function deadLetterRoutes(
   app.post(
     '/dead-letters/:service/replay',
     {
+      ...operatorOnly,
       schema: {
         summary: "Replay a service's parked letters after the cause is fixed",
         description:
@@ -242,7 +255,7 @@ export function deadLetterRoutes(
             },
             { additionalProperties: false },
           ),
-          ...problemResponses(400, 401, 415, 422, 429, 503),
+          ...problemResponses(400, 401, 403, 415, 422, 429, 503),
         },
       },
     },

@@ -2,6 +2,7 @@ import { IpAddress, validateSchema } from '@notify/contracts';
 import { isTraceparent } from '@notify/messaging';
 import type { FastifyRequest } from 'fastify';
 import type { OrderReadModel } from '../adapters/order-read-model.js';
+import { orderOwnerFilter } from '../console/operator-access.js';
 import { createOrder } from '../domain/create-order.js';
 import type { OrderStore } from '../domain/create-order.js';
 import { requestHash } from '../domain/request-hash.js';
@@ -51,6 +52,7 @@ export function orderRoutes(
       const key = request.headers['idempotency-key'];
       const traceparent = request.headers.traceparent;
       const result = await createOrder(deps.orders, request.body, {
+        client: request.clientId,
         idempotency: key ? { client: request.clientId, key, requestHash: requestHash(request.body) } : null,
         requestMetadata: requestMetadata(request),
         traceparent: isTraceparent(traceparent) ? traceparent : undefined,
@@ -74,7 +76,8 @@ export function orderRoutes(
       },
     },
     async (request) => {
-      const order = await deps.views.details(request.params.id);
+      // Another client's order answers exactly like one that does not exist.
+      const order = await deps.views.details(request.params.id, orderOwnerFilter(request));
       if (!order) throw new HttpProblem(404, statusTitle(404), { detail: 'there is no order with this id' });
       return order;
     },

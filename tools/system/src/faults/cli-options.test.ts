@@ -21,8 +21,17 @@ describe('fault suite command line', () => {
   it('refuses unknown profiles, options, scenarios and missing values', () => {
     expect(() => parseCliOptions(['--profile', 'huge'])).toThrow(UsageError);
     expect(() => parseCliOptions(['--fast'])).toThrow('unknown option');
-    expect(() => parseCliOptions(['--only', '1,12'])).toThrow('no scenario "12"');
+    expect(() => parseCliOptions(['--only', '1,14'])).toThrow('no scenario "14"');
     expect(() => parseCliOptions(['--json'])).toThrow('--json needs a value');
+  });
+
+  it("runs the machine's RabbitMQ 3.10 unless FAULTS_BROKER or --broker says 4; the option wins", () => {
+    expect(parseCliOptions([], {}).broker).toBe('3.10');
+    expect(parseCliOptions([], { FAULTS_BROKER: '4' }).broker).toBe('4');
+    expect(parseCliOptions(['--broker', '3.10'], { FAULTS_BROKER: '4' }).broker).toBe('3.10');
+    expect(parseCliOptions(['--broker=4'], {}).broker).toBe('4');
+    expect(() => parseCliOptions(['--broker', '4.1'], {})).toThrow('--broker must be 3.10 or 4, not "4.1"');
+    expect(() => parseCliOptions([], { FAULTS_BROKER: 'latest' })).toThrow(UsageError);
   });
 
   it('refuses the soak in the short profile: it belongs to the full one', () => {

@@ -1,17 +1,24 @@
+import { BROKER_VERSIONS } from './broker-binaries.js';
+import type { BrokerVersion } from './broker-binaries.js';
 import { PROFILES, SCENARIO_IDS } from './fault-profiles.js';
 import type { FaultProfile, ScenarioId } from './fault-profiles.js';
 
 export interface CliOptions {
   readonly profile: FaultProfile;
+  readonly broker: BrokerVersion;
   readonly scenarios: readonly ScenarioId[] | undefined;
   readonly json: string | undefined;
   readonly logs: string | undefined;
 }
 
-export const USAGE = `usage: npm run system:faults -- [--profile short|full] [--only 1,4,8] [--json <file>] [--logs <dir>]
+export const USAGE = `usage: npm run system:faults -- [--profile short|full] [--broker 3.10|4] [--only 1,4,8] [--json <file>] [--logs <dir>]
 
-  --profile  short (default): scenarios 1-8 with a small load, a few minutes;
-             full: scenarios 1-9 with production service settings and a ten-minute soak
+  --profile  short (default): every scenario but the soak (9), with a small load and
+             shortened retries; full: all of them with production service settings and a
+             ten-minute soak
+  --broker   the RabbitMQ the private nodes run: 3.10 (default), the machine's packaged
+             broker, or 4, the 4.x that tools/rabbitmq4 unpacks (set up on first use);
+             FAULTS_BROKER=3.10|4 says the same, the option wins
   --only     run these scenarios of the profile only
   --soak-minutes, --soak-rate
              the soak's length and orders per second (full profile; default 10 min at the
@@ -21,8 +28,17 @@ export const USAGE = `usage: npm run system:faults -- [--profile short|full] [--
 
 export class UsageError extends Error {}
 
-export function parseCliOptions(argv: readonly string[]): CliOptions {
+function brokerVersion(value: string, from: string): BrokerVersion {
+  if ((BROKER_VERSIONS as readonly string[]).includes(value)) return value as BrokerVersion;
+  throw new UsageError(`${from} must be ${BROKER_VERSIONS.join(' or ')}, not "${value}"`);
+}
+
+export function parseCliOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): CliOptions {
   let profile: FaultProfile = PROFILES.short;
+  let broker: BrokerVersion = env.FAULTS_BROKER ? brokerVersion(env.FAULTS_BROKER, 'FAULTS_BROKER') : '3.10';
   let scenarios: ScenarioId[] | undefined;
   let json: string | undefined;
   let logs: string | undefined;
@@ -49,6 +65,9 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
         profile = PROFILES[name];
         break;
       }
+      case '--broker':
+        broker = brokerVersion(value(), '--broker');
+        break;
       case '--only':
         scenarios = value()
           .split(',')
@@ -87,5 +106,5 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
       throw new UsageError(`the ${profile.name} profile has no soak to change`);
     profile = { ...profile, ...soak };
   }
-  return { profile, scenarios, json, logs };
+  return { profile, broker, scenarios, json, logs };
 }

@@ -20,6 +20,7 @@ async function main(): Promise<number> {
   }
   const suite = new FaultSuite({
     profile: options.profile,
+    broker: options.broker,
     ...(options.scenarios ? { scenarios: options.scenarios } : {}),
     ...(options.logs ? { keepLogsIn: resolve(options.logs) } : {}),
   });

@@ -13,9 +13,12 @@ import { apiSuccessStates, collectSnapshot, outboxBacklog, ProviderLedger } from
 import type { FaultProfile, ScenarioId } from './fault-profiles.js';
 import { freePorts } from '../tcp-ports.js';
 import { Haproxy } from './haproxy.js';
+import { ProviderLine } from './provider-line.js';
 import { OrderFactory } from './order-traffic.js';
 import { PrivatePostgres } from './private-postgres.js';
-import { PrivateRabbitNode, rabbitmqAccount, sharedNodePeersOfRun } from './private-rabbitmq.js';
+import { prepareBroker } from './broker-binaries.js';
+import type { BrokerVersion } from './broker-binaries.js';
+import { PrivateRabbitNode, sharedNodePeersOfRun } from './private-rabbitmq.js';
 import { check, SCENARIOS } from './scenarios.js';
 import type { BrokerUnderTest, Check, Scenario, ScenarioContext } from './scenarios.js';
 import { parkedUnroutable } from './parked-letters.js';
@@ -31,6 +34,8 @@ export interface ScenarioRow {
   /** Second provider copies inside a documented crash window (see docs/reliability.md). */
   windowDuplicated: number;
   readonly recoveryMs: number | undefined;
+  /** How long the row took: load, fault, settling and the books. */
+  readonly durationMs: number;
   /** False for a row without a fault (the soak): it has no time to recover. */
   readonly faulted: boolean;
   readonly checks: Check[];
@@ -41,6 +46,8 @@ export interface ScenarioRow {
 
 export interface SuiteReport {
   readonly profile: FaultProfile['name'];
+  /** The RabbitMQ the private nodes ran: the setting and the version the node reported. */
+  readonly broker: { readonly setting: BrokerVersion; readonly version: string };
   readonly startedAt: string;
   readonly finishedAt: string;
   /** Whether GET /orders/:id reported each channel's outcome, and so was part of the check. */
@@ -51,6 +58,8 @@ export interface SuiteReport {
 
 export interface SuiteOptions {
   readonly profile: FaultProfile;
+  /** Which RabbitMQ the private nodes run (default 3.10, the machine's). */
+  readonly broker?: BrokerVersion;
   /** A subset of the profile's scenarios (default: all of them). */
   readonly scenarios?: readonly ScenarioId[];
   readonly log?: (line: string) => void;
@@ -108,9 +117,14 @@ export class FaultSuite {
       this.onTeardown('copy logs', () => cp(logDir, keep, { recursive: true }));
     }
 
-    const user = rabbitmqAccount();
     const needCluster = selected.includes(8);
-    const [pgPort, aPort, aDist, bPort, bDist, cPort, cDist, haPort] = await freePorts(8);
+    const [pgPort, aPort, aDist, bPort, bDist, cPort, cDist, haPort, epmdPort] = await freePorts(9);
+    const binaries = await prepareBroker(this.options.broker ?? '3.10', {
+      dir: this.dir,
+      epmdPort: epmdPort!,
+      log: this.log,
+    });
+    this.onTeardown("stop the broker nodes' epmd", () => binaries.stop());
     const node = (name: string, amqpPort: number, distPort: number) =>
       PrivateRabbitNode.create({
         name: `${this.prefix}${name}`,
@@ -118,7 +132,7 @@ export class FaultSuite {
         amqpPort,
         distPort,
         dir: join(this.dir, `rabbit-${name}`),
-        user,
+        binaries,
       });
 
     this.log(`private PostgreSQL on ${pgPort}, RabbitMQ ${this.prefix}a on ${aPort}`);
@@ -129,6 +143,8 @@ export class FaultSuite {
       a.start(),
     ]);
     this.onTeardown('stop PostgreSQL', () => database.stop());
+    const brokerVersion = await a.serverVersion();
+    this.log(`RabbitMQ ${brokerVersion} (FAULTS_BROKER=${binaries.version})`);
     const others: PrivateRabbitNode[] = [];
     let othersBooting: Promise<unknown> = Promise.resolve();
     if (needCluster) {
@@ -155,6 +171,11 @@ export class FaultSuite {
     const sandbox = await startWhatsappSandbox({ maxMessages: 1_000_000 });
     this.onTeardown('close the Twilio stand-in', () => sandbox.close());
     const providers = new ProviderLedger(mail, sandbox);
+    const lines = {
+      smtp: await ProviderLine.open(mail.smtpUrl),
+      twilio: await ProviderLine.open(sandbox.url),
+    };
+    this.onTeardown('close the provider lines', () => Promise.all([lines.smtp.cut(), lines.twilio.cut()]));
     const factory = new OrderFactory(this.runId);
     const audits = new Map<ScenarioRow, { orders: AcceptedOrder[]; windows: CrashWindow[] }>();
 
@@ -167,6 +188,10 @@ export class FaultSuite {
         logDir,
         env: profile.env,
         serviceEnv: profile.serviceEnv,
+        providerUrls: {
+          smtpUrl: lines.smtp.urlFor(mail.smtpUrl),
+          twilioUrl: lines.twilio.urlFor(sandbox.url),
+        },
       });
       this.onTeardown('stop the services', () => system.stop());
       const success = await apiSuccessStates(system.apiUrl);
@@ -192,6 +217,7 @@ export class FaultSuite {
           mail,
           sandbox,
           providers,
+          lines,
           factory,
           runTag: this.runId,
           inFlightQueue: (name) =>
@@ -275,6 +301,7 @@ export class FaultSuite {
     rows.sort((x, y) => x.id - y.id);
     return {
       profile: profile.name,
+      broker: { setting: binaries.version, version: brokerVersion },
       startedAt,
       finishedAt: new Date().toISOString(),
       statusLoop,
@@ -291,6 +318,7 @@ export class FaultSuite {
   ): Promise<ScenarioRow> {
     const { profile, system, pool, providers } = ctx;
     this.log(`scenario ${scenario.id}: ${scenario.title}`);
+    const rowStarted = Date.now();
     system.takeUnexpectedExits();
     const outcome = await scenario.run(ctx);
     const accepted: AcceptedOrder[] = outcome.orders
@@ -343,6 +371,7 @@ export class FaultSuite {
     }
     const settleChecks = await settled;
     const quiet = await this.waitQuiet(ctx, Math.max(60_000, deadline - Date.now()));
+    const closingChecks = outcome.closing ? await outcome.closing() : [];
     // Books closed only once nothing is in flight, so a late duplicate would be in them.
     summary = await audit(Boolean(success));
     const exits = system.takeUnexpectedExits();
@@ -355,6 +384,7 @@ export class FaultSuite {
     const checks: Check[] = [
       ...outcome.checks,
       ...settleChecks,
+      ...closingChecks,
       check('nothing left in flight (outbox, work and retry queues empty)', quiet.ok, quiet.detail),
       check(
         'nothing unroutable',
@@ -390,6 +420,7 @@ export class FaultSuite {
       duplicated: summary.duplicated,
       windowDuplicated: summary.windowDuplicated,
       recoveryMs: summary.recoveryMs,
+      durationMs: Date.now() - rowStarted,
       faulted: outcome.faultEnd !== undefined,
       checks,
       notes: outcome.notes,

@@ -1,31 +1,19 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { chown, mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { acceptsConnections } from '../tcp-ports.js';
+import { systemCtl } from './broker-binaries.js';
+import type { BrokerBinaries } from './broker-binaries.js';
 import { mustRun, runAs, runCommand, systemUser } from './run-command.js';
-import type { SystemUser } from './run-command.js';
 
 // A RabbitMQ node of the suite's own: its own node name, ports, data and log folders, run
-// as the `rabbitmq` account from the installed server scripts. The shared node
-// (rabbit@localhost on 5672) is never addressed: every rabbitmqctl call names the private
-// node with -n, and a guard refuses any cluster operation that involves a node without
-// the run's prefix.
-
-const SCRIPTS_DIR = process.env.FAULTS_RABBITMQ_SCRIPTS ?? '/usr/lib/rabbitmq/bin';
-
-export function rabbitmqAccount(): SystemUser {
-  const user = systemUser('rabbitmq');
-  if (!user) throw new Error('there is no "rabbitmq" account: is RabbitMQ installed on this machine?');
-  if (!existsSync(join(SCRIPTS_DIR, 'rabbitmq-server'))) {
-    throw new Error(
-      `no RabbitMQ server scripts in ${SCRIPTS_DIR}; set FAULTS_RABBITMQ_SCRIPTS to the folder holding rabbitmq-server and rabbitmqctl`,
-    );
-  }
-  return user;
-}
+// from the binaries the run chose (broker-binaries.ts: the machine's 3.10 as the
+// `rabbitmq` account, or tools/rabbitmq4's 4.x). The shared nodes (rabbit@localhost on
+// 5672, tools/rabbitmq4's notify4 on 5682) are never addressed: every rabbitmqctl call
+// names the private node with -n, and a guard refuses any cluster operation that involves
+// a node without the run's prefix.
 
 export interface QueueDepth {
   readonly name: string;
@@ -42,9 +30,9 @@ export interface RabbitNodeOptions {
   readonly prefix: string;
   readonly amqpPort: number;
   readonly distPort: number;
-  /** Folder for this node's data, logs and config (created, owned by `rabbitmq`). */
+  /** Folder for this node's data, logs and config (created, owned by the nodes' account). */
   readonly dir: string;
-  readonly user: SystemUser;
+  readonly binaries: BrokerBinaries;
 }
 
 export class PrivateRabbitNode {
@@ -56,9 +44,12 @@ export class PrivateRabbitNode {
   static async create(options: RabbitNodeOptions): Promise<PrivateRabbitNode> {
     if (!options.name.startsWith(options.prefix))
       throw new Error(`node ${options.name} lacks the run prefix`);
-    const { dir, user } = options;
+    const { dir, binaries } = options;
     await mkdir(join(dir, 'mnesia'), { recursive: true });
     await mkdir(join(dir, 'log'), { recursive: true });
+    // 4.x also reads every file of a conf.d folder (default /etc/rabbitmq/conf.d, the
+    // machine broker's): point it at an empty one.
+    if (binaries.isolateConfigDir) await mkdir(join(dir, 'conf.d'), { recursive: true });
     await writeFile(join(dir, 'enabled_plugins'), '[].\n');
     // Replaces the machine's rabbitmq-env.conf, which names the shared node.
     await writeFile(join(dir, 'rabbitmq-env.conf'), '# private node of the fault suite\n');
@@ -75,8 +66,11 @@ export class PrivateRabbitNode {
         '',
       ].join('\n'),
     );
-    for (const p of ['', 'mnesia', 'log', 'enabled_plugins', 'rabbitmq-env.conf', 'rabbitmq.conf']) {
-      await chown(join(dir, p), user.uid, user.gid);
+    const user = binaries.user;
+    if (user) {
+      for (const p of ['', 'mnesia', 'log', 'enabled_plugins', 'rabbitmq-env.conf', 'rabbitmq.conf']) {
+        await chown(join(dir, p), user.uid, user.gid);
+      }
     }
     return new PrivateRabbitNode(options);
   }
@@ -97,10 +91,21 @@ export class PrivateRabbitNode {
     return `amqp://guest:guest@127.0.0.1:${this.options.amqpPort}/${encodeURIComponent(vhost)}`;
   }
 
+  get version(): BrokerBinaries['version'] {
+    return this.options.binaries.version;
+  }
+
   private env(): Record<string, string> {
-    const { dir } = this.options;
+    const { dir, binaries } = this.options;
     return {
-      HOME: this.options.user.home,
+      ...binaries.env,
+      ...(binaries.isolateConfigDir
+        ? {
+            RABBITMQ_CONFIG_FILES: join(dir, 'conf.d'),
+            RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
+            ERL_CRASH_DUMP: join(dir, 'log', 'erl_crash.dump'),
+          }
+        : {}),
       RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
       RABBITMQ_NODENAME: this.nodeName,
       RABBITMQ_NODE_PORT: String(this.options.amqpPort),
@@ -120,9 +125,10 @@ export class PrivateRabbitNode {
   async start(timeoutMs = 180_000): Promise<void> {
     if (this.running) return;
     const out = await open(join(this.options.dir, 'log', 'console.log'), 'a');
-    const child = spawn(join(SCRIPTS_DIR, 'rabbitmq-server'), [], {
-      ...runAs(this.options.user),
-      cwd: this.options.user.home,
+    const { binaries } = this.options;
+    const child = spawn(binaries.server, [], {
+      ...(binaries.user ? runAs(binaries.user) : {}),
+      cwd: binaries.home,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.env() },
       stdio: ['ignore', out.fd, out.fd],
       // Its own process group, so a kill takes the node and its helper processes.
@@ -176,9 +182,10 @@ export class PrivateRabbitNode {
 
   /** rabbitmqctl against this node only. */
   async ctl(args: readonly string[], timeoutMs = 120_000): Promise<string> {
-    const r = await mustRun(join(SCRIPTS_DIR, 'rabbitmqctl'), ['-n', this.nodeName, '-q', ...args], {
-      user: this.options.user,
-      env: { RABBITMQ_CONF_ENV_FILE: join(this.options.dir, 'rabbitmq-env.conf') },
+    const { binaries, dir } = this.options;
+    const r = await mustRun(binaries.ctl, ['-n', this.nodeName, '-q', ...args], {
+      ...(binaries.user ? { user: binaries.user } : { cwd: binaries.home }),
+      env: { ...binaries.env, RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf') },
       timeoutMs,
     });
     return r.stdout;
@@ -193,8 +200,18 @@ export class PrivateRabbitNode {
     await this.ctl(['await_startup']);
   }
 
-  closeAllConnections(reason: string): Promise<string> {
-    return this.ctl(['close_all_connections', '--global', reason]);
+  /**
+   * Closes every client connection of the node; resolves with how many. Through `eval`
+   * rather than `close_all_connections`, whose 4.0 CLI printed "Closed N connections" and
+   * then did not exit (seen under load); the node's own function is the same on both.
+   */
+  async closeAllConnections(reason: string): Promise<number> {
+    const explanation = reason.replace(/[^\w :.,-]/g, '');
+    const out = await this.ctl([
+      'eval',
+      `length([rabbit_networking:close_connection(P, "${explanation}") || P <- rabbit_networking:connections()]).`,
+    ]);
+    return Number(out.trim());
   }
 
   /** A watermark of 0 raises the memory alarm at once: every publishing connection is blocked. */
@@ -221,6 +238,11 @@ export class PrivateRabbitNode {
     // list is stable: [{{resource_limit,memory,Node},[]}, ...].
     const out = await this.ctl(['eval', 'rabbit_alarm:get_alarms().']);
     return [...out.matchAll(/\{resource_limit,(\w+),/g)].map((m) => m[1] ?? '');
+  }
+
+  /** The RabbitMQ version the node runs, e.g. `4.0.5`. */
+  async serverVersion(): Promise<string> {
+    return (await this.ctl(['eval', 'rabbit_misc:version().'])).trim().replace(/^"|"$/g, '');
   }
 
   async addVhost(vhost: string): Promise<void> {
@@ -275,7 +297,7 @@ export async function sharedNodePeersOfRun(prefix: string): Promise<string[]> {
   const user = systemUser('rabbitmq');
   if (!user) return [];
   const r = await runCommand(
-    join(SCRIPTS_DIR, 'rabbitmqctl'),
+    systemCtl(),
     ['-n', 'rabbit@localhost', '-q', 'cluster_status', '--formatter', 'json'],
     { user, timeoutMs: 60_000 },
   );

@@ -10,6 +10,7 @@ const row = (over: Partial<ScenarioRow>): ScenarioRow => ({
   duplicated: 0,
   windowDuplicated: 0,
   recoveryMs: 3_400,
+  durationMs: 41_600,
   faulted: true,
   checks: [{ name: 'c', ok: true, detail: '' }],
   notes: [],
@@ -27,13 +28,13 @@ describe('results table', () => {
     expect(lines).toHaveLength(4);
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
     expect(lines[0]).toMatch(/^\| # \| scenario +\| accepted \| lost \| duplicated \| in crash window \|/);
-    expect(lines[2]).toMatch(/\| 120 +\| 0 +\| 0 +\| 0 +\| 3\.4 s +\| 1\/1 +\| pass +\|$/);
-    expect(lines[3]).toMatch(/\| 2 +\| 0 +\| 1 +\| not recovered +\| 1\/1 +\| FAIL +\|$/);
+    expect(lines[2]).toMatch(/\| 120 +\| 0 +\| 0 +\| 0 +\| 3\.4 s +\| 42 s +\| 1\/1 +\| pass +\|$/);
+    expect(lines[3]).toMatch(/\| 2 +\| 0 +\| 1 +\| not recovered +\| 42 s +\| 1\/1 +\| FAIL +\|$/);
   });
 
   it('shows no recovery time for a row without a fault (the soak)', () => {
     const table = resultsTable([row({ id: 9, title: 'soak', recoveryMs: undefined, faulted: false })]);
-    expect(table.split('\n')[2]).toMatch(/\| no fault +\| 1\/1 +\| pass +\|$/);
+    expect(table.split('\n')[2]).toMatch(/\| no fault +\| 42 s +\| 1\/1 +\| pass +\|$/);
   });
 
   it('fails a row whose checks failed even with nothing lost', () => {

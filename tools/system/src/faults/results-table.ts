@@ -16,6 +16,7 @@ function cells(row: ScenarioRow): string[] {
     String(row.duplicated),
     String(row.windowDuplicated),
     recovery(row),
+    `${Math.round(row.durationMs / 1000)} s`,
     `${passed}/${row.checks.length}`,
     rowPassed(row) ? 'pass' : 'FAIL',
   ];
@@ -29,6 +30,7 @@ const HEADER = [
   'duplicated',
   'in crash window',
   'time to recover',
+  'duration',
   'checks',
   'result',
 ];
@@ -43,7 +45,10 @@ export function resultsTable(rows: readonly ScenarioRow[]): string {
 
 /** Every check with its detail, failures first, and the notes: what a reader needs after a FAIL. */
 export function resultsDetail(report: SuiteReport): string {
-  const out: string[] = [];
+  const minutes = (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 60_000;
+  const out: string[] = [
+    `RabbitMQ ${report.broker.version} (--broker ${report.broker.setting}), ${report.profile} profile, ${minutes.toFixed(1)} min`,
+  ];
   for (const row of report.rows) {
     out.push(`${row.id}. ${row.title}`);
     for (const c of [...row.checks].sort((a, b) => Number(a.ok) - Number(b.ok))) {

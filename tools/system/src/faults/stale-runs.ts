@@ -63,6 +63,8 @@ export async function sweepStaleRuns(log: (line: string) => void): Promise<strin
     // SIGQUIT is PostgreSQL's immediate shutdown.
     await killIfOurs(await pidFrom(join(dir, 'postgres', 'data', 'postmaster.pid')), dir, 'SIGQUIT');
     await killIfOurs(await pidFrom(join(dir, 'haproxy.pid')), dir, 'SIGKILL');
+    // The run's own epmd (RabbitMQ 4 runs); its environment names the folder.
+    await killIfOurs(await pidFrom(join(dir, 'epmd.pid')), dir, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 1_000));
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     swept.push(dir);

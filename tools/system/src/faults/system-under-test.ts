@@ -19,6 +19,8 @@ export interface SystemOptions {
   readonly logDir: string;
   readonly env: Readonly<Record<string, string>>;
   readonly serviceEnv?: ServiceEnv;
+  /** Where the services reach the providers instead of the stand-ins' own ports (a ProviderLine). */
+  readonly providerUrls?: { readonly smtpUrl: string; readonly twilioUrl: string };
 }
 
 /**
@@ -52,11 +54,18 @@ export class SystemUnderTest {
         createWriteStream(join(options.logDir, `${name}.log`), { flags: 'a' }),
       ]),
     );
+    const standIns = standInUrls(options.mail, options.sandbox, '"Notify Shop" <orders@shop.example.com>');
     const stack = await startStack(
       {
         amqpUrl: options.amqpUrl,
         databaseUrl: options.databaseUrl,
-        ...standInUrls(options.mail, options.sandbox, '"Notify Shop" <orders@shop.example.com>'),
+        ...standIns,
+        ...(options.providerUrls
+          ? {
+              smtpUrl: options.providerUrls.smtpUrl,
+              twilio: { ...standIns.twilio, baseUrl: options.providerUrls.twilioUrl },
+            }
+          : {}),
         ports: await freePortsFor(SERVICE_NAMES),
         env: { LOG_PRETTY: '0', ...options.env },
         ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
@@ -118,6 +127,24 @@ export class SystemUnderTest {
     const at = Date.now();
     await this.stack.get(name).kill();
     return at;
+  }
+
+  /**
+   * SIGSTOP: the processes stop consuming (and answering) at once without losing a
+   * connection, so messages pile up in their queues. `thaw` lets them go on.
+   */
+  freeze(names: readonly ServiceName[]): void {
+    for (const n of names) {
+      const pid = this.stack.get(n).pid;
+      if (pid && this.stack.get(n).running) process.kill(pid, 'SIGSTOP');
+    }
+  }
+
+  thaw(names: readonly ServiceName[]): void {
+    for (const n of names) {
+      const pid = this.stack.get(n).pid;
+      if (pid && this.stack.get(n).running) process.kill(pid, 'SIGCONT');
+    }
   }
 
   async start(name: ServiceName): Promise<void> {

@@ -7,6 +7,7 @@ import type { FaultProfile, ScenarioId } from '../fault-profiles.js';
 import type { OrderFactory, PlacedOrder } from '../order-traffic.js';
 import type { PrivatePostgres } from '../private-postgres.js';
 import type { PrivateRabbitNode, QueueDepth } from '../private-rabbitmq.js';
+import type { ProviderLine } from '../provider-line.js';
 import type { SystemUnderTest } from '../system-under-test.js';
 
 // What a fault scenario is given and what it hands back to the suite, which places
@@ -45,6 +46,8 @@ export interface ScenarioContext {
   readonly sandbox: WhatsappSandbox;
   /** Everything the stand-ins accepted during the run (they are emptied between scenarios). */
   readonly providers: ProviderLedger;
+  /** The lines the services reach the SMTP and Twilio stand-ins through (cut = unreachable). */
+  readonly lines: { readonly smtp: ProviderLine; readonly twilio: ProviderLine };
   readonly factory: OrderFactory;
   readonly runTag: string;
   /**
@@ -65,6 +68,8 @@ export interface ScenarioOutcome {
   readonly notes: string[];
   /** Waited for after the load, before the books are closed (e.g. dead letters arriving). */
   readonly settle?: () => Promise<Check[]>;
+  /** Asked once every effect is in and nothing is in flight any more (e.g. nothing was dead-lettered). */
+  readonly closing?: () => Promise<Check[]>;
 }
 
 export interface Scenario {
