@@ -53,7 +53,8 @@ beforeAll(async () => {
       OUTBOX_POLL_INTERVAL_MS: '1000',
       AMQP_URL: vh.url,
       DATABASE_URL: db.url,
-      API_KEYS: KEY,
+      API_KEYS: `ops=${KEY}`,
+      API_OPERATORS: 'ops',
       STATUS_CONSUMER_ENABLED: 'false',
     },
     { logger: pino({ level: 'warn' }, sink) },
@@ -297,7 +298,8 @@ describe('the dead-letter park', () => {
     const status = await startTestApi({
       AMQP_URL: vh.url,
       DATABASE_URL: db.url,
-      API_KEYS: KEY,
+      API_KEYS: `ops=${KEY}`,
+      API_OPERATORS: 'ops',
       RELAY_ENABLED: 'false',
       PARK_DEAD_LETTERS: 'false',
     });
