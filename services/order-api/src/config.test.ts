@@ -91,6 +91,50 @@ describe('loadOrderApiConfig', () => {
       loadOrderApiConfig({ API_KEYS: 'a=eu-key-0123456789abcdef,a=us-key-0123456789abcdef' }),
     ).toThrow(/API_KEYS is invalid \(the client a is listed twice\)/);
   });
+
+  it("in production, refuses the examples' placeholder keys and passwords, naming the variable only", () => {
+    const prod = { NODE_ENV: 'production' };
+    const keyErr = () =>
+      loadOrderApiConfig({ ...prod, API_KEYS: 'CHANGE-ME-comma-separated-keys-of-16-characters-or-more' });
+    expect(keyErr).toThrow(/API_KEYS is an example placeholder or sandbox value/);
+    expect(keyErr).not.toThrow(/comma-separated-keys/);
+    expect(() => loadOrderApiConfig({ ...prod, API_KEYS: 'shop=dev-only-api-key-0123456789' })).toThrow(
+      /API_KEYS is/,
+    );
+    expect(() =>
+      loadOrderApiConfig({
+        ...prod,
+        API_KEYS: 'shop=real-key-0123456789abcdef',
+        DATABASE_URL: 'postgres://order_api:CHANGE-ME@db.internal:5432/notify',
+      }),
+    ).toThrow(/DATABASE_URL is an example placeholder/);
+    const file = join(dir, 'placeholder-keys');
+    writeFileSync(file, 'shop=CHANGE-ME-0123456789abcdef\n');
+    expect(() => loadOrderApiConfig({ ...prod, API_KEYS_FILE: file })).toThrow(/API_KEYS_FILE is an example/);
+    expect(loadOrderApiConfig({ API_KEYS: 'shop=CHANGE-ME-0123456789abcdef' }).clients).toHaveLength(1);
+  });
+
+  it('reads TRUST_PROXY as off, a hop count or CIDRs, and refuses trusting every hop in production', () => {
+    expect(loadOrderApiConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadOrderApiConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadOrderApiConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.1',
+    ]);
+    expect(() => loadOrderApiConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadOrderApiConfig({ TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
+    expect(loadOrderApiConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(() =>
+      loadOrderApiConfig({
+        NODE_ENV: 'production',
+        API_KEYS: 'a=a-key-0123456789abcdef',
+        TRUST_PROXY: 'true',
+      }),
+    ).toThrow(/TRUST_PROXY true trusts every X-Forwarded-For hop/);
+    expect(() =>
+      loadOrderApiConfig({ API_KEYS: 'a=a-key-0123456789abcdef', API_TRUSTED_FORWARDERS: 'b' }),
+    ).toThrow(/API_TRUSTED_FORWARDERS name no client of API_KEYS: b/);
+  });
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'order-api-config-'));
