@@ -35,7 +35,9 @@ export interface AppOptions {
   readonly rateLimitMax: number;
   readonly rateLimitWindowMs: number;
   readonly bodyLimitBytes: number;
-  readonly trustProxy: boolean;
+  /** Proxies trusted for X-Forwarded-For: none, every hop (not in production), a hop count, or IPs/CIDRs. */
+  readonly trustProxy: boolean | number | readonly string[];
+
   readonly streams: OrderStreamOptions;
   /** The broker's virtual host, named in the AsyncAPI document's bindings (default `/`). */
   readonly vhost?: string;
@@ -57,6 +59,12 @@ export interface AppDeps {
   readonly console?: ConsoleSetup;
 }
 
+/** Fastify's form of TRUST_PROXY: a hop count trusts the nearest n proxies, as proxy-addr does. */
+function trustProxySetting(trust: AppOptions['trustProxy']) {
+  if (typeof trust === 'number') return (_address: string, hop: number) => hop < trust;
+  return typeof trust === 'object' ? [...trust] : trust;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -73,7 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
     bodyLimit: options.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    trustProxy: options.trustProxy,
+    trustProxy: trustProxySetting(options.trustProxy),
     return503OnClosing: true,
     // A caller's X-Request-Id is kept when it is a UUID, so problem `instance` values stay URNs.
     genReqId: (req) => {

@@ -39,6 +39,8 @@ beforeAll(async () => {
       DATABASE_URL: db.url,
       API_KEYS: `shop-eu=${EU},shop-us=${US},ops=${OPS}`,
       API_OPERATORS: 'ops',
+      API_TRUSTED_FORWARDERS: 'shop-us',
+      TRUST_PROXY: '1',
     },
     { logger: pino({ level: 'debug' }, sink) },
   );
@@ -141,5 +143,41 @@ describe('the operator scope', () => {
     const all = logged.join('');
     expect(all.length).toBeGreaterThan(0);
     for (const key of [EU, US, OPS]) expect(all).not.toContain(key);
+  });
+});
+
+describe('the client IP', () => {
+  const storedIp = async (id: string) =>
+    (
+      await api.pool.query<{ ip: string | null }>("SELECT metadata->>'ip' AS ip FROM orders WHERE id = $1", [
+        id,
+      ])
+    ).rows[0]?.ip;
+  const post = (key: string, extra: { ip?: string; forwardedFor?: string }) =>
+    api.app.inject({
+      method: 'POST',
+      url: '/orders',
+      remoteAddress: '10.1.2.3',
+      payload: { ...validOrder(), metadata: { channel: 'web', ...(extra.ip ? { ip: extra.ip } : {}) } },
+      headers: { ...as(key), ...(extra.forwardedFor ? { 'x-forwarded-for': extra.forwardedFor } : {}) },
+    });
+
+  it('comes from the one trusted hop, not from addresses the client put before it', async () => {
+    const res = await post(EU, { forwardedFor: '198.51.100.66, 203.0.113.9' });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(await storedIp(res.json().id)).toBe('203.0.113.9');
+    const direct = await post(EU, {});
+    expect(await storedIp(direct.json().id)).toBe('10.1.2.3');
+  });
+
+  it('is taken from metadata.ip only for a trusted forwarder; any other client gets 400 naming the field', async () => {
+    const refused = await post(EU, { ip: '192.0.2.44' });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().errors).toEqual([
+      { field: '/metadata/ip', message: 'is not accepted from this client' },
+    ]);
+    const forwarded = await post(US, { ip: '192.0.2.44' });
+    expect(forwarded.statusCode, forwarded.body).toBe(201);
+    expect(await storedIp(forwarded.json().id)).toBe('192.0.2.44');
   });
 });

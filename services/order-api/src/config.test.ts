@@ -113,6 +113,28 @@ describe('loadOrderApiConfig', () => {
     expect(() => loadOrderApiConfig({ ...prod, API_KEYS_FILE: file })).toThrow(/API_KEYS_FILE is an example/);
     expect(loadOrderApiConfig({ API_KEYS: 'shop=CHANGE-ME-0123456789abcdef' }).clients).toHaveLength(1);
   });
+
+  it('reads TRUST_PROXY as off, a hop count or CIDRs, and refuses trusting every hop in production', () => {
+    expect(loadOrderApiConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadOrderApiConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadOrderApiConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.1',
+    ]);
+    expect(() => loadOrderApiConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadOrderApiConfig({ TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
+    expect(loadOrderApiConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(() =>
+      loadOrderApiConfig({
+        NODE_ENV: 'production',
+        API_KEYS: 'a=a-key-0123456789abcdef',
+        TRUST_PROXY: 'true',
+      }),
+    ).toThrow(/TRUST_PROXY true trusts every X-Forwarded-For hop/);
+    expect(() =>
+      loadOrderApiConfig({ API_KEYS: 'a=a-key-0123456789abcdef', API_TRUSTED_FORWARDERS: 'b' }),
+    ).toThrow(/API_TRUSTED_FORWARDERS name no client of API_KEYS: b/);
+  });
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'order-api-config-'));

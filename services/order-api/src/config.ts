@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
 import {
   bool,
@@ -28,6 +29,31 @@ const nameList = makeValidator<string[]>((input: string) =>
     .map((n) => n.trim())
     .filter(Boolean),
 );
+
+/**
+ * Which proxies may say who the client is: `false` (the connection's address), a number
+ * of trusted hops, or comma-separated IPs/CIDRs. `true` trusts every hop (any client could
+ * pick its address) and is refused in production.
+ */
+export const trustProxy = makeValidator<boolean | number | string[]>((input: string) => {
+  const v = input.trim();
+  if (v === 'false' || v === '0' || v === '') return false;
+  if (v === 'true') return true;
+  if (/^[1-9]\d?$/.test(v)) return Number(v);
+  const list = v
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const entry of list) {
+    const [address, bits, extra] = entry.split('/');
+    const version = isIP(address ?? '');
+    const max = version === 6 ? 128 : 32;
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+    if (!version || !okBits || extra !== undefined)
+      throw new Error('must be false, a hop count, or IPs/CIDRs');
+  }
+  return list;
+});
 
 /** API_KEYS_FILE's entries (a secrets manager's mounted file); never echoes its content. */
 function readKeysFile(path: string): ApiKeyEntry[] {
@@ -71,7 +97,14 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       RATE_LIMIT_MAX: num({ default: 6_000, desc: 'Requests per client per window; 0 disables' }),
       RATE_LIMIT_WINDOW: duration({ default: 60_000, desc: 'Rate limit window' }),
       BODY_LIMIT_BYTES: num({ default: 64 * 1024 }),
-      TRUST_PROXY: bool({ default: false, desc: 'Take the client IP from X-Forwarded-For' }),
+      TRUST_PROXY: trustProxy({
+        default: false,
+        desc: 'Proxies trusted to report the client IP in X-Forwarded-For: false, a number of hops, or IPs/CIDRs',
+      }),
+      API_TRUSTED_FORWARDERS: nameList({
+        default: [],
+        desc: "Clients that may send their customers' IP in metadata.ip",
+      }),
       DATABASE_POOL_MAX: num({ default: 20 }),
       RELAY_ENABLED: bool({ default: true, desc: 'Run the outbox relay in this process' }),
       OUTBOX_BATCH_SIZE: num({ default: 100 }),
@@ -114,14 +147,22 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
   });
   let clients: ApiClient[];
   try {
-    clients = apiClients(entries, config.API_OPERATORS);
+    clients = apiClients(entries, config.API_OPERATORS, config.API_TRUSTED_FORWARDERS);
   } catch (err) {
     const message = (err as Error).message;
     throw new ConfigError(
       message.startsWith('names no client')
         ? { API_OPERATORS: message }
-        : { [config.API_KEYS_FILE ? 'API_KEYS/API_KEYS_FILE' : 'API_KEYS']: `is invalid (${message})` },
+        : message.startsWith('forwarders ')
+          ? { API_TRUSTED_FORWARDERS: message.replace('forwarders ', '') }
+          : { [config.API_KEYS_FILE ? 'API_KEYS/API_KEYS_FILE' : 'API_KEYS']: `is invalid (${message})` },
     );
+  }
+  if (config.NODE_ENV === 'production' && config.TRUST_PROXY === true) {
+    throw new ConfigError({
+      TRUST_PROXY:
+        'true trusts every X-Forwarded-For hop, so any client could choose its address; give the number of proxies or their CIDRs',
+    });
   }
   // An API that places orders and replays dead letters is never open by accident.
   if (config.NODE_ENV === 'production' && clients.length === 0 && !config.ALLOW_ANONYMOUS) {

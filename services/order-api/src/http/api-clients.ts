@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 
 /** The scope that opens the dead-letter endpoints and the operator console. */
 export const OPERATOR_SCOPE = 'operator';
+/** The scope that lets a client give its customer's IP in the body (API_TRUSTED_FORWARDERS). */
+export const FORWARDER_SCOPE = 'forward-ip';
 
 /** A caller the API knows: its name (or a short hash of its key), its key and scopes. */
 export interface ApiClient {
@@ -65,7 +67,11 @@ export function unnamedClientId(key: string): string {
  * API_OPERATORS names it. Throws naming the problem when a name or key is repeated or
  * an operator names no client.
  */
-export function apiClients(entries: readonly ApiKeyEntry[], operators: readonly string[]): ApiClient[] {
+export function apiClients(
+  entries: readonly ApiKeyEntry[],
+  operators: readonly string[],
+  forwarders: readonly string[] = [],
+): ApiClient[] {
   const ids = new Set<string>();
   const keys = new Set<string>();
   const clients = entries.map(({ name, key }) => {
@@ -74,9 +80,17 @@ export function apiClients(entries: readonly ApiKeyEntry[], operators: readonly 
     if (keys.has(key)) throw new Error(`the key of ${id} is also another client's key`);
     ids.add(id);
     keys.add(key);
-    return { id, key, scopes: operators.includes(id) ? [OPERATOR_SCOPE] : [] };
+    const scopes = [
+      ...(operators.includes(id) ? [OPERATOR_SCOPE] : []),
+      ...(forwarders.includes(id) ? [FORWARDER_SCOPE] : []),
+    ];
+    return { id, key, scopes };
   });
   const unknown = operators.filter((op) => !ids.has(op));
   if (unknown.length > 0) throw new Error(`names no client of API_KEYS: ${unknown.join(', ')}`);
+  const unknownForwarders = forwarders.filter((f) => !ids.has(f));
+  if (unknownForwarders.length > 0) {
+    throw new Error(`forwarders name no client of API_KEYS: ${unknownForwarders.join(', ')}`);
+  }
   return clients;
 }

@@ -1,12 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { OPERATOR_SCOPE } from './api-clients.js';
+import { FORWARDER_SCOPE, OPERATOR_SCOPE } from './api-clients.js';
 import type { ApiClient } from './api-clients.js';
 import { HttpProblem, statusTitle } from './problem.js';
 
 const ANONYMOUS = 'anonymous';
 /** Without keys (local runs) the one anonymous caller may do everything. */
-const ANONYMOUS_SCOPES: readonly string[] = [OPERATOR_SCOPE];
+const ANONYMOUS_SCOPES: readonly string[] = [OPERATOR_SCOPE, FORWARDER_SCOPE];
 const NO_SCOPES: readonly string[] = [];
 
 function digest(value: string): Buffer {
