@@ -2,41 +2,28 @@
 // against the same broker, so the package's overhead reads as a ratio.
 //
 //   npx tsx packages/messaging/bench/throughput.ts [messages] [window]
+//   npx tsx packages/messaging/bench/throughput.ts --tiny   (100 messages: checks it runs)
 //
 // Each side publishes N persistent messages spread over the five channel queues with
 // publisher confirms (at most `window` unconfirmed at a time), then consumes them all
 // with manual acks (prefetch 100). The package side validates every message against
 // its contract on both ends, as production does.
 import { randomUUID } from 'node:crypto';
-import {
-  CHANNELS,
-  channelConsumers,
-  exampleMessages,
-  EXCHANGES,
-  fullTopology,
-  notifications,
-} from '@notify/contracts';
+import { CHANNELS, exampleMessages, EXCHANGES, fullTopology, notifications } from '@notify/contracts';
 import amqplib from 'amqplib';
-import { Broker, childTraceparent, Consumer, Publisher } from '../src/index.js';
+import { Broker, childTraceparent } from '../src/index.js';
+import { packageConsume, packagePublish, pool } from './package-side.js';
 import { createTestVhost } from '../src/testing/index.js';
 
-const N = Number(process.argv[2] ?? 20_000);
-const WINDOW = Number(process.argv[3] ?? 256);
+const TINY = process.argv.includes('--tiny');
+const N = TINY ? 100 : Number(process.argv[2] ?? 20_000);
+const WINDOW = TINY ? 16 : Number(process.argv[3] ?? 256);
 
 async function purge(url: string) {
   const c = await amqplib.connect(url);
   const ch = await c.createChannel();
   for (const q of fullTopology().queues) await ch.purgeQueue(q.name).catch(() => undefined);
   await c.close();
-}
-
-async function pool(total: number, width: number, task: (i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < total) await task(next++);
-    }),
-  );
 }
 
 async function rawPublish(url: string): Promise<number> {
@@ -92,53 +79,6 @@ async function rawConsume(url: string): Promise<number> {
   return N / secs;
 }
 
-async function packagePublish(url: string): Promise<number> {
-  const broker = await Broker.connect({ url, connectionName: 'bench-publisher' });
-  await broker.waitUntilConnected();
-  const publisher = new Publisher(broker);
-  const t0 = performance.now();
-  await pool(N, WINDOW, async (i) => {
-    const c = CHANNELS[i % CHANNELS.length]!;
-    await publisher.publish(notifications[c], exampleMessages[c] as never, {
-      messageId: randomUUID(),
-      correlationId: exampleMessages[c].orderId,
-    });
-  });
-  const secs = (performance.now() - t0) / 1000;
-  await publisher.close();
-  await broker.close();
-  return N / secs;
-}
-
-async function packageConsume(url: string): Promise<number> {
-  const broker = await Broker.connect({ url, connectionName: 'bench-consumer' });
-  await broker.waitUntilConnected();
-  const publisher = new Publisher(broker);
-  let count = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  const consumers = CHANNELS.map(
-    (c) =>
-      new Consumer(broker, {
-        topology: channelConsumers[c],
-        contracts: [notifications[c]],
-        publisher,
-        prefetch: 100,
-        handler: async () => {
-          if (++count === N) done();
-        },
-      }),
-  );
-  const t0 = performance.now();
-  await Promise.all(consumers.map((c) => c.start()));
-  await finished;
-  const secs = (performance.now() - t0) / 1000;
-  await Promise.all(consumers.map((c) => c.stop()));
-  await publisher.close();
-  await broker.close();
-  return N / secs;
-}
-
 const vh = await createTestVhost('bench');
 try {
   // Declare the topology once.
@@ -150,10 +90,10 @@ try {
   // Alternate the order so neither side always runs on a warmer broker.
   const rawPub1 = await rawPublish(vh.url);
   const rawCon1 = await rawConsume(vh.url);
-  const pkgPub1 = await packagePublish(vh.url);
-  const pkgCon1 = await packageConsume(vh.url);
-  const pkgPub2 = await packagePublish(vh.url);
-  const pkgCon2 = await packageConsume(vh.url);
+  const pkgPub1 = await packagePublish(vh.url, N, WINDOW);
+  const pkgCon1 = await packageConsume(vh.url, N);
+  const pkgPub2 = await packagePublish(vh.url, N, WINDOW);
+  const pkgCon2 = await packageConsume(vh.url, N);
   const rawPub2 = await rawPublish(vh.url);
   const rawCon2 = await rawConsume(vh.url);
 

@@ -1,4 +1,5 @@
-import { ALL_EXCHANGES } from '@notify/contracts';
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { ALL_EXCHANGES, HEADERS } from '@notify/contracts';
 import type { ConsumerTopology, Contract } from '@notify/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
@@ -16,6 +17,8 @@ import type { Publisher } from './publisher.js';
 import { QueueSubscription } from './queue-subscription.js';
 import type { ConnectionSource, DeliveryHandle } from './queue-subscription.js';
 import { Rerouter } from './reroute.js';
+import { failSpan, startProcessSpan } from './spans.js';
+import { contextOfTraceparent, traceparentOf } from './trace.js';
 import { admit, decide, readEnvelope } from './settle.js';
 import type {
   DeadLetterDecision,
@@ -79,6 +82,8 @@ interface InFlight {
   readonly envelope: Envelope;
   readonly handle: DeliveryHandle;
   readonly logger: Logger | undefined;
+  /** The process span's, when one is recorded: what the handler's own messages continue. */
+  readonly traceparent: string | undefined;
 }
 
 /** Who is down when the idempotency check fails: the service's database, unless it says. */
@@ -179,14 +184,47 @@ export class Consumer<C extends Contract> {
   }
 
   private async handle(msg: ConsumeMessage, handle: DeliveryHandle): Promise<void> {
-    const started = performance.now();
     const envelope = readEnvelope(msg, this.trust);
+    const header: unknown = msg.properties.headers?.[HEADERS.traceparent];
+    const span = startProcessSpan(
+      this.queue,
+      {
+        exchange: msg.fields.exchange,
+        routingKey: envelope.routingKey,
+        messageId: envelope.messageId,
+        correlationId: envelope.correlationId,
+      },
+      contextOfTraceparent(typeof header === 'string' ? header : undefined),
+    );
+    // Everything the handler does (queries, the events it publishes, its log lines) happens
+    // in this span, which is the parent the handler hands on.
+    const traceparent = span.isRecording() ? traceparentOf(span.spanContext()) : undefined;
+    try {
+      const outcome = await context.with(trace.setSpan(ROOT_CONTEXT, span), () =>
+        this.settle(msg, envelope, handle, traceparent),
+      );
+      span.setAttribute('notify.outcome', outcome);
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async settle(
+    msg: ConsumeMessage,
+    envelope: Envelope,
+    handle: DeliveryHandle,
+    traceparent: string | undefined,
+  ): Promise<Outcome> {
+    const started = performance.now();
     const logger = this.log?.child({
       messageId: envelope.messageId,
       orderId: envelope.correlationId,
       attempt: envelope.attempt,
     });
-    const d: InFlight = { msg, envelope, handle, logger };
+    const d: InFlight = { msg, envelope, handle, logger, traceparent };
     let settled: Settled | undefined;
     const first = await this.begin(d);
     if ('done' in first) settled = first.done;
@@ -200,12 +238,14 @@ export class Consumer<C extends Contract> {
       durationMs: performance.now() - started,
       ...(reason ? { reason } : {}),
     });
+    return outcome;
   }
 
   private async begin(d: InFlight): Promise<AttemptResult<Settled>> {
     const admission = admit(d.msg, d.envelope, this.options.contracts, {
       maxAttempts: this.policy.maxAttempts,
       logger: d.logger,
+      traceparent: d.traceparent,
     });
     if (!admission.ok) return this.carryOut(d, admission.decision);
     return this.handleValid(d, admission.delivery);

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { context } from '@opentelemetry/api';
 import { assertValid, HEADERS } from '@notify/contracts';
 import type { Contract, Payload } from '@notify/contracts';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
@@ -11,7 +12,8 @@ import {
   PublishTimeoutError,
   UnroutableError,
 } from './errors.js';
-import { childTraceparent } from './trace.js';
+import { failSpan, startPublishSpan } from './spans.js';
+import { activeTraceparent, contextOfTraceparent, propagatedTraceparent } from './trace.js';
 
 export interface PublishOptions {
   /** Stable id of this message; consumers de-duplicate on it. */
@@ -19,7 +21,11 @@ export interface PublishOptions {
   /** The order id. */
   readonly correlationId?: string;
   readonly headers?: Readonly<Record<string, unknown>>;
-  /** W3C traceparent of the caller; a child span id is generated for the message. */
+  /**
+   * W3C traceparent the message continues (its publish span's parent); without it, the
+   * active span's. The message carries the publish span's context (a made-up child when
+   * no OpenTelemetry SDK records spans).
+   */
   readonly traceparent?: string;
   readonly timestamp?: Date;
   readonly timeoutMs?: number;
@@ -79,21 +85,43 @@ export class Publisher {
     options: PublishOptions,
   ): Promise<void> {
     const body = this.options.validate === false ? payload : assertValid(contract, payload);
-    await this.publishRaw({
-      exchange: contract.exchange,
-      routingKey: contract.routingKey,
-      content: Buffer.from(JSON.stringify(body)),
-      properties: {
+    // The message's trace: the caller's traceparent when given (a stored one, as the
+    // outbox keeps it), else whatever span is active.
+    const parent = options.traceparent ? contextOfTraceparent(options.traceparent) : context.active();
+    const span = startPublishSpan(
+      {
+        exchange: contract.exchange,
+        routingKey: contract.routingKey,
         messageId: options.messageId,
-        ...(options.correlationId ? { correlationId: options.correlationId } : {}),
-        type: contract.type,
-        contentType: 'application/json',
-        timestamp: Math.floor((options.timestamp ?? new Date()).getTime() / 1000),
-        appId: this.broker.appId,
-        headers: { ...options.headers, [HEADERS.traceparent]: childTraceparent(options.traceparent) },
+        correlationId: options.correlationId,
       },
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    });
+      parent,
+    );
+    try {
+      await this.publishRaw({
+        exchange: contract.exchange,
+        routingKey: contract.routingKey,
+        content: Buffer.from(JSON.stringify(body)),
+        properties: {
+          messageId: options.messageId,
+          ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+          type: contract.type,
+          contentType: 'application/json',
+          timestamp: Math.floor((options.timestamp ?? new Date()).getTime() / 1000),
+          appId: this.broker.appId,
+          headers: {
+            ...options.headers,
+            [HEADERS.traceparent]: propagatedTraceparent(span, options.traceparent ?? activeTraceparent()),
+          },
+        },
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      });
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
   }
 
   /** Sends bytes with the given properties; used to re-route a delivered message unchanged. */

@@ -35,6 +35,10 @@ export interface MessageContext {
    */
   readonly publishedBy: string | undefined;
   readonly headers: Readonly<Record<string, unknown>>;
+  /**
+   * The trace context handling runs in, for the messages the handler publishes: the
+   * consumer's process span when an OpenTelemetry SDK records it, else the message's own.
+   */
   readonly traceparent: string | undefined;
   /** A child logger carrying orderId, messageId and the queue. */
   readonly logger: Logger | undefined;
@@ -146,7 +150,12 @@ export function admit<C extends Contract>(
   raw: RawDelivery,
   envelope: Envelope,
   contracts: readonly C[],
-  options: { readonly maxAttempts: number; readonly logger?: Logger | undefined },
+  options: {
+    readonly maxAttempts: number;
+    readonly logger?: Logger | undefined;
+    /** The consumer's process span, when recorded: replaces the header's as the handler's parent. */
+    readonly traceparent?: string | undefined;
+  },
 ): Admission<C> {
   const refuse = (reason: DeadLetterReason, message: string): Admission<C> => ({
     ok: false,
@@ -185,7 +194,7 @@ export function admit<C extends Contract>(
         : undefined,
     publishedBy: envelope.publishedBy,
     headers,
-    traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+    traceparent: options.traceparent ?? (typeof traceparent === 'string' ? traceparent : undefined),
     logger: options.logger,
   };
   const delivery = { key: contract.routingKey, contract, payload: checked.value, ctx } as Delivery<C>;

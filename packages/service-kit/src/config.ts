@@ -157,3 +157,48 @@ export function requireInProduction(nodeEnv: string, values: Record<string, stri
   if (missing.length)
     throw new ConfigError(Object.fromEntries(missing.map((k) => [k, 'is required in production'])));
 }
+
+// Values that only ever appear in this repository's examples and sandboxes: the
+// `CHANGE-ME` markers of secrets/*.env.example, infra/.env.example's `dev-only-` values,
+// the sandbox's Twilio account and token, the example account of the Kubernetes
+// secrets, and Twilio's magic test number (+15005550006, valid only with test credentials).
+const PLACEHOLDER_PATTERNS = [/change-?me/i, /(^|[^a-z])dev-only-/i, /not-secret/i];
+const PLACEHOLDER_VALUES = new Set([
+  'AC00000000000000000000000000000000',
+  'AC0123456789abcdef0123456789abcdef',
+  'HX00000000000000000000000000000000',
+  '+15005550006',
+  'whatsapp:+15005550006',
+]);
+
+/** True when `value` (a secret, a URL holding one, a key list) is a known placeholder or sandbox value. */
+export function isPlaceholderSecret(value: string | undefined): boolean {
+  if (!value) return false;
+  if (PLACEHOLDER_VALUES.has(value.trim())) return true;
+  let text = value;
+  try {
+    // URLs carry their secret percent-encoded in the userinfo.
+    text = decodeURIComponent(value);
+  } catch {
+    // not percent-encoded: look at it as it is
+  }
+  return PLACEHOLDER_PATTERNS.some((p) => p.test(text));
+}
+
+/**
+ * With NODE_ENV=production, refuses every named variable whose value is a known
+ * placeholder or sandbox value, naming the variables (never their values).
+ */
+export function refusePlaceholderSecrets(
+  nodeEnv: string | undefined,
+  values: Record<string, string | undefined>,
+): void {
+  if (nodeEnv !== 'production') return;
+  const bad: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (isPlaceholderSecret(value)) {
+      bad[name] = 'is an example placeholder or sandbox value, which is refused with NODE_ENV=production';
+    }
+  }
+  if (Object.keys(bad).length) throw new ConfigError(bad);
+}

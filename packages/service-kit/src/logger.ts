@@ -1,3 +1,4 @@
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino from 'pino';
 import type { Logger, LoggerOptions } from 'pino';
 
@@ -22,7 +23,19 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * pino JSON with `service` on every line. Pretty output only when asked for
+ * `trace_id` and `span_id` of the span active when a line is written (an HTTP request,
+ * a message being handled), so a log line leads to its trace. Nothing without an
+ * OpenTelemetry SDK: no span is ever active then.
+ */
+export function traceFields(): { trace_id?: string; span_id?: string } {
+  const span = trace.getSpan(context.active());
+  if (!span) return {};
+  const sc = span.spanContext();
+  return isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
+}
+
+/**
+ * pino JSON with `service` on every line, and the active span's trace ids (traceFields). Pretty output only when asked for
  * (LOG_PRETTY=1), so production and piped output stay machine-readable.
  */
 export function createLogger(
@@ -36,6 +49,7 @@ export function createLogger(
     base: { service },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    mixin: traceFields,
     ...(pretty
       ? {
           transport: {

@@ -1,3 +1,4 @@
+import { shutdownTelemetry } from '@notify/telemetry';
 import type { Logger } from 'pino';
 import { ConfigError } from './config.js';
 import { createLogger } from './logger.js';
@@ -15,10 +16,17 @@ export async function runMain(
   const logger = options.logger ?? createLogger(name);
   try {
     const running = await start();
-    onShutdown([{ name, run: () => running.stop() }], {
-      logger,
-      timeoutMs: options.shutdownTimeoutMs ?? Number(process.env.SHUTDOWN_TIMEOUT_MS ?? 25_000) + 5_000,
-    });
+    onShutdown(
+      [
+        { name, run: () => running.stop() },
+        // The last spans (the drain's included) leave before the process does.
+        { name: 'telemetry', run: shutdownTelemetry },
+      ],
+      {
+        logger,
+        timeoutMs: options.shutdownTimeoutMs ?? Number(process.env.SHUTDOWN_TIMEOUT_MS ?? 25_000) + 5_000,
+      },
+    );
   } catch (err) {
     if (err instanceof ConfigError) {
       logger.fatal({ variables: Object.keys(err.variables) }, err.message);

@@ -15,15 +15,21 @@
 // Options (env): BENCH_SECONDS (default 8), BENCH_CONNECTIONS (default "16,48"),
 // BENCH_LOG_LEVEL (API log level, default "info"), BENCH_CPU_PROF=<dir> (profile the API
 // process with node --cpu-prof; open the .cpuprofile in Chrome DevTools).
+// `--tiny`: one second per phase and a few connections, to check that the script still
+// runs (what `npm test` does, post-orders.int.test.ts); its figures mean nothing.
+// The API runs as production does (NODE_ENV=production), so with an API key of its own
+// that every request carries.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { CHANNELS, notifications } from '@notify/contracts';
-import { createTestVhost, waitFor } from '@notify/messaging/testing';
+import { CHANNELS, fullTopology, notifications } from '@notify/contracts';
+import { Broker } from '@notify/messaging';
+import { createTestVhost, rawConfirmedPublish, waitFor } from '@notify/messaging/testing';
 import { createPool } from '@notify/service-kit';
 import { createTestDatabase } from '@notify/service-kit/testing';
 import amqplib from 'amqplib';
@@ -32,8 +38,12 @@ import { buildOutboxMessages } from '../src/domain/order-messages.js';
 import { priceOrder } from '../src/domain/pricing.js';
 import { validOrder } from '../src/test-support/order-fixtures.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '16,48').split(',').map(Number);
+const TINY = process.argv.includes('--tiny');
+const SECONDS = TINY ? 1 : Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = (TINY ? '4' : (process.env.BENCH_CONNECTIONS ?? '16,48')).split(',').map(Number);
+const FIXED_CONNECTIONS = TINY ? 4 : 32;
+/** The API's key for this run: production refuses to start without one. */
+const API_KEY = randomBytes(24).toString('base64url');
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const mainJs = `${root}dist/main.js`;
@@ -63,10 +73,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Raw amqplib: five persistent, mandatory messages per order on a confirm channel. */
-async function rawBrokerLimit(
-  url: string,
-  seconds: number,
-): Promise<{ messagesPerSecond: number; messages: number }> {
+async function rawBrokerLimit(url: string, seconds: number) {
   const input = validOrder();
   const sample = buildOutboxMessages({
     id: '3f2c1a9e-7b4d-4c8e-9f1a-2b3c4d5e6f70',
@@ -80,54 +87,26 @@ async function rawBrokerLimit(
     paymentMethodToken: input.paymentMethodToken,
     metadata: { ip: '203.0.113.7' },
   });
-  const bodies = sample.map((m) => ({ ...m, content: Buffer.from(JSON.stringify(m.payload)) }));
+  const result = await rawConfirmedPublish(
+    url,
+    sample.map((m) => ({
+      exchange: notifications[m.channel].exchange,
+      routingKey: m.routingKey,
+      content: Buffer.from(JSON.stringify(m.payload)),
+      properties: {
+        type: m.contractType,
+        contentType: 'application/json',
+        timestamp: Math.floor(Date.now() / 1000),
+        appId: 'bench-raw',
+      },
+    })),
+    { seconds },
+  );
   const conn = await amqplib.connect(url);
-  const ch = await conn.createConfirmChannel();
-  const maxInFlight = 1000;
-  let inFlight = 0;
-  let confirmed = 0;
-  let seq = 0;
-  const deadline = Date.now() + seconds * 1000;
-  const started = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const pump = () => {
-      while (inFlight < maxInFlight && Date.now() < deadline) {
-        const m = bodies[seq % bodies.length]!;
-        seq++;
-        inFlight++;
-        const ok = ch.publish(
-          notifications[m.channel].exchange,
-          m.routingKey,
-          m.content,
-          {
-            persistent: true,
-            mandatory: true,
-            messageId: `raw-${seq}:${m.channel}`,
-            type: m.contractType,
-            contentType: 'application/json',
-            timestamp: Math.floor(Date.now() / 1000),
-            appId: 'bench-raw',
-          },
-          (err) => {
-            inFlight--;
-            if (err) return reject(err);
-            confirmed++;
-            if (Date.now() >= deadline && inFlight === 0) resolve();
-            else if (inFlight < maxInFlight / 2) setImmediate(pump);
-          },
-        );
-        if (!ok) {
-          ch.once('drain', pump);
-          return;
-        }
-      }
-    };
-    pump();
-  });
-  const elapsed = (performance.now() - started) / 1000;
+  const ch = await conn.createChannel();
   for (const c of CHANNELS) await ch.purgeQueue(c);
   await conn.close();
-  return { messagesPerSecond: confirmed / elapsed, messages: confirmed };
+  return result;
 }
 
 interface LoadResult {
@@ -152,7 +131,7 @@ async function load(url: string, options: { connections: number; seconds: number
       {
         method: 'POST',
         path: '/orders',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
         body,
         onResponse: (status: number, responseBody: string) => {
           if (status !== 201) return;
@@ -187,6 +166,15 @@ async function main() {
   const pool = createPool({ url: db.url, schema: 'order_api', max: 2 });
   let child: ChildProcess | undefined;
   try {
+    // In production the topology comes from the broker's definitions and the API only
+    // verifies it (TOPOLOGY=verify): declare it here, as the definitions would.
+    const declarer = await Broker.connect({
+      url: vh.url,
+      connectionName: 'bench-topology',
+      topology: fullTopology(),
+    });
+    await declarer.waitUntilConnected();
+    await declarer.close();
     const profileDir = process.env.BENCH_CPU_PROF;
     const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     child = spawn(process.execPath, [...nodeArgs, mainJs], {
@@ -200,17 +188,35 @@ async function main() {
         LOG_LEVEL,
         RATE_LIMIT_MAX: '0',
         NODE_ENV: 'production',
+        API_KEYS: API_KEY,
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    // The API's log stays out of the figures, but its last lines explain a failed start.
+    const recent: string[] = [];
+    child.stdout!.on('data', (d: Buffer) => {
+      recent.push(d.toString());
+      if (recent.length > 20) recent.shift();
     });
     const base = `http://127.0.0.1:${port}`;
-    await waitFor(
-      async () => {
-        const r = await fetch(`${base}/readyz`);
-        return r.ok && ((await r.json()) as { status: string }).status === 'ready';
-      },
-      { timeoutMs: 60_000, what: 'API ready' },
+    const exitedEarly = new Promise<never>((_, reject) =>
+      child!.once('exit', (code, signal) =>
+        reject(new Error(`the API exited (${code ?? signal}) before it was ready:\n${recent.join('')}`)),
+      ),
     );
+    exitedEarly.catch(() => undefined);
+    await Promise.race([
+      exitedEarly,
+      waitFor(
+        async () => {
+          const r = await fetch(`${base}/readyz`);
+          return r.ok && ((await r.json()) as { status: string }).status === 'ready';
+        },
+        { timeoutMs: 60_000, what: 'API ready' },
+      ),
+    ]).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nthe API's last lines:\n${recent.join('')}`);
+    });
     const backlog = async () =>
       (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL'))
         .rows[0]?.n ?? 0;
@@ -218,13 +224,11 @@ async function main() {
       waitFor(async () => (await backlog()) === 0, { timeoutMs: 120_000, what: 'outbox drained' });
 
     // Warm-up: JIT, prepared statements, channels.
-    await load(base, { connections: 8, seconds: 2 });
+    await load(base, { connections: TINY ? 2 : 8, seconds: TINY ? 1 : 2 });
     await drained();
 
-    const benchCpuBefore = process.cpuUsage();
-    const raw = await rawBrokerLimit(vh.url, 5);
-    const benchCpu = process.cpuUsage(benchCpuBefore);
-    const rawClientCpuPerOrder = ((benchCpu.user + benchCpu.system) / 1000 / raw.messages) * CHANNELS.length;
+    const raw = await rawBrokerLimit(vh.url, TINY ? 1 : 5);
+    const rawClientCpuPerOrder = raw.clientCpuMsPerMessage * CHANNELS.length;
     const rawOrders = raw.messagesPerSecond / CHANNELS.length;
 
     // CPU spent per order by the API process and by the PostgreSQL sessions of its
@@ -269,7 +273,7 @@ async function main() {
     const sustained = Math.min(best.ordersPerSecond, best.endToEnd);
 
     const rate = Math.max(1, Math.floor(sustained / 2));
-    const fixed = await load(base, { connections: 32, seconds: SECONDS, rate });
+    const fixed = await load(base, { connections: FIXED_CONNECTIONS, seconds: SECONDS, rate });
     await drained();
     const ids = [...fixed.accepted.keys()];
     const { rows } = await pool.query<{ order_id: string; confirmed_ms: number }>(

@@ -9,6 +9,7 @@
 //   1. raw amqplib consume + ack of the same number of messages (prefetch 32),
 //   2. the API's status consumer applying them (one locked read + write per event),
 // and prints both rates and their ratio. Options (env): BENCH_ORDERS (default 300).
+// `--tiny`: five orders, to check that the script still runs (status-events.int.test.ts).
 
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -22,7 +23,7 @@ import pino from 'pino';
 import { startOrderApi } from '../src/server.js';
 import { validOrder } from '../src/test-support/order-fixtures.js';
 
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 300);
+const ORDERS = process.argv.includes('--tiny') ? 5 : Number(process.env.BENCH_ORDERS ?? 300);
 const silent = pino({ level: 'silent' });
 const SID = (i: number) => `SM${i.toString(16).padStart(32, '0')}`;
 

@@ -13,6 +13,7 @@ import type { DeadLetterQueues } from '@notify/messaging';
 import { OrderReadModel } from './adapters/order-read-model.js';
 import { OrderRepository } from './adapters/order-repository.js';
 import { StatusRepository } from './adapters/status-repository.js';
+import type { ApiClient } from './http/api-clients.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
 import type { ApiInstance } from './http/api-instance.js';
 import { acceptJsonOnly } from './http/json-body-parser.js';
@@ -28,13 +29,15 @@ import type { ConsoleSetup } from './console/console-setup.js';
 import { consoleRoutes } from './routes/console-routes.js';
 
 export interface AppOptions {
-  /** Bearer keys; empty disables authentication. */
-  readonly apiKeys: readonly string[];
+  /** API clients with their bearer keys and scopes; empty disables authentication. */
+  readonly clients: readonly ApiClient[];
   /** Requests per client per window; 0 disables rate limiting. */
   readonly rateLimitMax: number;
   readonly rateLimitWindowMs: number;
   readonly bodyLimitBytes: number;
-  readonly trustProxy: boolean;
+  /** Proxies trusted for X-Forwarded-For: none, every hop (not in production), a hop count, or IPs/CIDRs. */
+  readonly trustProxy: boolean | number | readonly string[];
+
   readonly streams: OrderStreamOptions;
   /** The broker's virtual host, named in the AsyncAPI document's bindings (default `/`). */
   readonly vhost?: string;
@@ -56,6 +59,12 @@ export interface AppDeps {
   readonly console?: ConsoleSetup;
 }
 
+/** Fastify's form of TRUST_PROXY: a hop count trusts the nearest n proxies, as proxy-addr does. */
+function trustProxySetting(trust: AppOptions['trustProxy']) {
+  if (typeof trust === 'number') return (_address: string, hop: number) => hop < trust;
+  return typeof trust === 'object' ? [...trust] : trust;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -72,7 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
     bodyLimit: options.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    trustProxy: options.trustProxy,
+    trustProxy: trustProxySetting(options.trustProxy),
     return503OnClosing: true,
     // A caller's X-Request-Id is kept when it is a UUID, so problem `instance` values stay URNs.
     genReqId: (req) => {
@@ -104,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
     deps.metrics.httpRequests.inc(labels);
     deps.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
-  registerApiKeyAuth(app, options.apiKeys);
+  registerApiKeyAuth(app, options.clients);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const problem = problemFor(err);
@@ -159,9 +168,22 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
         { name: 'dead letters', description: 'Dead-lettered messages and their replay' },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
-      ...(options.apiKeys.length
+      ...(options.clients.length
         ? {
-            components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+            components: {
+              securitySchemes: {
+                apiKey: {
+                  type: 'http',
+                  scheme: 'bearer',
+                  description:
+                    "An API client's key: `Authorization: Bearer <key>`. The server lists its clients in " +
+                    '`API_KEYS=shop-eu=<key>,shop-us=<key>` (a bare key is an unnamed client) or a file named ' +
+                    'by `API_KEYS_FILE`. A client creates orders and reads only its own: another ' +
+                    "client's order is `404`. The clients named in `API_OPERATORS` also have the " +
+                    '`operator` scope, which the dead-letter endpoints need (`403` without it), and read every order.',
+                },
+              },
+            },
             security: [{ apiKey: [] }],
           }
         : {}),

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '@notify/service-kit';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadOrderApiConfig } from './config.js';
 
 describe('loadOrderApiConfig', () => {
@@ -14,7 +17,7 @@ describe('loadOrderApiConfig', () => {
       API_KEYS: ' key-one-0123456789abcdef , key-two-0123456789abcdef,',
       RATE_LIMIT_WINDOW: '30s',
     });
-    expect(c.API_KEYS).toEqual(['key-one-0123456789abcdef', 'key-two-0123456789abcdef']);
+    expect(c.clients.map((k) => k.key)).toEqual(['key-one-0123456789abcdef', 'key-two-0123456789abcdef']);
     expect(c.RATE_LIMIT_WINDOW).toBe(30_000);
     expect(loadOrderApiConfig({ RATE_LIMIT_WINDOW: '1 minute' }).RATE_LIMIT_WINDOW).toBe(60_000);
     expect(loadOrderApiConfig({ RATE_LIMIT_WINDOW: '250' }).RATE_LIMIT_WINDOW).toBe(250);
@@ -52,4 +55,87 @@ describe('loadOrderApiConfig', () => {
     ).toHaveLength(1);
     expect(loadOrderApiConfig({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' }).API_KEYS).toEqual([]);
   });
+
+  it('names clients, adds the keys of API_KEYS_FILE, and gives API_OPERATORS the operator scope', () => {
+    const file = join(dir, 'keys');
+    writeFileSync(
+      file,
+      '# from the secrets manager\nshop-us=us-key-0123456789abcdef\nops=ops-key-0123456789abcdef\n',
+    );
+    const c = loadOrderApiConfig({
+      API_KEYS: 'shop-eu=eu-key-0123456789abcdef',
+      API_KEYS_FILE: file,
+      API_OPERATORS: 'ops',
+    });
+    expect(c.clients.map(({ id, scopes }) => ({ id, scopes }))).toEqual([
+      { id: 'shop-eu', scopes: [] },
+      { id: 'shop-us', scopes: [] },
+      { id: 'ops', scopes: ['operator'] },
+    ]);
+  });
+
+  it('names API_OPERATORS when it lists no client, and API_KEYS_FILE when it is missing, without values', () => {
+    expect(() => loadOrderApiConfig({ API_KEYS: 'a=eu-key-0123456789abcdef', API_OPERATORS: 'ops' })).toThrow(
+      /API_OPERATORS names no client of API_KEYS: ops/,
+    );
+    const missing = join(dir, 'no-such-file');
+    let message = '';
+    try {
+      loadOrderApiConfig({ API_KEYS_FILE: missing });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/API_KEYS_FILE cannot be read/);
+    expect(message).not.toContain(missing);
+    expect(() =>
+      loadOrderApiConfig({ API_KEYS: 'a=eu-key-0123456789abcdef,a=us-key-0123456789abcdef' }),
+    ).toThrow(/API_KEYS is invalid \(the client a is listed twice\)/);
+  });
+
+  it("in production, refuses the examples' placeholder keys and passwords, naming the variable only", () => {
+    const prod = { NODE_ENV: 'production' };
+    const keyErr = () =>
+      loadOrderApiConfig({ ...prod, API_KEYS: 'CHANGE-ME-comma-separated-keys-of-16-characters-or-more' });
+    expect(keyErr).toThrow(/API_KEYS is an example placeholder or sandbox value/);
+    expect(keyErr).not.toThrow(/comma-separated-keys/);
+    expect(() => loadOrderApiConfig({ ...prod, API_KEYS: 'shop=dev-only-api-key-0123456789' })).toThrow(
+      /API_KEYS is/,
+    );
+    expect(() =>
+      loadOrderApiConfig({
+        ...prod,
+        API_KEYS: 'shop=real-key-0123456789abcdef',
+        DATABASE_URL: 'postgres://order_api:CHANGE-ME@db.internal:5432/notify',
+      }),
+    ).toThrow(/DATABASE_URL is an example placeholder/);
+    const file = join(dir, 'placeholder-keys');
+    writeFileSync(file, 'shop=CHANGE-ME-0123456789abcdef\n');
+    expect(() => loadOrderApiConfig({ ...prod, API_KEYS_FILE: file })).toThrow(/API_KEYS_FILE is an example/);
+    expect(loadOrderApiConfig({ API_KEYS: 'shop=CHANGE-ME-0123456789abcdef' }).clients).toHaveLength(1);
+  });
+
+  it('reads TRUST_PROXY as off, a hop count or CIDRs, and refuses trusting every hop in production', () => {
+    expect(loadOrderApiConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadOrderApiConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadOrderApiConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.1',
+    ]);
+    expect(() => loadOrderApiConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadOrderApiConfig({ TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
+    expect(loadOrderApiConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(() =>
+      loadOrderApiConfig({
+        NODE_ENV: 'production',
+        API_KEYS: 'a=a-key-0123456789abcdef',
+        TRUST_PROXY: 'true',
+      }),
+    ).toThrow(/TRUST_PROXY true trusts every X-Forwarded-For hop/);
+    expect(() =>
+      loadOrderApiConfig({ API_KEYS: 'a=a-key-0123456789abcdef', API_TRUSTED_FORWARDERS: 'b' }),
+    ).toThrow(/API_TRUSTED_FORWARDERS name no client of API_KEYS: b/);
+  });
 });
+
+const dir = mkdtempSync(join(tmpdir(), 'order-api-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,3 +1,5 @@
+import { readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
 import {
   bool,
@@ -7,27 +9,87 @@ import {
   loadConfig,
   makeValidator,
   num,
+  refusePlaceholderSecrets,
+  str,
 } from '@notify/service-kit';
+import { apiClients, MAX_KEYS_FILE_BYTES, parseApiKeys } from './http/api-clients.js';
+import type { ApiClient, ApiKeyEntry } from './http/api-clients.js';
 
 const SERVICE = SERVICE_CATALOGUE['order-api'];
 
 export const SERVICE_NAME = SERVICE.name;
 
-/** Comma-separated API keys; empty means no authentication. */
-export const apiKeyList = makeValidator<string[]>((input: string) => {
-  const keys = input
+/** `name=key` or bare `key` entries, comma-separated; empty means no authentication. */
+export const apiKeyList = makeValidator<ApiKeyEntry[]>((input: string) => parseApiKeys(input));
+
+/** Comma-separated client names. */
+const nameList = makeValidator<string[]>((input: string) =>
+  input
     .split(',')
-    .map((k) => k.trim())
+    .map((n) => n.trim())
+    .filter(Boolean),
+);
+
+/**
+ * Which proxies may say who the client is: `false` (the connection's address), a number
+ * of trusted hops, or comma-separated IPs/CIDRs. `true` trusts every hop (any client could
+ * pick its address) and is refused in production.
+ */
+export const trustProxy = makeValidator<boolean | number | string[]>((input: string) => {
+  const v = input.trim();
+  if (v === 'false' || v === '0' || v === '') return false;
+  if (v === 'true') return true;
+  if (/^[1-9]\d?$/.test(v)) return Number(v);
+  const list = v
+    .split(',')
+    .map((e) => e.trim())
     .filter(Boolean);
-  if (keys.some((k) => k.length < 16)) throw new Error('each key must be at least 16 characters');
-  return keys;
+  for (const entry of list) {
+    const [address, bits, extra] = entry.split('/');
+    const version = isIP(address ?? '');
+    const max = version === 6 ? 128 : 32;
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+    if (!version || !okBits || extra !== undefined)
+      throw new Error('must be false, a hop count, or IPs/CIDRs');
+  }
+  return list;
 });
+
+/** API_KEYS_FILE's entries (a secrets manager's mounted file); never echoes its content. */
+function readKeysFile(path: string): ApiKeyEntry[] {
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_KEYS_FILE_BYTES)
+      throw new Error(`is larger than ${MAX_KEYS_FILE_BYTES} bytes`);
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError({
+      API_KEYS_FILE: `cannot be read (${(err as Error).message.replace(path, '<file>')})`,
+    });
+  }
+  try {
+    return parseApiKeys(text);
+  } catch (err) {
+    throw new ConfigError({ API_KEYS_FILE: `is invalid (${(err as Error).message})` });
+  }
+}
 
 export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(
     {
       ...commonSpecs({ defaultPort: SERVICE.port, database: 'notify' }),
-      API_KEYS: apiKeyList({ default: [], desc: 'Comma-separated bearer keys; empty disables auth' }),
+      API_KEYS: apiKeyList({
+        default: [],
+        desc: 'Clients and their bearer keys, `name=key` (or a bare key) comma-separated; empty (with no API_KEYS_FILE) disables auth',
+      }),
+      API_KEYS_FILE: str({
+        default: '',
+        desc: 'A file with more API_KEYS entries, one per line or comma-separated',
+      }),
+      API_OPERATORS: nameList({
+        default: [],
+        desc: 'Clients that also have the operator scope (dead-letter endpoints, console)',
+      }),
       ALLOW_ANONYMOUS: bool({
         default: false,
         desc: 'Allow starting in production without API_KEYS (only behind a gateway that authenticates)',
@@ -35,7 +97,14 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       RATE_LIMIT_MAX: num({ default: 6_000, desc: 'Requests per client per window; 0 disables' }),
       RATE_LIMIT_WINDOW: duration({ default: 60_000, desc: 'Rate limit window' }),
       BODY_LIMIT_BYTES: num({ default: 64 * 1024 }),
-      TRUST_PROXY: bool({ default: false, desc: 'Take the client IP from X-Forwarded-For' }),
+      TRUST_PROXY: trustProxy({
+        default: false,
+        desc: 'Proxies trusted to report the client IP in X-Forwarded-For: false, a number of hops, or IPs/CIDRs',
+      }),
+      API_TRUSTED_FORWARDERS: nameList({
+        default: [],
+        desc: "Clients that may send their customers' IP in metadata.ip",
+      }),
       DATABASE_POOL_MAX: num({ default: 20 }),
       RELAY_ENABLED: bool({ default: true, desc: 'Run the outbox relay in this process' }),
       OUTBOX_BATCH_SIZE: num({ default: 100 }),
@@ -49,6 +118,10 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       }),
       STATUS_CONSUMER_PREFETCH: num({ default: 32 }),
       SSE_MAX_STREAMS: num({ default: 1_000, desc: 'Open GET /orders/:id/events streams per process' }),
+      SSE_MAX_STREAMS_PER_CLIENT: num({
+        default: 20,
+        desc: 'Open GET /orders/:id/events streams per API client per process (429 beyond)',
+      }),
       SSE_HEARTBEAT_MS: num({ default: 15_000, desc: 'Keep-alive comment interval on event streams' }),
       IDEMPOTENCY_KEY_TTL: duration({
         default: 86_400_000,
@@ -63,13 +136,41 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     env,
   );
+  const fileEntries = config.API_KEYS_FILE ? readKeysFile(config.API_KEYS_FILE) : [];
+  const entries = [...config.API_KEYS, ...fileEntries];
+  // The examples' keys and passwords (CHANGE-ME, dev-only-) never guard a production API.
+  refusePlaceholderSecrets(config.NODE_ENV, {
+    API_KEYS: config.API_KEYS.map((e) => e.key).join(','),
+    API_KEYS_FILE: fileEntries.map((e) => e.key).join(','),
+    DATABASE_URL: config.DATABASE_URL,
+    AMQP_URL: config.AMQP_URL,
+  });
+  let clients: ApiClient[];
+  try {
+    clients = apiClients(entries, config.API_OPERATORS, config.API_TRUSTED_FORWARDERS);
+  } catch (err) {
+    const message = (err as Error).message;
+    throw new ConfigError(
+      message.startsWith('names no client')
+        ? { API_OPERATORS: message }
+        : message.startsWith('forwarders ')
+          ? { API_TRUSTED_FORWARDERS: message.replace('forwarders ', '') }
+          : { [config.API_KEYS_FILE ? 'API_KEYS/API_KEYS_FILE' : 'API_KEYS']: `is invalid (${message})` },
+    );
+  }
+  if (config.NODE_ENV === 'production' && config.TRUST_PROXY === true) {
+    throw new ConfigError({
+      TRUST_PROXY:
+        'true trusts every X-Forwarded-For hop, so any client could choose its address; give the number of proxies or their CIDRs',
+    });
+  }
   // An API that places orders and replays dead letters is never open by accident.
-  if (config.NODE_ENV === 'production' && config.API_KEYS.length === 0 && !config.ALLOW_ANONYMOUS) {
+  if (config.NODE_ENV === 'production' && clients.length === 0 && !config.ALLOW_ANONYMOUS) {
     throw new ConfigError({
       API_KEYS: 'is required in production (or set ALLOW_ANONYMOUS=true behind an authenticating gateway)',
     });
   }
-  return config;
+  return { ...config, clients };
 }
 
 export type OrderApiConfig = ReturnType<typeof loadOrderApiConfig>;

@@ -111,8 +111,12 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
         logger,
       }),
       options: {
-        streams: { maxStreams: config.SSE_MAX_STREAMS, heartbeatMs: config.SSE_HEARTBEAT_MS },
-        apiKeys: config.API_KEYS,
+        streams: {
+          maxStreams: config.SSE_MAX_STREAMS,
+          maxStreamsPerClient: config.SSE_MAX_STREAMS_PER_CLIENT,
+          heartbeatMs: config.SSE_HEARTBEAT_MS,
+        },
+        clients: config.clients,
         rateLimitMax: config.RATE_LIMIT_MAX,
         rateLimitWindowMs: config.RATE_LIMIT_WINDOW,
         bodyLimitBytes: config.BODY_LIMIT_BYTES,

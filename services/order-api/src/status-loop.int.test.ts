@@ -34,7 +34,12 @@ let publisher: Publisher;
 
 beforeAll(async () => {
   [vh, db] = await Promise.all([createTestVhost('status-loop'), createTestDatabase('status_loop')]);
-  api = await startTestApi({ AMQP_URL: vh.url, DATABASE_URL: db.url, API_KEYS: KEY });
+  api = await startTestApi({
+    AMQP_URL: vh.url,
+    DATABASE_URL: db.url,
+    API_KEYS: `ops=${KEY}`,
+    API_OPERATORS: 'ops',
+  });
   broker = await Broker.connect({
     url: vh.url,
     connectionName: 'status-loop-test',
@@ -453,7 +458,8 @@ describe('the status loop', () => {
     const other = await startTestApi({
       AMQP_URL: vh.url,
       DATABASE_URL: db.url,
-      API_KEYS: KEY,
+      API_KEYS: `ops=${KEY}`,
+      API_OPERATORS: 'ops',
       RELAY_ENABLED: 'false',
       STATUS_CONSUMER_ENABLED: 'false',
       SSE_HEARTBEAT_MS: '200',

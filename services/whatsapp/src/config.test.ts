@@ -65,6 +65,38 @@ describe('loadWhatsappConfig', () => {
     expect(err.variables).toHaveProperty('TWILIO_ACCOUNT_SID');
   });
 
+  it("in production, refuses the examples' CHANGE-ME token, the sandbox token and Twilio's test number, naming each", () => {
+    const err = configError(() =>
+      loadWhatsappConfig(
+        {
+          ...REAL,
+          TWILIO_AUTH_TOKEN: 'CHANGE-ME',
+          TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef',
+          TWILIO_WHATSAPP_FROM: '+15005550006',
+        },
+        { NODE_ENV: 'production' },
+      ),
+    );
+    expect(Object.keys(err.variables).sort()).toEqual([
+      'TWILIO_ACCOUNT_SID',
+      'TWILIO_AUTH_TOKEN',
+      'TWILIO_WHATSAPP_FROM',
+    ]);
+    expect(err.message).toMatch(/TWILIO_AUTH_TOKEN is an example placeholder or sandbox value/);
+    expect(err.message).not.toContain('CHANGE-ME');
+    const sandboxToken = configError(() =>
+      loadWhatsappConfig(
+        { ...REAL, TWILIO_AUTH_TOKEN: 'sandbox-dev-auth-token-not-secret' },
+        { NODE_ENV: 'production' },
+      ),
+    );
+    expect(Object.keys(sandboxToken.variables)).toEqual(['TWILIO_AUTH_TOKEN']);
+    // Outside production the examples' values still run the local stack.
+    expect(() =>
+      loadWhatsappConfig({ ...REAL, TWILIO_AUTH_TOKEN: 'CHANGE-ME' }, { NODE_ENV: 'development' }),
+    ).not.toThrow();
+  });
+
   it('in development without an account, sends to the local sandbox with its development credentials', () => {
     const config = loadWhatsappConfig({}, { NODE_ENV: 'development' });
     expect(config).toMatchObject({

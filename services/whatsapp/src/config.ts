@@ -2,6 +2,7 @@ import { LOCALES } from '@notify/contracts';
 import type { Locale } from '@notify/contracts';
 import {
   ConfigError,
+  isPlaceholderSecret,
   loadConfig,
   makeValidator,
   num,
@@ -141,6 +142,15 @@ export function loadWhatsappConfig(
   if (production && c.TWILIO_ACCOUNT_SID === SANDBOX_ACCOUNT_SID)
     problems.TWILIO_ACCOUNT_SID =
       "is the sandbox's development account, which is refused with NODE_ENV=production";
+  // Example and sandbox credentials never reach Twilio from production (CHANGE-ME, the
+  // sandbox's token, Twilio's magic test number).
+  if (production) {
+    for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_WHATSAPP_FROM'] as const) {
+      if (!problems[name] && isPlaceholderSecret(env[name]))
+        problems[name] =
+          'is an example placeholder or sandbox value, which is refused with NODE_ENV=production';
+    }
+  }
   const usingSandbox = isLocalHost(c.TWILIO_API_BASE_URL) && c.TWILIO_ACCOUNT_SID === SANDBOX_ACCOUNT_SID;
   let content = c.TWILIO_CONTENT_SID;
   if (c.WHATSAPP_MODE === 'template' && !content) {

@@ -72,6 +72,8 @@ export async function recordStatusCallback(
   }
   const orderLog = log.child({ orderId: result.record.orderId });
   orderLog.info({ current: result.current, outcome: result.outcome }, 'WhatsApp status recorded');
-  await ports.events.status(result.record, { traceparent: undefined });
+  // Twilio's callback carries no trace context: the status continues the trace its message
+  // was sent in (the publish span links this request's own trace).
+  await ports.events.status(result.record, { traceparent: result.record.traceparent });
   return result.outcome;
 }

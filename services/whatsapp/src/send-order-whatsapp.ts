@@ -41,6 +41,16 @@ export interface StatusRecord {
   readonly status: WhatsappStatus;
   readonly errorCode: number | undefined;
   readonly occurredAt: string;
+  /** The trace the message was sent in, which its status events continue. */
+  readonly traceparent?: string | undefined;
+}
+
+/** The order's message about to be sent: who claims it, and the trace it is sent in. */
+export interface MessageClaim {
+  readonly orderId: string;
+  readonly messageId: string;
+  readonly to: string;
+  readonly traceparent?: string | undefined;
 }
 
 export type SendOnceResult =
@@ -54,10 +64,7 @@ export interface MessageRepository {
    * runs, and records the accepted message in the same transaction. Statuses Twilio
    * reported before that record existed are merged and returned as `earlyStatuses`.
    */
-  sendOnce(
-    claim: { orderId: string; messageId: string; to: string },
-    send: () => Promise<AcceptedMessage>,
-  ): Promise<SendOnceResult>;
+  sendOnce(claim: MessageClaim, send: () => Promise<AcceptedMessage>): Promise<SendOnceResult>;
   findByMessageId(messageId: string): Promise<SentRecord | undefined>;
 }
 
@@ -112,7 +119,7 @@ export async function sendOrderWhatsapp(
   let result: SendOnceResult;
   try {
     result = await deps.repository.sendOnce(
-      { orderId: message.orderId, messageId: meta.messageId, to: message.to },
+      { orderId: message.orderId, messageId: meta.messageId, to: message.to, traceparent: meta.traceparent },
       () => deps.sender.send(outbound),
     );
   } catch (err) {

@@ -14,6 +14,8 @@ const AUTH_TOKEN = 'route-test-token';
 const PUBLIC_URL = 'https://hooks.example.com/notify/whatsapp/twilio/status';
 const ORDER = '0b8f3c1e-9a4d-4c59-8d65-1f0e7b2a3c4d';
 const SID = `SM${'b'.repeat(32)}`;
+/** The trace the message was sent in, as the repository keeps it. */
+const SENT_IN_TRACE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 /** The repository's callback contract in memory: one known message. */
 function memoryStatusRepository() {
@@ -30,6 +32,7 @@ function memoryStatusRepository() {
         status: report.status,
         errorCode: report.errorCode,
         occurredAt: report.receivedAt,
+        traceparent: SENT_IN_TRACE,
       };
       history.set(report.status, record);
       current = nextStatus(current, report.status);
@@ -41,16 +44,19 @@ function memoryStatusRepository() {
 
 let app: FastifyInstance;
 let published: StatusRecord[];
+let traces: (string | undefined)[];
 let state: ReturnType<typeof memoryStatusRepository>;
 
 beforeEach(async () => {
   published = [];
+  traces = [];
   state = memoryStatusRepository();
   const events: MessageEvents = {
     sent: async () => undefined,
     failed: async () => undefined,
-    status: async (record) => {
+    status: async (record, trace) => {
       published.push(record);
+      traces.push(trace.traceparent);
     },
   };
   app = Fastify();
@@ -100,6 +106,12 @@ describe('POST /twilio/status', () => {
     const res = await signed(params('delivered'));
     expect(res.statusCode).toBe(204);
     expect(published).toEqual([expect.objectContaining({ orderId: ORDER, status: 'delivered' })]);
+  });
+
+  it('publishes the status in the trace its message was sent in, not a new one', async () => {
+    // Twilio sends no trace context; the request carries none.
+    expect((await signed(params('delivered'))).statusCode).toBe(204);
+    expect(traces).toEqual([SENT_IN_TRACE]);
   });
 
   it('refuses a missing or wrong signature with a 403 problem and records nothing', async () => {

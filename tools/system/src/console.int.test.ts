@@ -70,7 +70,13 @@ describe('the operator console', () => {
   beforeAll(async () => {
     sys = await startLocalSystem({
       prefix: 'system-console',
-      serviceEnv: { 'order-api': { API_KEYS: KEY, RABBITMQ_MANAGEMENT_URL: MANAGEMENT_URL } },
+      serviceEnv: {
+        'order-api': {
+          API_KEYS: `ops=${KEY}`,
+          API_OPERATORS: 'ops',
+          RABBITMQ_MANAGEMENT_URL: MANAGEMENT_URL,
+        },
+      },
     });
     api = new OrderApiClient(sys.stack.apiUrl, KEY);
     browser = await launchChromium();

@@ -30,6 +30,9 @@ export const EXIT_WITH_PARENT_PRELOAD = fileURLToPath(
   new URL('../preload/exit-with-parent.mjs', import.meta.url),
 );
 
+/** Resolved from the service's directory, as `npm start` and the image do. */
+export const TELEMETRY_PRELOAD = '@notify/telemetry/register';
+
 /**
  * One service running from its built output as a separate OS process, the way
  * production runs it. It can be stopped (SIGTERM, drains), killed (SIGKILL) and
@@ -74,7 +77,9 @@ export class ServiceProcess {
     const entry = serviceEntry(this.options.name);
     const child = spawn(
       this.options.node ?? process.execPath,
-      ['--import', EXIT_WITH_PARENT_PRELOAD, entry],
+      // Tracing first, before anything imports http or pg (it loads nothing unless
+      // OTEL_EXPORTER_OTLP_ENDPOINT is set), as the services' start scripts do.
+      ['--import', TELEMETRY_PRELOAD, '--import', EXIT_WITH_PARENT_PRELOAD, entry],
       {
         cwd: serviceDir(this.options.name),
         env: { ...process.env, ...this.options.env, PORT: String(this.options.port) },

@@ -245,3 +245,8 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+export { rawConfirmedPublish } from './raw-publish.js';
+export type { RawMessage, RawPublishResult } from './raw-publish.js';
+export { runBenchScript } from './bench-script.js';
+export type { BenchScriptRun } from './bench-script.js';

@@ -44,7 +44,7 @@ SELECT o.id, o.reference, o.currency, o.customer, o.items, o.item_count, o.shipp
        s.channel, s.state, s.message_id, s.attempts, s.details, s.published_at, s.updated_at
 FROM orders o
 LEFT JOIN notification_states s ON s.order_id = o.id
-WHERE o.id = $1`;
+WHERE o.id = $1 AND ($2::text IS NULL OR o.client = $2)`;
 
 interface OrderRow {
   id: string;
@@ -77,11 +77,12 @@ interface OrderRow {
 export class OrderReadModel {
   constructor(private readonly pool: Pool) {}
 
-  async details(id: string): Promise<OrderDetails | null> {
+  /** The order, when it exists and belongs to `owner` (null: any owner, for operators). */
+  async details(id: string, owner: string | null): Promise<OrderDetails | null> {
     const { rows } = await this.pool.query<OrderRow>({
       name: 'order-api-find-order',
       text: FIND_ORDER_SQL,
-      values: [id],
+      values: [id, owner],
     });
     const first = rows[0];
     if (!first) return null;
@@ -118,8 +119,8 @@ export class OrderReadModel {
     };
   }
 
-  async progress(id: string): Promise<OrderProgress | null> {
-    const order = await this.details(id);
+  async progress(id: string, owner: string | null): Promise<OrderProgress | null> {
+    const order = await this.details(id, owner);
     if (!order) return null;
     return { id: order.id, reference: order.reference, status: order.status, channels: order.channels };
   }

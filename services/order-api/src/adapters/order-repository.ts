@@ -27,7 +27,7 @@ WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
     id uuid, reference text, currency text, customer jsonb, items jsonb, item_count int,
     shipping_address jsonb, billing_address jsonb, metadata jsonb, subtotal bigint, shipping bigint,
-    total bigint, placed_at timestamptz, outbox jsonb,
+    total bigint, placed_at timestamptz, outbox jsonb, client text,
     idem_client text, idem_key text, request_hash text, response jsonb)
 ), idem AS (
   INSERT INTO idempotency_keys (client, key, request_hash, order_id, status_code, response)
@@ -40,9 +40,9 @@ WITH input AS (
   SELECT * FROM input WHERE idem_key IS NULL OR id IN (SELECT order_id FROM idem)
 ), ord AS (
   INSERT INTO orders (id, reference, currency, customer, items, item_count, shipping_address,
-                      billing_address, metadata, subtotal, shipping, total, placed_at)
+                      billing_address, metadata, subtotal, shipping, total, placed_at, client)
   SELECT id, reference, currency, customer, items, item_count, shipping_address,
-         billing_address, metadata, subtotal, shipping, total, placed_at
+         billing_address, metadata, subtotal, shipping, total, placed_at, client
   FROM go
   RETURNING id
 ), box AS (
@@ -64,6 +64,7 @@ interface OrderWrite {
   readonly messages: readonly OutboxMessage[];
   readonly response: StoredResponse;
   readonly idempotency: IdempotencyClaim | null;
+  readonly owner: string;
 }
 
 type PendingInsert = PendingWrite<OrderWrite, InsertOutcome>;
@@ -101,8 +102,9 @@ export class OrderRepository implements OrderStore {
     messages: readonly OutboxMessage[],
     response: StoredResponse,
     idempotency: IdempotencyClaim | null,
+    owner: string,
   ): Promise<InsertOutcome> {
-    return this.writes.submit({ order, messages, response, idempotency });
+    return this.writes.submit({ order, messages, response, idempotency, owner });
   }
 
   private async write(batch: PendingInsert[]): Promise<void> {
@@ -129,7 +131,7 @@ export class OrderRepository implements OrderStore {
   }
 
   private async insertBatch(batch: readonly OrderWrite[]): Promise<Set<string>> {
-    const rows = batch.map(({ order, messages, response, idempotency }) => {
+    const rows = batch.map(({ order, messages, response, idempotency, owner }) => {
       const t = order.totals;
       return {
         id: order.id,
@@ -146,6 +148,7 @@ export class OrderRepository implements OrderStore {
         total: t.total,
         placed_at: order.placedAt,
         outbox: outboxRecords(messages),
+        client: owner,
         idem_client: idempotency?.client ?? null,
         idem_key: idempotency?.key ?? null,
         request_hash: idempotency?.requestHash ?? null,

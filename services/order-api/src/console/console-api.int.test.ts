@@ -72,7 +72,9 @@ beforeAll(async () => {
   api = await startTestApi({
     AMQP_URL: vh.url,
     DATABASE_URL: db.url,
-    API_KEYS: KEY,
+    // The console needs the operator scope.
+    API_KEYS: `ops=${KEY}`,
+    API_OPERATORS: 'ops',
     CONSOLE_ASSETS_DIR: assetsDir,
     CONSOLE_MAX_STREAMS: '2',
     CONSOLE_SERVICE_URLS: `email=${fakeUrl},whatsapp=${closed},logistic=${closed},payment=${closed},fraud=${closed}`,

@@ -14,16 +14,15 @@ import type { FastifyRequest } from 'fastify';
 const ID = '7b7c8d3e-1f2a-4b5c-8d9e-0f1a2b3c4d5e';
 
 describe('requireOperator', () => {
-  const req = (scopes?: unknown) => (scopes === undefined ? {} : { scopes }) as unknown as FastifyRequest;
+  const req = (scopes: readonly string[]) => ({ scopes, clientId: 'shop-eu' }) as unknown as FastifyRequest;
 
-  it('lets in keys without scopes (API_KEYS today) and keys with the operator scope', () => {
-    expect(() => requireOperator(req())).not.toThrow();
-    expect(() => requireOperator(req(['orders', 'operator']))).not.toThrow();
+  it('lets in callers with the operator scope (API_OPERATORS, or anonymous without keys)', () => {
+    expect(() => requireOperator(req(['operator']))).not.toThrow();
   });
 
-  it('refuses a key whose scopes lack operator with 403', () => {
+  it('refuses a client without the operator scope with 403', () => {
+    expect(() => requireOperator(req([]))).toThrow(expect.objectContaining({ status: 403 }));
     expect(() => requireOperator(req(['orders']))).toThrow(expect.objectContaining({ status: 403 }));
-    expect(() => requireOperator(req('operator'))).toThrow(expect.objectContaining({ status: 403 }));
   });
 });
 

@@ -1,23 +1,25 @@
 import type { FastifyRequest } from 'fastify';
+import { OPERATOR_SCOPE } from '../http/api-clients.js';
 import { HttpProblem, statusTitle } from '../http/problem.js';
 
-/** The scope an API client needs to use the console. */
-export const OPERATOR_SCOPE = 'operator';
+export { OPERATOR_SCOPE };
 
 /**
- * The one place that decides whether a caller may use the operator console: what it
- * shows (every client's orders, the dead letters) is for operators only.
+ * The one place that decides whether a caller may act as an operator: the console
+ * (every client's orders) and the dead-letter endpoints (every client's messages).
  *
- * The API-key hook has already refused callers without a valid key. Keys that carry
- * scopes (`request.scopes`) must carry `operator`; keys without scopes, as API_KEYS
- * gives them today, and the anonymous caller of an API running without keys are
- * operators, as they are for the dead-letter routes.
+ * The API-key hook has already refused callers without a valid key and given each the
+ * scopes of its client: `operator` for the clients API_OPERATORS names, and for the
+ * anonymous caller of an API running without keys (local runs).
  */
-export function requireOperator(request: FastifyRequest): void {
-  const scopes = (request as { scopes?: unknown }).scopes;
-  if (scopes === undefined) return;
-  if (Array.isArray(scopes) && scopes.includes(OPERATOR_SCOPE)) return;
+export function requireOperator(request: FastifyRequest, what = 'the console'): void {
+  if (request.scopes.includes(OPERATOR_SCOPE)) return;
   throw new HttpProblem(403, statusTitle(403), {
-    detail: 'the console needs an API key with the operator scope',
+    detail: `${what} needs a client with the operator scope (API_OPERATORS)`,
   });
+}
+
+/** Whose orders the caller may read: its own, or (an operator) every client's. */
+export function orderOwnerFilter(request: FastifyRequest): string | null {
+  return request.scopes.includes(OPERATOR_SCOPE) ? null : request.clientId;
 }

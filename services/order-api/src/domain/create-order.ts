@@ -73,6 +73,8 @@ export interface OrderStore {
     messages: readonly OutboxMessage[],
     response: StoredResponse,
     idempotency: IdempotencyClaim | null,
+    /** The API client the order belongs to. */
+    owner: string,
   ): Promise<InsertOutcome>;
 }
 
@@ -82,6 +84,8 @@ export interface CreateOrderResult extends StoredResponse {
 }
 
 export interface CreateOrderContext {
+  /** The API client placing the order, which owns it; `anonymous` when absent. */
+  readonly client?: string;
   readonly idempotency: IdempotencyClaim | null;
   /** Filled in from the HTTP request when the client did not send them. */
   readonly requestMetadata: Static<typeof RequestMetadata>;
@@ -143,6 +147,7 @@ export async function createOrder(
       buildOutboxMessages(order, headers),
       response,
       ctx.idempotency,
+      ctx.client ?? 'anonymous',
     );
     if (outcome.kind === 'created') return { ...response, replayed: false };
     if (outcome.kind === 'key-exists') {

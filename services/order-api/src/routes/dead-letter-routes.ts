@@ -2,9 +2,11 @@ import { channelConsumers, CHANNELS, orderEventsConsumer } from '@notify/contrac
 import type { Channel, ConsumerTopology } from '@notify/contracts';
 import { BrokerUnavailableError } from '@notify/messaging';
 import type { DeadLetter, DeadLetterQueues } from '@notify/messaging';
+import type { FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import Type from 'typebox';
 import type { StatusRepository } from '../adapters/status-repository.js';
 import type { ApiInstance } from '../http/api-instance.js';
+import { requireOperator } from '../console/operator-access.js';
 import { refuseOtherMethods } from '../http/method-not-allowed.js';
 import { problemResponses } from '../http/order-schemas.js';
 import { HttpProblem, statusTitle } from '../http/problem.js';
@@ -105,9 +107,18 @@ export function deadLetterRoutes(
   app: ApiInstance,
   deps: { deadLetters: DeadLetterQueues; statuses: StatusRepository },
 ): void {
+  // Dead letters hold every client's orders, and replay acts on all of them: operators
+  // only, refused before any body is read (after the API-key check, a global hook).
+  const operatorOnly = {
+    preParsing: async (request: FastifyRequest, _reply: FastifyReply, payload: RequestPayload) => {
+      requireOperator(request, 'the dead-letter endpoints');
+      return payload;
+    },
+  };
   app.get(
     '/dead-letters',
     {
+      ...operatorOnly,
       schema: {
         summary: 'Dead-lettered messages per service: count, oldest, reasons',
         tags: ['dead letters'],
@@ -116,7 +127,7 @@ export function deadLetterRoutes(
             { total: Type.Integer(), services: Type.Array(Summary) },
             { additionalProperties: false },
           ),
-          ...problemResponses(401, 429, 503),
+          ...problemResponses(401, 403, 429, 503),
         },
       },
     },
@@ -136,6 +147,7 @@ export function deadLetterRoutes(
   app.get(
     '/dead-letters/:service',
     {
+      ...operatorOnly,
       schema: {
         summary: "One service's dead letters, with the first messages of its queue",
         tags: ['dead letters'],
@@ -153,7 +165,7 @@ export function deadLetterRoutes(
             { ...Summary.properties, messages: Type.Array(DeadLetterView) },
             { additionalProperties: false },
           ),
-          ...problemResponses(400, 401, 429, 503),
+          ...problemResponses(400, 401, 403, 429, 503),
         },
       },
     },
@@ -175,6 +187,7 @@ export function deadLetterRoutes(
   app.post(
     '/dead-letters/:service/replay',
     {
+      ...operatorOnly,
       schema: {
         summary: "Replay a service's dead-lettered messages after the cause is fixed",
         description:
@@ -195,7 +208,7 @@ export function deadLetterRoutes(
             },
             { additionalProperties: false },
           ),
-          ...problemResponses(400, 401, 415, 422, 429, 503),
+          ...problemResponses(400, 401, 403, 415, 422, 429, 503),
         },
       },
     },

@@ -1,7 +1,9 @@
 import { IpAddress, validateSchema } from '@notify/contracts';
-import { isTraceparent } from '@notify/messaging';
+import { activeTraceparent, isTraceparent } from '@notify/messaging';
 import type { FastifyRequest } from 'fastify';
 import type { OrderReadModel } from '../adapters/order-read-model.js';
+import { orderOwnerFilter } from '../console/operator-access.js';
+import { FORWARDER_SCOPE } from '../http/api-clients.js';
 import { createOrder } from '../domain/create-order.js';
 import type { OrderStore } from '../domain/create-order.js';
 import { requestHash } from '../domain/request-hash.js';
@@ -15,7 +17,7 @@ import {
   OrderView,
   problemResponses,
 } from '../http/order-schemas.js';
-import { HttpProblem, statusTitle } from '../http/problem.js';
+import { HttpProblem, PROBLEM_TYPES, statusTitle } from '../http/problem.js';
 import type { ApiMetrics } from '../metrics.js';
 
 function requestMetadata(request: FastifyRequest) {
@@ -28,7 +30,11 @@ function requestMetadata(request: FastifyRequest) {
 
 export function orderRoutes(
   app: ApiInstance,
-  deps: { orders: OrderStore; views: Pick<OrderReadModel, 'details'>; metrics: ApiMetrics },
+  deps: {
+    orders: OrderStore;
+    views: Pick<OrderReadModel, 'details'>;
+    metrics: ApiMetrics;
+  },
 ): void {
   app.post(
     '/orders',
@@ -48,12 +54,25 @@ export function orderRoutes(
       },
     },
     async (request, reply) => {
+      // The IP that fraud scoring sees is the connection's (or the trusted proxies'), unless
+      // the client is a trusted forwarder reporting its own customer's address.
+      if (request.body.metadata?.ip !== undefined && !request.scopes.includes(FORWARDER_SCOPE)) {
+        throw new HttpProblem(400, 'Request validation failed', {
+          type: PROBLEM_TYPES.validation,
+          detail: "only clients trusted to forward their customers' addresses may send metadata.ip",
+          errors: [{ field: '/metadata/ip', message: 'is not accepted from this client' }],
+        });
+      }
       const key = request.headers['idempotency-key'];
-      const traceparent = request.headers.traceparent;
+      // The outbox rows keep the request's span (when traced), so the messages continue its
+      // trace; without tracing, the caller's own traceparent.
+      const given = request.headers.traceparent;
+      const traceparent = activeTraceparent() ?? (isTraceparent(given) ? given : undefined);
       const result = await createOrder(deps.orders, request.body, {
+        client: request.clientId,
         idempotency: key ? { client: request.clientId, key, requestHash: requestHash(request.body) } : null,
         requestMetadata: requestMetadata(request),
-        traceparent: isTraceparent(traceparent) ? traceparent : undefined,
+        traceparent,
       });
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       else deps.metrics.ordersCreated.inc();
@@ -74,7 +93,8 @@ export function orderRoutes(
       },
     },
     async (request) => {
-      const order = await deps.views.details(request.params.id);
+      // Another client's order answers exactly like one that does not exist.
+      const order = await deps.views.details(request.params.id, orderOwnerFilter(request));
       if (!order) throw new HttpProblem(404, statusTitle(404), { detail: 'there is no order with this id' });
       return order;
     },

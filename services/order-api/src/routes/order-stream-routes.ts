@@ -4,12 +4,16 @@ import type { OrderProgress, OrderReadModel } from '../adapters/order-read-model
 import type { ApiInstance } from '../http/api-instance.js';
 import { refuseOtherMethods } from '../http/method-not-allowed.js';
 import { OrderIdParams, problemResponses } from '../http/order-schemas.js';
+import { orderOwnerFilter } from '../console/operator-access.js';
 import { HttpProblem, statusTitle } from '../http/problem.js';
+import { StreamSlots } from '../http/stream-slots.js';
 import type { OrderChanges } from '../status/order-changes.js';
 
 export interface OrderStreamOptions {
   /** Open streams this process serves at most; more are refused with 503. */
   readonly maxStreams: number;
+  /** Open streams one client may hold on this process; more are refused with 429. */
+  readonly maxStreamsPerClient: number;
   /** A comment line is sent this often so proxies keep an idle stream open. */
   readonly heartbeatMs: number;
 }
@@ -23,9 +27,14 @@ export interface OrderStreamOptions {
  */
 export function orderStreamRoutes(
   app: ApiInstance,
-  deps: { views: Pick<OrderReadModel, 'progress'>; changes: OrderChanges; options: OrderStreamOptions },
-): void {
+  deps: {
+    views: Pick<OrderReadModel, 'progress'>;
+    changes: Pick<OrderChanges, 'follow'>;
+    options: OrderStreamOptions;
+  },
+): { readonly slots: StreamSlots } {
   const open = new Set<() => void>();
+  const slots = new StreamSlots(deps.options.maxStreams, deps.options.maxStreamsPerClient);
   app.addHook('preClose', async () => {
     for (const end of [...open]) end();
   });
@@ -53,18 +62,36 @@ export function orderStreamRoutes(
     },
     async (request, reply) => {
       const { changes, views, options } = deps;
-      if (changes.size >= options.maxStreams) {
-        throw new HttpProblem(503, statusTitle(503), {
-          detail: 'too many open event streams on this server; retry later',
-          headers: { 'retry-after': '5' },
-        });
-      }
+      // The slot is held from here until cleanup, which every path below reaches: the
+      // client leaving (at any moment, also during the first lookup), a failed or empty
+      // lookup, or the server shutting down.
+      const slot = slots.acquire(request.clientId);
       const id = request.params.id;
+      const owner = orderOwnerFilter(request);
       const stream = new PassThrough();
       let lastSent = '';
       let seq = 0;
       let reading = false;
       let again = false;
+      const timer: { heartbeat?: NodeJS.Timeout } = {};
+      let unfollow = (): void => undefined;
+      let closed = false;
+      const cleanup = () => {
+        if (closed) return;
+        closed = true;
+        open.delete(cleanup);
+        unfollow();
+        clearInterval(timer.heartbeat);
+        stream.end();
+        slot.release();
+      };
+      open.add(cleanup);
+      let clientGone = false;
+      reply.raw.once('close', () => {
+        clientGone = true;
+        cleanup();
+      });
+
       const send = (order: OrderProgress) => {
         const data = JSON.stringify(order);
         if (data === lastSent || stream.writableEnded) return;
@@ -81,7 +108,7 @@ export function orderStreamRoutes(
         try {
           do {
             again = false;
-            const order = await views.progress(id);
+            const order = await views.progress(id, owner);
             if (order) send(order);
           } while (again && !stream.writableEnded);
         } catch (err) {
@@ -92,16 +119,26 @@ export function orderStreamRoutes(
       };
 
       // Follow before the first read, so no change between the two is missed.
-      const unfollow = changes.follow(id, () => void refresh());
+      unfollow = changes.follow(id, () => void refresh());
       let first: OrderProgress | null;
       try {
-        first = await views.progress(id);
+        first = await views.progress(id, owner);
       } catch (err) {
-        unfollow();
+        cleanup();
         throw err;
       }
+      if (clientGone) {
+        // The client left during the lookup: nobody to answer, and nothing left behind.
+        return reply.hijack();
+      }
+      if (closed) {
+        throw new HttpProblem(503, statusTitle(503), {
+          detail: 'the server is shutting down; reconnect',
+          headers: { 'retry-after': '1' },
+        });
+      }
       if (!first) {
-        unfollow();
+        cleanup();
         throw new HttpProblem(404, statusTitle(404), { detail: 'there is no order with this id' });
       }
 
@@ -109,24 +146,23 @@ export function orderStreamRoutes(
         if (!stream.writableEnded) stream.write(': keep-alive\n\n');
       }, options.heartbeatMs);
       heartbeat.unref();
-      const end = () => {
-        if (!open.delete(end)) return;
-        unfollow();
-        clearInterval(heartbeat);
-        stream.end();
-      };
-      open.add(end);
-      reply.raw.once('close', end);
+      timer.heartbeat = heartbeat;
 
       stream.write('retry: 3000\n\n');
       send(first);
-      return reply
-        .code(200)
-        .header('content-type', 'text/event-stream; charset=utf-8')
-        .header('cache-control', 'no-cache, no-transform')
-        .header('x-accel-buffering', 'no')
-        .send(stream);
+      return (
+        reply
+          .code(200)
+          .header('content-type', 'text/event-stream; charset=utf-8')
+          .header('cache-control', 'no-cache, no-transform')
+          .header('x-accel-buffering', 'no')
+          // The connection ends with the stream: a shutdown that ends the stream then finds
+          // no keep-alive connection left to wait for.
+          .header('connection', 'close')
+          .send(stream)
+      );
     },
   );
   refuseOtherMethods(app, '/orders/:id/events', ['GET']);
+  return { slots };
 }

@@ -132,6 +132,39 @@ describe('PgMessageRepository', () => {
     expect(parked.rowCount).toBe(0);
   });
 
+  it('keeps the trace the message was sent in, for its status callbacks to continue; a malformed one is not kept', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const traced = randomUUID();
+    const tracedSid = sid();
+    await repository.sendOnce({ ...claim(traced), traceparent }, async () => ({
+      sid: tracedSid,
+      status: 'queued',
+    }));
+    const untraced = randomUUID();
+    const untracedSid = sid();
+    await repository.sendOnce({ ...claim(untraced), traceparent: 'not-a-traceparent' }, async () => ({
+      sid: untracedSid,
+      status: 'queued',
+    }));
+    const receivedAt = new Date().toISOString();
+    expect(
+      await repository.recordStatus({
+        messageSid: tracedSid,
+        status: 'delivered',
+        errorCode: undefined,
+        receivedAt,
+      }),
+    ).toMatchObject({ outcome: 'recorded', record: { orderId: traced, traceparent } });
+    const other = await repository.recordStatus({
+      messageSid: untracedSid,
+      status: 'delivered',
+      errorCode: undefined,
+      receivedAt,
+    });
+    expect(other.outcome).toBe('recorded');
+    expect(other.outcome !== 'unmatched' && other.record.traceparent).toBeUndefined();
+  });
+
   it('stores each status once, never moves backwards, and keeps the first record of a repeat', async () => {
     const orderId = randomUUID();
     const messageSid = sid();

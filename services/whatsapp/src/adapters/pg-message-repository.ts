@@ -1,8 +1,10 @@
+import { isTraceparent } from '@notify/messaging';
 import { withTransaction } from '@notify/service-kit';
 import type { Pool, PoolClient } from '@notify/service-kit';
 import type { RecordStatusResult, ReportedStatus, StatusRepository } from '../record-status-callback.js';
 import type {
   AcceptedMessage,
+  MessageClaim,
   MessageRepository,
   SendOnceResult,
   SentRecord,
@@ -28,6 +30,11 @@ interface HistoryRow {
 }
 
 const MESSAGE_COLUMNS = 'order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status';
+
+/** Only a well-formed traceparent is stored; anything else is no trace at all. */
+function validTraceparent(v: string | undefined): string | null {
+  return isTraceparent(v) ? v : null;
+}
 
 function toStatus(value: string): WhatsappStatus {
   return isWhatsappStatus(value) ? value : 'queued';
@@ -101,17 +108,17 @@ async function applyStatus(
 /** Inserts the accepted message (with the statuses parked for its SID) inside the order's transaction. */
 async function recordAccepted(
   client: PoolClient,
-  claim: { orderId: string; messageId: string; to: string },
+  claim: MessageClaim,
   accepted: AcceptedMessage,
 ): Promise<SendOnceResult> {
   const status = acceptedStatus(accepted.status);
   const at = new Date().toISOString();
   await lock(client, `whatsapp:sid:${accepted.sid}`);
   const inserted = await client.query<MessageRow>(
-    `INSERT INTO messages (order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $5, $6)
+    `INSERT INTO messages (order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, updated_at, traceparent)
+     VALUES ($1, $2, $3, $4, $5, $6, $5, $6, $7)
      RETURNING ${MESSAGE_COLUMNS}`,
-    [claim.orderId, claim.messageId, claim.to, accepted.sid, status, at],
+    [claim.orderId, claim.messageId, claim.to, accepted.sid, status, at, validTraceparent(claim.traceparent)],
   );
   const row = inserted.rows[0] as MessageRow;
   await applyStatus(client, row, { status, errorCode: undefined, at, source: 'api' });
@@ -160,10 +167,7 @@ export class PgMessageRepository implements MessageRepository, StatusRepository 
     this.delay = options.recordRetryDelayMs ?? ((n: number) => Math.min(2_000, 100 * 2 ** (n - 1)));
   }
 
-  async sendOnce(
-    claim: { orderId: string; messageId: string; to: string },
-    send: () => Promise<AcceptedMessage>,
-  ): Promise<SendOnceResult> {
+  async sendOnce(claim: MessageClaim, send: () => Promise<AcceptedMessage>): Promise<SendOnceResult> {
     let accepted: AcceptedMessage | undefined;
     try {
       // The transaction stays open across the call to Twilio so that a concurrent delivery
@@ -196,8 +200,8 @@ export class PgMessageRepository implements MessageRepository, StatusRepository 
     return withTransaction(this.pool, async (client) => {
       // Waits for a send of this SID that is committing right now, so its row is seen.
       await lock(client, `whatsapp:sid:${report.messageSid}`);
-      const found = await client.query<{ order_id: string; status: string }>(
-        'SELECT order_id, status FROM messages WHERE message_sid = $1 FOR UPDATE',
+      const found = await client.query<{ order_id: string; status: string; traceparent: string | null }>(
+        'SELECT order_id, status, traceparent FROM messages WHERE message_sid = $1 FOR UPDATE',
         [report.messageSid],
       );
       const message = found.rows[0];
@@ -217,7 +221,10 @@ export class PgMessageRepository implements MessageRepository, StatusRepository 
       });
       return {
         outcome: applied.inserted ? 'recorded' : 'duplicate',
-        record: toStatusRecord(message.order_id, report.messageSid, applied.row),
+        record: {
+          ...toStatusRecord(message.order_id, report.messageSid, applied.row),
+          traceparent: message.traceparent ?? undefined,
+        },
         current: applied.current,
       };
     });
@@ -225,7 +232,7 @@ export class PgMessageRepository implements MessageRepository, StatusRepository 
 
   /** Records a message Twilio accepted after its own transaction failed, retrying while the database is away. */
   private async recordLate(
-    claim: { orderId: string; messageId: string; to: string },
+    claim: MessageClaim,
     accepted: AcceptedMessage,
     firstError: unknown,
   ): Promise<SendOnceResult> {
