@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { channelConsumers, exampleMessages, HEADERS, notifications } from '@notify/contracts';
+import {
+  channelConsumers,
+  exampleMessages,
+  HEADERS,
+  notifications,
+  orderEventsConsumer,
+} from '@notify/contracts';
 import type { EmailMessage } from '@notify/contracts';
 import { describe, expect, it } from 'vitest';
-import type { Broker } from './broker.js';
-import { Consumer } from './consumer.js';
-import { DeadLetterQueues } from './dead-letters.js';
-import type { DeadLetter } from './dead-letters.js';
-import { PermanentError } from './errors.js';
+import { DeadLetterDrain, republishLetter } from './dead-letters.js';
+import type { CapturedLetter } from './dead-letters.js';
 import { brokerHarness } from './test-harness.js';
 import { waitFor } from './testing/index.js';
 
@@ -16,137 +19,116 @@ function emailFor(orderId: string): EmailMessage {
   return { ...structuredClone(exampleMessages.email), orderId };
 }
 
-describe('dead-letter queues', () => {
-  it('summarises without consuming, replays chosen messages with their ids, and the consumer handles each once', async () => {
-    const { broker, publisher } = await h.connect('dlq-replay');
-    const rejecting = new Set<string>();
-    const handled: { messageId: string; attempt: number; headers: Record<string, unknown> }[] = [];
-    const consumer = new Consumer(broker, {
-      topology: channelConsumers.email,
-      contracts: [notifications.email],
-      publisher,
-      handler: async ({ payload, ctx }) => {
-        if (rejecting.has(payload.orderId))
-          throw new PermanentError('mailbox unknown', { detail: '550 5.1.1' });
-        handled.push({ messageId: ctx.messageId, attempt: ctx.attempt, headers: { ...ctx.headers } });
-      },
-    });
-    h.cleanup(() => consumer.stop());
-    await consumer.start();
-
-    const orders = [randomUUID(), randomUUID(), randomUUID()];
-    for (const id of orders) rejecting.add(id);
-    for (const id of orders) {
-      await publisher.publish(notifications.email, emailFor(id), {
-        messageId: `${id}:email`,
-        correlationId: id,
-      });
-    }
-    // A message that is not even JSON is dead-lettered by the runner with its own reason.
+describe('dead-letter drain', () => {
+  it('parks a message the broker dead-lettered past its delivery limit with the routing key it was published with, and a replay carries that key back', async () => {
+    const { broker, publisher } = await h.connect('dlq-broker-death');
+    const events = orderEventsConsumer;
+    const messageId = randomUUID();
     await publisher.publishRaw({
-      exchange: 'notification',
-      routingKey: 'email',
-      content: Buffer.from('{not json'),
-      properties: { messageId: 'garbage-1', type: notifications.email.type, contentType: 'application/json' },
+      exchange: 'order.events',
+      routingKey: 'email.sent',
+      content: Buffer.from('{"orderId":"x"}'),
+      properties: { messageId, type: 'email.sent.v1', contentType: 'application/json' },
     });
-    await waitFor(async () => ((await h.vh.queue('email.dlq'))?.messages ?? 0) === 4 || undefined, {
-      what: 'four dead letters',
+    // A consumer that gives the message back until the broker gives up on it (the work
+    // queue's delivery limit), which dead-letters it under the queue's own routing key.
+    const conn = broker.connection()!;
+    const returner = await conn.createChannel();
+    h.cleanup(() => returner.close().catch(() => undefined));
+    await returner.prefetch(1);
+    await returner.consume(events.queue.name, (m) => m && returner.nack(m, false, true), { noAck: false });
+    await waitFor(async () => (await h.ready(events.deadLetterQueue.name)) === 1 || undefined, {
+      what: 'the broker to dead-letter the event past its delivery limit',
     });
+    await returner.close();
 
-    // A replay that follows a look waits for the looked-at messages to be ready again,
-    // so it does not lean on its own second looks.
-    const readyAgain = (n: number, what: string) =>
-      waitFor(async () => (await h.ready('email.dlq')) === n || undefined, { what });
-
-    const dlq = new DeadLetterQueues(broker, publisher);
-    const summary = await dlq.summarize(channelConsumers.email);
-    expect(summary.queue).toBe('email.dlq');
-    expect(summary.count).toBe(4);
-    expect(summary.sampled).toBe(4);
-    expect(summary.reasons.map((r) => [r.reason, r.count])).toEqual([
-      ['permanent-failure', 3],
-      ['invalid-json', 1],
-    ]);
-    expect(summary.reasons[0]?.example).toContain('550 5.1.1');
-    expect(summary.oldest?.messageId).toBe(`${orders[0]}:email`);
-    expect(summary.oldest?.correlationId).toBe(orders[0]);
-    expect(summary.messages).toHaveLength(4);
-    // Looking consumed nothing.
-    await readyAgain(4, 'four ready again after the summary');
-
-    // The cause is fixed for two orders; replay exactly those two.
-    rejecting.clear();
-    const seen: DeadLetter[] = [];
-    const result = await dlq.replay(
-      channelConsumers.email,
-      { messageIds: [`${orders[1]}:email`, `${orders[2]}:email`, 'no-such-id'] },
-      { beforeRepublish: async (l) => void seen.push(l) },
+    const parked: CapturedLetter[] = [];
+    const drain = new DeadLetterDrain(broker, {
+      queue: events.deadLetterQueue.name,
+      park: async (l) => void parked.push(l),
+    });
+    h.cleanup(() => drain.stop());
+    await drain.start();
+    await waitFor(
+      async () => (parked.length === 1 && (await h.ready(events.deadLetterQueue.name)) === 0) || undefined,
+      {
+        what: 'the dead letter parked and gone from its queue',
+      },
     );
-    expect(result.replayed.map((l) => l.messageId).sort()).toEqual(
-      [`${orders[1]}:email`, `${orders[2]}:email`].sort(),
+    const letter = parked[0]!;
+    expect(letter).toMatchObject({
+      queue: events.deadLetterQueue.name,
+      messageId,
+      routingKey: 'email.sent',
+      reason: 'broker-delivery_limit',
+      firstDeath: { queue: events.queue.name, reason: 'delivery_limit', exchange: 'order.events' },
+    });
+    expect(letter.body.toString()).toBe('{"orderId":"x"}');
+
+    // Replayed through the consumer's own path, it says which event it is again.
+    const check = await conn.createChannel();
+    h.cleanup(() => check.close().catch(() => undefined));
+    await republishLetter(publisher, letter, {
+      exchange: events.retryExchange.name,
+      routingKey: events.workRoutingKey,
+    });
+    const got = await waitFor(
+      async () => (await check.get(events.queue.name, { noAck: true })) || undefined,
+      { what: 'the replayed event in the work queue' },
     );
-    expect(result.notFound).toEqual(['no-such-id']);
-    expect(seen).toHaveLength(2);
-    await waitFor(async () => handled.length === 2 || undefined, { what: 'two replayed messages handled' });
-    expect(handled.map((h) => h.messageId).sort()).toEqual(result.replayed.map((l) => l.messageId).sort());
-    for (const h of handled) {
-      expect(h.attempt).toBe(1);
-      expect(h.headers['x-replay-count']).toBe(1);
-      expect(h.headers[HEADERS.deathReason]).toBeUndefined();
-      // Replayed as the replayer's user, the message still names its first publisher.
-      expect(h.headers[HEADERS.publishedBy]).toBe(broker.user);
-    }
-    // The other two stay dead-lettered, and only the replayed ones left the queue.
-    // (The replay's last look held them unacknowledged until it closed its channel.)
-    await readyAgain(2, 'two left in the dead-letter queue, ready again after the replay');
-    const after = await dlq.summarize(channelConsumers.email);
-    expect(after.messages.map((m) => m.messageId).sort()).toEqual([`${orders[0]}:email`, 'garbage-1'].sort());
-    expect(handled).toHaveLength(2);
-    await readyAgain(2, 'two ready again after the second summary');
-
-    // Replaying everything with a limit takes that many from the head of the queue.
-    const one = await dlq.replay(channelConsumers.email, { limit: 1 });
-    expect(one.replayed).toHaveLength(1);
-    await waitFor(async () => ((await h.vh.queue('email.dlq'))?.messages ?? 0) === 1 || undefined, {
-      what: 'one left after a limited replay',
-    });
-
-    // A message another reader holds (a summary closing its channel) is not ready
-    // until the queue takes it back; a replay whose first look came too early looks
-    // again and still finds it. The holder lets go only after that first look.
-    const holder = await broker.connection()!.createChannel();
-    const held = await holder.get('email.dlq', { noAck: false });
-    if (held === false) throw new Error('expected a dead letter to hold');
-    const heldId = held.properties.messageId as string;
-    let firstLook = (): void => undefined;
-    const looked = new Promise<void>((resolve) => (firstLook = resolve));
-    const watched = {
-      connection: () => ({
-        createChannel: async () => {
-          const ch = await broker.connection()!.createChannel();
-          const check = ch.checkQueue.bind(ch);
-          ch.checkQueue = async (queue: string) => {
-            const r = await check(queue);
-            firstLook();
-            return r;
-          };
-          return ch;
-        },
-      }),
-    } as unknown as Broker;
-    const late = new DeadLetterQueues(watched, publisher).replay(channelConsumers.email, {
-      messageIds: [heldId],
-    });
-    await looked;
-    await holder.close();
-    const lateResult = await late;
-    expect(lateResult.notFound).toEqual([]);
-    expect(lateResult.replayed.map((l) => l.messageId)).toEqual([heldId]);
+    const headers = got.properties.headers as Record<string, unknown>;
+    expect(got.properties.messageId).toBe(messageId);
+    expect(got.fields.routingKey).toBe(events.queue.name);
+    expect(headers[HEADERS.routingKey]).toBe('email.sent');
+    expect(headers['x-replay-count']).toBe(1);
+    expect(headers['x-death']).toBeUndefined();
+    expect(headers[HEADERS.attempt]).toBe(1);
   });
 
-  it('reports an empty queue as empty', async () => {
-    const { broker, publisher } = await h.connect('dlq-empty');
-    const summary = await new DeadLetterQueues(broker, publisher).summarize(channelConsumers.fraud);
-    expect(summary).toMatchObject({ queue: 'fraud.dlq', count: 0, sampled: 0, oldest: null, reasons: [] });
+  it('with its store down, holds what it caught without giving it back, and parks each message once when the store is back', async () => {
+    const { broker, publisher } = await h.connect('dlq-store-down');
+    const dlq = channelConsumers.email.deadLetterQueue.name;
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    for (const id of ids) {
+      await publisher.publishRaw({
+        exchange: channelConsumers.email.deadLetterExchange.name,
+        routingKey: channelConsumers.email.deadLetterRoutingKey,
+        content: Buffer.from(JSON.stringify(emailFor(id))),
+        properties: {
+          messageId: `${id}:email`,
+          correlationId: id,
+          type: notifications.email.type,
+          headers: { [HEADERS.deathReason]: 'permanent-failure', [HEADERS.deathDetail]: '550 5.1.1' },
+        },
+      });
+    }
+    let storeUp = false;
+    let tries = 0;
+    const parked = new Map<string, CapturedLetter>();
+    const drain = new DeadLetterDrain(broker, {
+      queue: dlq,
+      prefetch: 2,
+      pause: { initialDelayMs: 20, maxDelayMs: 100 },
+      park: async (l) => {
+        tries++;
+        if (!storeUp) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        parked.set(`${l.queue}/${l.messageId}`, l);
+      },
+    });
+    h.cleanup(() => drain.stop());
+    await drain.start();
+    await waitFor(async () => (drain.status.state === 'paused' && tries >= 4) || undefined, {
+      what: 'the drain paused, trying again',
+    });
+    expect(drain.status).toMatchObject({ state: 'paused', dependency: 'database' });
+    expect(drain.isConsuming).toBe(false);
+    // It holds the first window; the rest wait in the queue, none given back.
+    expect(await h.ready(dlq)).toBe(1);
+    storeUp = true;
+    await waitFor(async () => (parked.size === 3 && (await h.ready(dlq)) === 0) || undefined, {
+      what: 'all three parked',
+    });
+    await waitFor(async () => drain.status.state === 'consuming' || undefined, { what: 'consuming again' });
+    expect([...parked.values()].map((l) => l.reason)).toEqual(Array(3).fill('permanent-failure'));
   });
 });

@@ -1,79 +1,80 @@
+import { createHash } from 'node:crypto';
 import { HEADERS } from '@notify/contracts';
-import type { ConsumerTopology } from '@notify/contracts';
-import { setTimeout as delay } from 'node:timers/promises';
-import type { Channel, GetMessage, Options } from 'amqplib';
-import type { Broker } from './broker.js';
-import { BrokerUnavailableError } from './errors.js';
-import { identityTrust, publisherIdentity, withPublishedBy } from './identity.js';
-import { republishProperties } from './properties.js';
+import type { ConsumeMessage, Options } from 'amqplib';
+import type { Logger } from 'pino';
+import type { PausePolicy } from './backoff.js';
+import { DependencyUnavailableError, errorMessage } from './errors.js';
+import { publisherIdentity, withPublishedBy } from './identity.js';
+import type { IdentityTrust } from './identity.js';
+import { OutagePause } from './pause.js';
+import type { AttemptResult, ConsumerStatus, Outage } from './pause.js';
 import type { Publisher } from './publisher.js';
+import { QueueSubscription } from './queue-subscription.js';
+import type { ConnectionSource, DeliveryHandle } from './queue-subscription.js';
 
-/** One dead-lettered message as the consumer runner left it (headers from HEADERS). */
-export interface DeadLetter {
-  readonly messageId: string | null;
-  /** The order id, when the message carried one. */
-  readonly correlationId: string | null;
-  readonly type: string | null;
+// Dead letters are moved out of the broker, not looked at in it. On RabbitMQ 4.0-4.2 a
+// quorum queue counts every message a reader fetches and gives back toward its delivery
+// limit, so reading a dead-letter queue in place (basic.get, then close the channel)
+// changes what it reads and, often enough, loses it. A drain consumes the queue, hands
+// each message to a store (the order API parks it in PostgreSQL) and acks it only after
+// the store said it keeps it; from then on looking is a query, and a replay republishes
+// the stored copy.
+
+/** A JSON value: what a stored header becomes (AMQP byte arrays as `{ "$bytes": base64 }`). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** The AMQP properties a letter keeps (besides its id and headers) to be published again as it was. */
+export interface LetterProperties {
+  readonly correlationId?: string;
+  readonly type?: string;
+  readonly contentType?: string;
+  readonly contentEncoding?: string;
+  /** Seconds since the epoch, as AMQP carries it. */
+  readonly timestamp?: number;
+  readonly appId?: string;
+}
+
+/** Where and why a message died first, as the broker or the consumer runner recorded it. */
+export interface FirstDeath {
+  readonly queue: string | null;
+  readonly reason: string | null;
+  readonly exchange: string | null;
+}
+
+/** One message taken from a dead-letter (or unroutable) queue, with all it needs to be published again. */
+export interface CapturedLetter {
+  /** The queue it was taken from. */
+  readonly queue: string;
+  /** Its message id; a message without one gets the hash of its body and routing key. */
+  readonly messageId: string;
+  /**
+   * The exchange of its first death when the broker dead-lettered it, else the one it
+   * arrived through (`notification` for an unroutable message).
+   */
+  readonly exchange: string;
+  /**
+   * The routing key it was first published with: the runner's x-routing-key, else the
+   * routing key of its first death in x-death (the broker rewrites the key when it
+   * dead-letters), else the one it arrived with.
+   */
+  readonly routingKey: string;
+  readonly properties: LetterProperties;
+  /** Every header it arrived with, JSON-safe. */
+  readonly headers: Record<string, JsonValue>;
+  readonly body: Buffer;
   readonly reason: string;
   readonly detail: string | null;
-  readonly deadLetteredAt: string | null;
+  readonly deadLetteredAt: Date | null;
+  readonly firstDeath: FirstDeath | null;
   readonly attempts: number | null;
   readonly replays: number;
+  /** The verified identity of its first publisher (identity.ts), when known. */
+  readonly publishedBy: string | null;
 }
 
-export interface DeadLetterSummary {
-  readonly queue: string;
-  /** Messages waiting in the dead-letter queue (the broker's count). */
-  readonly count: number;
-  /** How many of them were read to build `oldest`, `reasons` and `messages`. */
-  readonly sampled: number;
-  readonly oldest: DeadLetter | null;
-  /** Messages per death reason, most frequent first, each with one example detail. */
-  readonly reasons: readonly { reason: string; count: number; example: string | null }[];
-  /** The first messages of the queue, at most `listLimit`. */
-  readonly messages: readonly DeadLetter[];
-}
+/** Why a message from the unroutable queue is there. */
+export const UNROUTABLE_REASON = 'unroutable';
 
-export interface ReplaySelection {
-  /** Replay only these message ids; all messages (up to `limit`) when absent. */
-  readonly messageIds?: readonly string[];
-  readonly limit?: number;
-}
-
-export interface ReplayHooks {
-  /**
-   * Runs before a message is republished (the order API resets the channel's state
-   * here, so the outcome of the replay is never older than the reset). A throw leaves
-   * the message in the dead-letter queue.
-   */
-  readonly beforeRepublish?: (letter: DeadLetter) => Promise<void>;
-  /** The republish failed after beforeRepublish ran; the message stays dead-lettered. */
-  readonly republishFailed?: (letter: DeadLetter, err: unknown) => Promise<void>;
-}
-
-export interface ReplayResult {
-  readonly queue: string;
-  readonly replayed: readonly DeadLetter[];
-  /** Requested ids that were not found in the queue. */
-  readonly notFound: readonly string[];
-}
-
-const DEFAULT_SAMPLE = 1_000;
-const DEFAULT_LIST = 50;
-/**
- * Pauses before each look of a replay: about three seconds in all when nothing is found,
- * which covers a quorum queue taking back what a reader let go on a loaded machine.
- */
-const REPLAY_LOOKS_MS = [0, 100, 300, 800, 1_600] as const;
-
-interface ReplayWalk {
-  readonly topology: ConsumerTopology;
-  readonly wanted: ReadonlySet<string> | null;
-  readonly limit: number;
-  readonly replayed: DeadLetter[];
-  readonly found: Set<string>;
-  readonly hooks: ReplayHooks;
-}
 const REPLAY_COUNT_HEADER = 'x-replay-count';
 const REPLAYED_AT_HEADER = 'x-replayed-at';
 /** Headers about the message's death, ours and the broker's; a replayed message starts clean. */
@@ -93,10 +94,6 @@ const DEATH_HEADERS = [
   'x-delivery-count',
 ];
 
-function header(msg: GetMessage, name: string): unknown {
-  return (msg.properties.headers as Record<string, unknown> | undefined)?.[name];
-}
-
 function text(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (Buffer.isBuffer(v)) return v.toString('utf8');
@@ -108,169 +105,270 @@ function int(v: unknown): number | null {
   return Number.isInteger(n) ? n : null;
 }
 
-export function describeDeadLetter(msg: GetMessage): DeadLetter {
-  const p = msg.properties;
-  return {
-    messageId: typeof p.messageId === 'string' ? p.messageId : null,
-    correlationId: typeof p.correlationId === 'string' ? p.correlationId : null,
-    type: typeof p.type === 'string' ? p.type : null,
-    reason: text(header(msg, HEADERS.deathReason)) ?? 'unknown',
-    detail: text(header(msg, HEADERS.deathDetail)),
-    deadLetteredAt: text(header(msg, HEADERS.deathAt)),
-    attempts: int(header(msg, HEADERS.attempt)),
-    replays: int(header(msg, REPLAY_COUNT_HEADER)) ?? 0,
-  };
+function date(v: unknown): Date | null {
+  const s = text(v);
+  if (s === null) return null;
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** An AMQP header value as JSON; byte arrays become `{ "$bytes": base64 }`. */
+export function headerToJson(v: unknown): JsonValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'bigint') return v.toString();
+  if (Buffer.isBuffer(v)) return { $bytes: v.toString('base64') };
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map(headerToJson);
+  if (typeof v === 'object') {
+    const out: Record<string, JsonValue> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = headerToJson(x);
+    return out;
+  }
+  return null;
+}
+
+/** The inverse of headerToJson, for publishing a stored header again. */
+export function headerFromJson(v: JsonValue): unknown {
+  if (Array.isArray(v)) return v.map(headerFromJson);
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === '$bytes' && typeof v.$bytes === 'string') {
+      return Buffer.from(v.$bytes, 'base64');
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = headerFromJson(x);
+    return out;
+  }
+  return v;
+}
+
+/** x-death's entry for the message's first death (the broker lists the latest first). */
+function firstDeathEntry(headers: Record<string, unknown>): Record<string, unknown> | null {
+  const deaths = headers['x-death'];
+  if (!Array.isArray(deaths) || deaths.length === 0) return null;
+  const queue = text(headers['x-first-death-queue']);
+  const reason = text(headers['x-first-death-reason']);
+  const entries = deaths.filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null);
+  return (
+    entries.find((d) => text(d.queue) === queue && text(d.reason) === reason) ??
+    entries[entries.length - 1] ??
+    null
+  );
+}
+
+function firstRoutingKey(entry: Record<string, unknown> | null): string | null {
+  const keys = entry?.['routing-keys'];
+  return Array.isArray(keys) ? text(keys[0]) : null;
 }
 
 /**
- * Reads dead-letter queues without consuming them: messages are fetched with
- * `basic.get` on a channel of their own and never acknowledged, so closing the
- * channel puts every one back. Dead-letter queues have no delivery limit, so looking
- * costs nothing but a redelivered flag. `replay` republishes through the consumer's
- * own retry exchange, whose binding for the work queue's name reaches that queue alone (a message is
- * not fanned out again to other bindings of its routing key), with its original
- * message id, so the consumer's idempotency still holds; a fresh attempt budget; and
- * acknowledges the dead-lettered copy only after the broker confirmed the republish.
+ * Reads what a dead-letter or unroutable queue delivered: its id, where it first went
+ * and why it died. `trust` tells whose x-published-by is believed (the consumer's own
+ * exchanges and users); without it the identity is the message's user-id.
  */
-export class DeadLetterQueues {
+export function captureLetter(
+  msg: ConsumeMessage,
+  queue: string,
+  options: { readonly unroutable?: boolean; readonly trust?: IdentityTrust | undefined } = {},
+): CapturedLetter {
+  const p = msg.properties;
+  const headers = (p.headers ?? {}) as Record<string, unknown>;
+  const first = firstDeathEntry(headers);
+  const routingKey = text(headers[HEADERS.routingKey]) ?? firstRoutingKey(first) ?? msg.fields.routingKey;
+  const exchange = text(headers['x-first-death-exchange']) ?? text(first?.exchange) ?? msg.fields.exchange;
+  const messageId =
+    typeof p.messageId === 'string' && p.messageId !== ''
+      ? p.messageId
+      : createHash('sha256').update(routingKey).update('\0').update(msg.content).digest('hex');
+  const brokerReason = text(headers['x-first-death-reason']);
+  const reason = options.unroutable
+    ? UNROUTABLE_REASON
+    : (text(headers[HEADERS.deathReason]) ?? (brokerReason ? `broker-${brokerReason}` : 'unknown'));
+  const properties: {
+    -readonly [K in keyof LetterProperties]: LetterProperties[K];
+  } = {};
+  if (typeof p.correlationId === 'string') properties.correlationId = p.correlationId;
+  if (typeof p.type === 'string') properties.type = p.type;
+  if (typeof p.contentType === 'string') properties.contentType = p.contentType;
+  if (typeof p.contentEncoding === 'string') properties.contentEncoding = p.contentEncoding;
+  if (typeof p.timestamp === 'number') properties.timestamp = p.timestamp;
+  if (typeof p.appId === 'string') properties.appId = p.appId;
+  const firstDeath: FirstDeath | null =
+    brokerReason || first || headers[HEADERS.originalQueue]
+      ? {
+          queue: text(headers['x-first-death-queue']) ?? text(headers[HEADERS.originalQueue]),
+          reason: brokerReason ?? text(headers[HEADERS.deathReason]),
+          exchange,
+        }
+      : null;
+  const deathTime = int(first?.time);
+  return {
+    queue,
+    messageId,
+    exchange,
+    routingKey,
+    properties,
+    headers: headerToJson(headers) as Record<string, JsonValue>,
+    body: msg.content,
+    reason,
+    detail: text(headers[HEADERS.deathDetail]),
+    deadLetteredAt:
+      date(headers[HEADERS.deathAt]) ?? (deathTime !== null ? new Date(deathTime * 1000) : null),
+    firstDeath,
+    attempts: int(headers[HEADERS.attempt]),
+    replays: int(headers[REPLAY_COUNT_HEADER]) ?? 0,
+    publishedBy: publisherIdentity(msg, options.trust) ?? null,
+  };
+}
+
+/** What replay needs of a stored letter. */
+export type ReplayableLetter = Pick<
+  CapturedLetter,
+  'messageId' | 'routingKey' | 'properties' | 'headers' | 'body' | 'replays' | 'publishedBy'
+>;
+
+/**
+ * Publishes a stored letter again (confirmed) to `exchange` with `routingKey`: its id,
+ * properties and headers as it came, without the headers of its death, with a fresh
+ * attempt budget, one more replay counted, and x-routing-key naming the key it was
+ * first published with, so a consumer that picks the contract by routing key (the order
+ * API's status consumer) reads it as the event it was.
+ */
+export async function republishLetter(
+  publisher: Pick<Publisher, 'publishRaw'>,
+  letter: ReplayableLetter,
+  target: { readonly exchange: string; readonly routingKey: string },
+  now: Date = new Date(),
+): Promise<void> {
+  const stored: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(letter.headers)) stored[k] = headerFromJson(v);
+  const headers = withPublishedBy(stored, letter.publishedBy ?? undefined);
+  for (const h of DEATH_HEADERS) delete headers[h];
+  headers[HEADERS.attempt] = 1;
+  headers[HEADERS.routingKey] = letter.routingKey;
+  headers[REPLAY_COUNT_HEADER] = letter.replays + 1;
+  headers[REPLAYED_AT_HEADER] = now.toISOString();
+  const properties: Options.Publish = { ...letter.properties, messageId: letter.messageId, headers };
+  await publisher.publishRaw({
+    exchange: target.exchange,
+    routingKey: target.routingKey,
+    content: letter.body,
+    properties,
+  });
+}
+
+export interface DeadLetterDrainOptions {
+  readonly queue: string;
+  /** Keeps the letter for good (idempotent on queue and message id); the message is acked after it resolves. */
+  readonly park: (letter: CapturedLetter) => Promise<void>;
+  /** The queue holds unroutable messages: their reason is `unroutable`. */
+  readonly unroutable?: boolean;
+  readonly trust?: IdentityTrust;
+  readonly prefetch?: number;
+  /** How long the drain waits between tries while the store is down (tests shorten it). */
+  readonly pause?: Partial<PausePolicy>;
+  readonly logger?: Logger | undefined;
+}
+
+/**
+ * Moves every message of a dead-letter (or unroutable) queue into a store: consumes it,
+ * parks each message, and acks it only once the store kept it, so a crash in between
+ * delivers it again and the store, keyed by queue and message id, keeps it once. When
+ * the store is down the drain pauses (cancels its consumer, holds what it caught, tries
+ * again with backoff) and never gives a message back to the queue, which would count
+ * toward the queue's delivery limit. Messages are parked one at a time in the order the
+ * queue delivers them (the prefetch window only saves round trips), so the park lists
+ * them in the queue's order.
+ */
+export class DeadLetterDrain {
+  private readonly subscription: QueueSubscription;
+  private readonly pause: OutagePause<true>;
+  private readonly log: Logger | undefined;
+  /** Parks run one after another, in the order the queue delivered them. */
+  private parking: Promise<unknown> = Promise.resolve();
+
   constructor(
-    private readonly broker: Broker,
-    private readonly publisher: Publisher,
-    private readonly options: {
-      /**
-       * The broker users whose runner dead-letters a consumer's messages (its service's
-       * user): their copies' x-published-by is believed. Defaults to this connection's
-       * user, which is right when one user runs everything (the local run).
-       */
-      readonly consumerUsers?: (topology: ConsumerTopology) => readonly string[];
-    } = {},
-  ) {}
-
-  async summarize(
-    topology: ConsumerTopology,
-    options: { sampleLimit?: number; listLimit?: number } = {},
-  ): Promise<DeadLetterSummary> {
-    const queue = topology.deadLetterQueue.name;
-    const sampleLimit = options.sampleLimit ?? DEFAULT_SAMPLE;
-    const listLimit = options.listLimit ?? DEFAULT_LIST;
-    return this.withChannel(async (ch) => {
-      const { messageCount } = await ch.checkQueue(queue);
-      const letters: DeadLetter[] = [];
-      while (letters.length < Math.min(messageCount, sampleLimit)) {
-        const msg = await ch.get(queue, { noAck: false });
-        if (!msg) break;
-        letters.push(describeDeadLetter(msg));
-      }
-      const reasons = new Map<string, { reason: string; count: number; example: string | null }>();
-      let oldest: DeadLetter | null = null;
-      for (const l of letters) {
-        const r = reasons.get(l.reason) ?? { reason: l.reason, count: 0, example: l.detail };
-        r.count++;
-        reasons.set(l.reason, r);
-        if (!oldest || (l.deadLetteredAt ?? '') < (oldest.deadLetteredAt ?? '')) oldest = l;
-      }
-      return {
-        queue,
-        count: messageCount,
-        sampled: letters.length,
-        oldest,
-        reasons: [...reasons.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
-        messages: letters.slice(0, listLimit),
-      };
+    broker: ConnectionSource,
+    private readonly options: DeadLetterDrainOptions,
+  ) {
+    this.log = options.logger?.child({ component: 'dead-letter-drain', queue: options.queue });
+    this.subscription = new QueueSubscription(broker, {
+      queue: options.queue,
+      prefetch: options.prefetch ?? 20,
+      logger: this.log,
+      onMessage: (msg, handle) => this.handle(msg, handle),
+    });
+    this.pause = new OutagePause<true>({
+      stopConsuming: () => this.subscription.pause(),
+      startConsuming: () => this.subscription.resume(),
+      ...(options.pause ? { policy: options.pause } : {}),
+      logger: this.log,
     });
   }
 
-  async replay(
-    topology: ConsumerTopology,
-    selection: ReplaySelection = {},
-    hooks: ReplayHooks = {},
-  ): Promise<ReplayResult> {
-    const queue = topology.deadLetterQueue.name;
-    const wanted = selection.messageIds ? new Set(selection.messageIds) : null;
-    const walk: ReplayWalk = {
-      topology,
-      wanted,
-      limit: selection.limit ?? Number.POSITIVE_INFINITY,
-      replayed: [],
-      found: new Set<string>(),
-      hooks,
-    };
-    // A message another reader holds unacknowledged (a summary that just closed its
-    // channel, say) is invisible until the queue takes it back, which a quorum queue
-    // does a moment later through its log. So when a look finds nothing it was asked
-    // for, look again a few times before answering.
-    for (const pause of REPLAY_LOOKS_MS) {
-      if (pause > 0) await delay(pause);
-      await this.withChannel((ch) => this.replayPass(ch, queue, walk));
-      const done = wanted ? walk.found.size === wanted.size : walk.replayed.length > 0;
-      if (done) break;
-    }
-    return {
-      queue,
-      replayed: walk.replayed,
-      notFound: wanted ? [...wanted].filter((id) => !walk.found.has(id)) : [],
-    };
+  get queue(): string {
+    return this.options.queue;
   }
 
-  /** One walk over the messages ready in the queue, replaying the selected ones. */
-  private async replayPass(ch: Channel, queue: string, walk: ReplayWalk): Promise<void> {
-    const { wanted, limit, replayed, found, hooks, topology } = walk;
-    const trust = identityTrust(topology, this.options.consumerUsers?.(topology) ?? [this.broker.user]);
-    const { messageCount } = await ch.checkQueue(queue);
-    // Messages not replayed stay unacknowledged until the channel closes, so each
-    // basic.get returns a new one and the walk ends after one pass over the queue.
-    for (let seen = 0; seen < messageCount && replayed.length < limit; seen++) {
-      if (wanted && found.size === wanted.size) break;
-      const msg = await ch.get(queue, { noAck: false });
-      if (!msg) break;
-      const letter = describeDeadLetter(msg);
-      if (wanted && !(letter.messageId && wanted.has(letter.messageId))) continue;
-      if (letter.messageId) found.add(letter.messageId);
-      await hooks.beforeRepublish?.(letter);
+  get isConsuming(): boolean {
+    return this.subscription.isConsuming;
+  }
+
+  get status(): ConsumerStatus {
+    return this.pause.status;
+  }
+
+  get active(): number {
+    return this.subscription.active;
+  }
+
+  start(): Promise<void> {
+    return this.subscription.start();
+  }
+
+  waitUntilConsuming(timeoutMs?: number): Promise<void> {
+    return this.subscription.waitUntilConsuming(timeoutMs);
+  }
+
+  async stop(timeoutMs = 30_000): Promise<void> {
+    await this.pause.stop();
+    await this.subscription.stop(timeoutMs);
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.parking.then(work);
+    this.parking = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async handle(msg: ConsumeMessage, handle: DeliveryHandle): Promise<void> {
+    const letter = captureLetter(msg, this.options.queue, {
+      unroutable: this.options.unroutable ?? false,
+      trust: this.options.trust,
+    });
+    const attempt = async (): Promise<AttemptResult<true>> => {
       try {
-        await this.publisher.publishRaw({
-          exchange: topology.retryExchange.name,
-          routingKey: topology.workRoutingKey,
-          content: msg.content,
-          properties: replayProperties(msg, letter, publisherIdentity(msg, trust)),
-        });
+        await this.options.park(letter);
       } catch (err) {
-        await hooks.republishFailed?.(letter, err).catch(() => undefined);
-        throw err;
+        return { outage: storeOutage(err), next: attempt };
       }
-      ch.ack(msg);
-      replayed.push(letter);
-    }
-  }
-
-  private async withChannel<T>(work: (ch: Channel) => Promise<T>): Promise<T> {
-    const conn = this.broker.connection();
-    if (!conn) throw new BrokerUnavailableError('broker is not connected');
-    const ch = await conn.createChannel();
-    let failure: Error | null = null;
-    ch.on('error', (err: Error) => {
-      failure = err;
-    });
-    try {
-      const result = await work(ch);
-      if (failure) throw failure;
-      return result;
-    } finally {
-      // Unacknowledged messages go back to the queue, in their order, when the channel closes.
-      await ch.close().catch(() => undefined);
+      handle.ack();
+      return { done: true };
+    };
+    const first = await this.inTurn(attempt);
+    if ('outage' in first) {
+      this.log?.warn(
+        { ...first.outage, messageId: letter.messageId },
+        'cannot park a dead letter; holding it',
+      );
+      await this.pause.hold(first.outage, first.next, handle);
     }
   }
 }
 
-function replayProperties(
-  msg: GetMessage,
-  letter: DeadLetter,
-  publishedBy: string | undefined,
-): Options.Publish {
-  const headers = withPublishedBy(msg.properties.headers as Record<string, unknown> | undefined, publishedBy);
-  for (const h of DEATH_HEADERS) delete headers[h];
-  headers[HEADERS.attempt] = 1;
-  headers[REPLAY_COUNT_HEADER] = letter.replays + 1;
-  headers[REPLAYED_AT_HEADER] = new Date().toISOString();
-  return republishProperties(msg, headers);
+function storeOutage(err: unknown): Outage {
+  if (err instanceof DependencyUnavailableError) return { dependency: err.dependency, reason: err.message };
+  return { dependency: 'database', reason: errorMessage(err) };
 }

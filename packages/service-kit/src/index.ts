@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './logger.js';
 export * from './db.js';
+export * from './database-errors.js';
 export * from './metrics.js';
 export * from './readiness.js';
 export * from './ops-server.js';

@@ -14,6 +14,7 @@ import type {
   TopologySpec,
 } from '@notify/messaging';
 import type { Logger } from 'pino';
+import { asDependencyOutage } from './database-errors.js';
 import { deliveryEventsObserver } from './delivery-events.js';
 
 /** One queue a service consumes, and what becomes of each of its messages. */
@@ -23,7 +24,8 @@ export interface ConsumerSpec<C extends Contract> {
   readonly contracts: readonly C[];
   /**
    * Runs the use case and returns the message's fate (nothing means ack); `unavailable`
-   * pauses the consumer until the dependency is back. A throw is an unexpected failure,
+   * pauses the consumer until the dependency is back. A throw that is a database outage
+   * (database-errors.ts) pauses it too; any other throw is an unexpected failure,
    * retried while attempts remain.
    */
   readonly handle: (delivery: Delivery<C>) => Promise<Fate | void>;
@@ -82,7 +84,14 @@ export function serviceConsumer<C extends Contract>(spec: ConsumerSpec<C>): Serv
         prefetch: spec.prefetch ?? runtime.prefetch,
         retry: runtime.retry,
         ...(runtime.pause ? { pause: runtime.pause } : {}),
-        handler: spec.handle,
+        // A database outage is no message's fault: pause instead of spending attempts.
+        handler: async (delivery) => {
+          try {
+            return await spec.handle(delivery);
+          } catch (err) {
+            throw asDependencyOutage(err);
+          }
+        },
         ...(spec.alreadyProcessed ? { alreadyProcessed: spec.alreadyProcessed } : {}),
         observer: spec.deliveryEvents
           ? combineObservers(

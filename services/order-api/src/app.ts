@@ -9,10 +9,11 @@ import type { OpsRoutes, Pool } from '@notify/service-kit';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { Logger } from 'pino';
-import type { DeadLetterQueues } from '@notify/messaging';
+import type { Publisher } from '@notify/messaging';
 import { OrderReadModel } from './adapters/order-read-model.js';
 import { OrderRepository } from './adapters/order-repository.js';
 import { StatusRepository } from './adapters/status-repository.js';
+import { ParkedLetters } from './dead-letters/parked-letters.js';
 import type { ApiClient } from './http/api-clients.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
 import type { ApiInstance } from './http/api-instance.js';
@@ -49,7 +50,8 @@ export interface AppDeps {
   readonly outboxCommitted?: () => void;
   /** Announces changed orders to this process's event streams. */
   readonly changes: OrderChanges;
-  readonly deadLetters: DeadLetterQueues;
+  /** Republishes replayed dead letters (confirmed). */
+  readonly publisher: Pick<Publisher, 'publishRaw'>;
   readonly logger: Logger;
   readonly metrics: ApiMetrics;
   /** /healthz, /readyz and /metrics as every service answers them (service-kit's ops server). */
@@ -201,7 +203,11 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   app.get('/asyncapi.json', { config: { public: true }, schema: { hide: true } }, async () => asyncApi);
   orderRoutes(app, { orders, views, metrics: deps.metrics });
   orderStreamRoutes(app, { views, changes: deps.changes, options: options.streams });
-  deadLetterRoutes(app, { deadLetters: deps.deadLetters, statuses: new StatusRepository(deps.pool) });
+  deadLetterRoutes(app, {
+    letters: new ParkedLetters(deps.pool),
+    publisher: deps.publisher,
+    statuses: new StatusRepository(deps.pool),
+  });
   // Open to probes and scrapers: no API key, no rate limit.
   deps.opsRoutes(app, { routeConfig: { public: true, rateLimit: false } });
   for (const url of OPS_PATHS) refuseOtherMethods(app, url, ['GET']);

@@ -122,6 +122,10 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
         default: {},
         desc: "Broker user whose outcome events each channel accepts (email=email,...); unnamed channels: the API's own user",
       }),
+      PARK_DEAD_LETTERS: bool({
+        default: true,
+        desc: 'Move dead letters and unroutable messages out of the broker into the parked_letters table in this process',
+      }),
       SSE_MAX_STREAMS: num({ default: 1_000, desc: 'Open GET /orders/:id/events streams per process' }),
       SSE_MAX_STREAMS_PER_CLIENT: num({
         default: 20,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { DeadLetterQueues } from '@notify/messaging';
+import { orderEventsConsumer, SERVICE_CATALOGUE } from '@notify/contracts';
 import type { Broker } from '@notify/messaging';
 import { RetentionSweeper, startService } from '@notify/service-kit';
 import type {
@@ -14,6 +13,8 @@ import type {
 } from '@notify/service-kit';
 import { StatusRepository } from './adapters/status-repository.js';
 import { buildApp } from './app.js';
+import { createParkMetrics, parkDrains } from './dead-letters/dead-letter-park.js';
+import { ParkedLetters } from './dead-letters/parked-letters.js';
 import { loadOrderApiConfig } from './config.js';
 import type { OrderApiConfig } from './config.js';
 import type { ApiInstance } from './http/api-instance.js';
@@ -93,12 +94,14 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
         })
       : null;
     const statuses = new StatusRepository(pool);
+    const letters = new ParkedLetters(pool);
+    const parkMetrics = createParkMetrics(registry, letters, logger);
 
     const app = await buildApp({
       pool,
       outboxCommitted: () => signal.rowsCommitted(),
       changes,
-      deadLetters: new DeadLetterQueues(broker, publisher),
+      publisher,
       logger,
       metrics,
       opsRoutes,
@@ -135,15 +138,18 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
       app,
       relay,
       tasks,
-      consumers: config.STATUS_CONSUMER_ENABLED
-        ? [
-            statusConsumer(
-              statuses,
-              config.STATUS_CONSUMER_PREFETCH,
-              eventOwnership(resolveChannelOwners(config.CHANNEL_OWNERS, broker.user), registry),
-            ),
-          ]
-        : [],
+      consumers: [
+        ...(config.STATUS_CONSUMER_ENABLED
+          ? [
+              statusConsumer(
+                statuses,
+                config.STATUS_CONSUMER_PREFETCH,
+                eventOwnership(resolveChannelOwners(config.CHANNEL_OWNERS, broker.user), registry),
+              ),
+            ]
+          : []),
+        ...(config.PARK_DEAD_LETTERS ? parkDrains({ letters, metrics: parkMetrics }) : []),
+      ],
     };
   },
 };
@@ -176,7 +182,7 @@ export async function startOrderApi(
     pool: infra.pool,
     broker: infra.broker,
     relay: parts.relay,
-    statusConsumer: running.consumers[0] ?? null,
+    statusConsumer: running.consumers.find((c) => c.queue === orderEventsConsumer.queue.name) ?? null,
     logger: infra.logger,
     port: running.port,
     url: running.url,

@@ -10,6 +10,8 @@ export function whatsappFate(outcome: WhatsappOutcome): Fate {
       return Fates.ack();
     case 'deferred':
       return Fates.retry(outcome.reason);
+    case 'unreachable':
+      return Fates.unavailable('twilio', outcome.reason);
     case 'rejected':
       return Fates.deadLetter(outcome.reason, outcome.detail);
   }

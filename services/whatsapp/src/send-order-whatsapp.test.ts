@@ -170,6 +170,33 @@ describe('sendOrderWhatsapp', () => {
     expect(t.repository.records.size).toBe(0);
   });
 
+  it('pauses instead of spending attempts when Twilio gives no answer at all', async () => {
+    const t = setup(async () => {
+      throw new WhatsappDeliveryError('no answer from Twilio: ECONNREFUSED', { retryable: true });
+    });
+    const outcome = await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps);
+    expect(whatsappFate(outcome)).toEqual({
+      kind: 'unavailable',
+      dependency: 'twilio',
+      reason: 'no answer from Twilio: ECONNREFUSED',
+    });
+    expect(t.published).toEqual([]);
+  });
+
+  it('pauses rather than dead-letters when Twilio still fails on the last attempt', async () => {
+    const t = setup(async () => {
+      throw new WhatsappDeliveryError('Twilio answered 503', { retryable: true, httpStatus: 503 });
+    });
+    const last = { ...t.ctx, attempt: t.ctx.maxAttempts };
+    const outcome = await sendOrderWhatsapp(exampleMessages.whatsapp, last, t.deps);
+    expect(whatsappFate(outcome)).toEqual({
+      kind: 'unavailable',
+      dependency: 'twilio',
+      reason: 'Twilio answered 503',
+    });
+    expect(t.published).toEqual([]);
+  });
+
   it('lets an unexpected error through, for the runner to retry', async () => {
     const bug = new TypeError('x is not a function');
     const t = setup(async () => {

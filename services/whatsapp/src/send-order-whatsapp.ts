@@ -1,4 +1,5 @@
 import type { WhatsappMessage } from '@notify/contracts';
+import { isLastAttempt } from '@notify/service-kit';
 import type { DeliveryMeta, TraceMeta } from '@notify/service-kit';
 import { composeWhatsapp } from './compose-message.js';
 import type { ContentSettings, WhatsappContent } from './compose-message.js';
@@ -92,8 +93,14 @@ export type WhatsappOutcome =
   | { readonly kind: 'sent'; readonly record: SentRecord }
   /** The order had its message already: announced again, nothing sent. */
   | { readonly kind: 'duplicate'; readonly record: SentRecord }
-  /** Twilio throttled, failed or did not answer; nothing was sent. */
+  /** Twilio throttled or failed with attempts left; nothing was sent. */
   | { readonly kind: 'deferred'; readonly reason: string }
+  /**
+   * Twilio cannot be reached (no answer at all), or still throttles or fails on the
+   * message's last attempt: an outage, not the message's fault. Nothing was sent; the
+   * consumer pauses until Twilio answers instead of spending attempts or dead-lettering.
+   */
+  | { readonly kind: 'unreachable'; readonly reason: string }
   /** Twilio refused the message for good; `whatsapp.failed` published. */
   | { readonly kind: 'rejected'; readonly reason: string; readonly detail: string | undefined };
 
@@ -124,7 +131,11 @@ export async function sendOrderWhatsapp(
     );
   } catch (err) {
     if (!(err instanceof WhatsappDeliveryError)) throw err;
-    if (err.retryable) return { kind: 'deferred', reason: err.message };
+    if (err.retryable) {
+      const noAnswer = err.httpStatus === undefined;
+      if (noAnswer || isLastAttempt(meta)) return { kind: 'unreachable', reason: err.message };
+      return { kind: 'deferred', reason: err.message };
+    }
     if (err.configuration) {
       log?.error(
         { httpStatus: err.httpStatus, twilioCode: err.errorCode },

@@ -1,5 +1,6 @@
 export * from './delivery-meta.js';
 export * from './order-events-tap.js';
+export * from './tcp-proxy.js';
 import { randomBytes } from 'node:crypto';
 import { scratchNameAge, STALE_AFTER_MS } from '@notify/messaging/testing';
 import pg from 'pg';

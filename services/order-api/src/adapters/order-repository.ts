@@ -1,3 +1,4 @@
+import { isDatabaseOutage } from '@notify/service-kit';
 import type { Pool, RetentionRule } from '@notify/service-kit';
 import type {
   IdempotencyClaim,
@@ -8,7 +9,6 @@ import type {
 } from '../domain/create-order.js';
 import type { AcceptedOrder, OutboxMessage } from '../domain/order-messages.js';
 import { insertOutboxRowsSql, outboxRecords } from '../outbox/outbox-store.js';
-import { isDatabaseOutage } from './database-errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { GroupCommitOptions, PendingWrite } from './group-commit.js';
 

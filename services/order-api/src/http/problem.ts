@@ -1,7 +1,7 @@
 import { toFieldErrors } from '@notify/contracts';
 import type { FieldError } from '@notify/contracts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable } from '../adapters/database-errors.js';
+import { isDatabaseUnavailable } from '@notify/service-kit';
 import { IdempotencyConflictError } from '../domain/create-order.js';
 import { AmountOverflowError } from '../domain/pricing.js';
 import { BodyParseError } from './json-body-parser.js';

@@ -3,12 +3,11 @@ import { AMQP_URL, createTestVhost, waitFor } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
 import { createPool } from '@notify/service-kit';
 import type { Pool, PoolClient } from '@notify/service-kit';
-import { createTestDatabase } from '@notify/service-kit/testing';
+import { createTestDatabase, TcpProxy } from '@notify/service-kit/testing';
 import type { TestDatabase } from '@notify/service-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOrderApi } from '../server.js';
 import { validOrder } from '../test-support/order-fixtures.js';
-import { TcpProxy } from '../test-support/tcp-proxy.js';
 import { startStandaloneRelay } from '../test-support/standalone-relay.js';
 import { startTestApi, unpublished } from '../test-support/test-api.js';
 

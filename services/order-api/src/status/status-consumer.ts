@@ -1,9 +1,8 @@
 import { orderEventsConsumer } from '@notify/contracts';
 import { errorMessage, Fates } from '@notify/messaging';
 import type { Delivery, Fate } from '@notify/messaging';
-import { serviceConsumer } from '@notify/service-kit';
+import { isDatabaseOutage, serviceConsumer } from '@notify/service-kit';
 import type { ServiceConsumer } from '@notify/service-kit';
-import { isDatabaseOutage } from '../adapters/database-errors.js';
 import { applyOutcome } from './apply-outcome.js';
 import type { ChannelStatusStore, OutcomeApplied } from './apply-outcome.js';
 import { refusalOf } from './channel-owners.js';

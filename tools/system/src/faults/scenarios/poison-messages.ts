@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNELS, channelConsumers } from '@notify/contracts';
 import { schemaOf } from '../../services.js';
+import { takeParkedLetters } from '../parked-letters.js';
 import { RawAmqp } from '../raw-amqp.js';
 import type { DeadLetter } from '../raw-amqp.js';
 import { clientNote, loadAroundFault } from './load-and-recovery.js';
@@ -32,7 +33,12 @@ export const poisonMessagesScenario: Scenario = {
       const deadline = Date.now() + ctx.profile.settleTimeoutMs;
       while (found.size < specs.length && Date.now() < deadline) {
         for (const c of CHANNELS) {
-          for (const d of await raw.drainDeadLetters(channelConsumers[c].deadLetterQueue.name)) {
+          const queue = channelConsumers[c].deadLetterQueue.name;
+          const letters = [
+            ...(await raw.drainDeadLetters(queue)),
+            ...(await takeParkedLetters(ctx.pool, queue)),
+          ];
+          for (const d of letters) {
             const spec = specs.find((s) => s.channel === c && isPoison(s, d));
             if (spec) found.set(spec, d);
           }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isDatabaseOutage, isDatabaseUnavailable } from './database-errors.js';
+import { DependencyUnavailableError } from '@notify/messaging';
+import { asDependencyOutage, isDatabaseOutage, isDatabaseUnavailable } from './database-errors.js';
 
 describe('isDatabaseUnavailable', () => {
   it('recognises connection, shutdown and contention failures', () => {
@@ -38,5 +39,27 @@ describe('isDatabaseOutage', () => {
       expect(isDatabaseOutage({ code, message: 'could not serialize access' }), String(code)).toBe(false);
     }
     expect(isDatabaseOutage(null)).toBe(false);
+  });
+});
+
+describe('asDependencyOutage', () => {
+  it('turns a database outage, also one wrapped as a cause, into a paused dependency', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    for (const err of [refused, new Error('recording the shipment failed', { cause: refused })]) {
+      const out = asDependencyOutage(err);
+      expect(out).toBeInstanceOf(DependencyUnavailableError);
+      expect(out).toMatchObject({ dependency: 'database', message: 'connect ECONNREFUSED 127.0.0.1:5432' });
+    }
+    const terminated = new Error('Connection terminated unexpectedly');
+    expect(asDependencyOutage(terminated)).toBeInstanceOf(DependencyUnavailableError);
+  });
+
+  it('leaves every other failure as it is', () => {
+    const bug = new TypeError('x is not a function');
+    const duplicate = Object.assign(new Error('duplicate key'), { code: '23505' });
+    const twilio = new DependencyUnavailableError('twilio', 'no answer');
+    expect(asDependencyOutage(bug)).toBe(bug);
+    expect(asDependencyOutage(duplicate)).toBe(duplicate);
+    expect(asDependencyOutage(twilio)).toBe(twilio);
   });
 });

@@ -1,3 +1,5 @@
+import { DependencyUnavailableError, errorMessage } from '@notify/messaging';
+
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -40,4 +42,28 @@ export function isDatabaseOutage(err: unknown): boolean {
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   return isDatabaseOutage(err) || ['55P03', '40001', '40P01'].includes(codeOf(err));
+}
+
+/** The first database outage along `err` and its `cause` chain (a use case may wrap the driver's error). */
+function outageInChain(err: unknown): unknown {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 8; depth++) {
+    if (isDatabaseOutage(e)) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * A consumer handler's failure as the runner should see it: a database outage, anywhere
+ * in the error's cause chain, becomes DependencyUnavailableError('database'), so
+ * consumption pauses (not ready, naming the database) and resumes by itself when the
+ * database answers, instead of spending the message's attempts; anything else is
+ * returned as it is. Every service's consumer goes through it (service-consumer.ts).
+ */
+export function asDependencyOutage(err: unknown): unknown {
+  if (err instanceof DependencyUnavailableError) return err;
+  const outage = outageInChain(err);
+  if (outage === undefined) return err;
+  return new DependencyUnavailableError('database', errorMessage(outage), { cause: err });
 }

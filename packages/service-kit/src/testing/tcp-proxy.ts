@@ -1,9 +1,10 @@
 import net from 'node:net';
 
 /**
- * A TCP forwarder standing between a client and the broker: `cut()` refuses new
- * connections and drops live ones, which is what a client sees when RabbitMQ is
- * stopped or unreachable; `restore()` lets connections through again on the same port.
+ * A TCP forwarder standing between a client and a server (the broker, PostgreSQL, a
+ * provider): `cut()` refuses new connections and drops live ones, which is what a client
+ * sees when the server is stopped or unreachable; `restore()` lets connections through
+ * again on the same port.
  */
 export class TcpProxy {
   private server: net.Server | null = null;
