@@ -8,6 +8,7 @@ import {
   HEADERS,
   notifications,
   orderEventsConsumer,
+  UNROUTABLE_QUEUE,
 } from '@notify/contracts';
 import { Broker, Publisher } from '@notify/messaging';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
@@ -222,10 +223,10 @@ describe('the dead-letter park', () => {
       expect(listed.messages).toEqual([
         expect.objectContaining({ messageId: `${orderId}:fraud`, routingKey: 'fraud', reason: 'unroutable' }),
       ]);
-      expect(await vh.queue('notification.unroutable')).toMatchObject({ messages: 0 });
+      expect(await vh.queue(UNROUTABLE_QUEUE.name)).toMatchObject({ messages: 0 });
       const metrics = (await api.app.inject({ url: '/metrics' })).body;
       expect(metrics).toMatch(/^unroutable_messages_total\{[^}]*routing_key="fraud"[^}]*\} 1$/m);
-      expect(metrics).toMatch(/^parked_letters\{[^}]*queue="notification\.unroutable"[^}]*\} 1$/m);
+      expect(metrics).toMatch(/^parked_letters\{[^}]*queue="notification\.unroutable\.queue"[^}]*\} 1$/m);
       expect(logLines).toContainEqual(
         expect.objectContaining({ level: 40, routingKey: 'fraud', messageId: `${orderId}:fraud` }),
       );

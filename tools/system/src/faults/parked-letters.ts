@@ -29,10 +29,10 @@ export async function takeParkedLetters(pool: pg.Pool, queue: string): Promise<D
   }));
 }
 
-/** Unroutable messages the order API parked (and so took out of `notification.unroutable`). */
+/** Unroutable messages the order API parked (and so took out of `notification.unroutable.queue`, UNROUTABLE_QUEUE). */
 export async function parkedUnroutable(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM ${schemaOf('order-api')}.parked_letters WHERE queue = 'notification.unroutable'`,
+    `SELECT count(*)::int AS n FROM ${schemaOf('order-api')}.parked_letters WHERE queue = 'notification.unroutable.queue'`,
   );
   return rows[0]?.n ?? 0;
 }
