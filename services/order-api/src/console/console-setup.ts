@@ -3,6 +3,7 @@ import type { Channel } from '@notify/contracts';
 import type { Broker } from '@notify/messaging';
 import type { Pool } from '@notify/service-kit';
 import type { Logger } from 'pino';
+import { ParkedLetters } from '../dead-letters/parked-letters.js';
 import type { OrderChanges } from '../status/order-changes.js';
 import { BrokerManagement } from './broker-management.js';
 import { defaultAssetsDir, loadConsoleAssets } from './console-assets.js';
@@ -24,6 +25,8 @@ export interface ConsoleSetup {
   /** The consumer services' operations endpoints (the API's own are asked in-process). */
   readonly serviceOps: Readonly<Record<Channel, ServiceOps>>;
   readonly management: BrokerManagement;
+  /** The parked dead letters, counted per queue for the System view. */
+  readonly parked: Pick<ParkedLetters, 'counts'>;
   readonly maxStreams: number;
   readonly heartbeatMs: number;
 }
@@ -59,6 +62,7 @@ export async function setupConsole(options: {
       ServiceOps
     >,
     management: new BrokerManagement({ managementUrl: config.managementUrl, amqpUrl: options.amqpUrl }),
+    parked: new ParkedLetters(options.pool),
     maxStreams: config.maxStreams,
     heartbeatMs: options.heartbeatMs,
   };
