@@ -142,9 +142,16 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       }),
       RETENTION_INTERVAL: duration({ default: 600_000, desc: 'Time between retention sweeps' }),
       RETENTION_ENABLED: bool({ default: true, desc: 'Run the retention sweeper in this process' }),
+      PARKED_LETTERS_MAX: num({
+        default: 100_000,
+        desc: 'Most dead letters and unroutable messages the park keeps; when full, the rest wait in their broker queues (not ready, parked_letters_limit) until letters are replayed',
+      }),
     },
     env,
   );
+  if (!Number.isInteger(config.PARKED_LETTERS_MAX) || config.PARKED_LETTERS_MAX < 1) {
+    throw new ConfigError({ PARKED_LETTERS_MAX: 'must be a whole number of letters, 1 or more' });
+  }
   const fileEntries = config.API_KEYS_FILE ? readKeysFile(config.API_KEYS_FILE) : [];
   const entries = [...config.API_KEYS, ...fileEntries];
   // The examples' keys and passwords (CHANGE-ME, dev-only-) never guard a production API.

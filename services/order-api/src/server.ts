@@ -94,7 +94,7 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
         })
       : null;
     const statuses = new StatusRepository(pool);
-    const letters = new ParkedLetters(pool);
+    const letters = new ParkedLetters(pool, config.PARKED_LETTERS_MAX);
     const parkMetrics = createParkMetrics(registry, letters, logger);
 
     const app = await buildApp({
