@@ -9,8 +9,11 @@ import {
   loadConfig,
   makeValidator,
   num,
+  DEV_UNSUBSCRIBE_SECRET,
   refusePlaceholderSecrets,
+  requireInProduction,
   str,
+  unsubscribeSecret,
 } from '@notify/service-kit';
 import { apiClients, MAX_KEYS_FILE_BYTES, parseApiKeys } from './http/api-clients.js';
 import type { ApiClient, ApiKeyEntry } from './http/api-clients.js';
@@ -146,12 +149,22 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
         default: 100_000,
         desc: 'Most dead letters and unroutable messages the park keeps; when full, the rest wait in their broker queues (not ready, parked_letters_limit) until letters are replayed',
       }),
+      UNSUBSCRIBE_SECRET: unsubscribeSecret({
+        default: DEV_UNSUBSCRIBE_SECRET,
+        desc: "HMAC key of the email unsubscribe links (the email service's UNSUBSCRIBE_SECRET); refused as the development value in production",
+      }),
+      PREFERENCES_REPUBLISH_INTERVAL: duration({
+        default: 5_000,
+        desc: 'How often preference changes the broker has not confirmed are published again',
+      }),
     },
     env,
   );
   if (!Number.isInteger(config.PARKED_LETTERS_MAX) || config.PARKED_LETTERS_MAX < 1) {
     throw new ConfigError({ PARKED_LETTERS_MAX: 'must be a whole number of letters, 1 or more' });
   }
+  // The development secret is no secret: production names its own.
+  requireInProduction(config.NODE_ENV, { UNSUBSCRIBE_SECRET: env.UNSUBSCRIBE_SECRET });
   const fileEntries = config.API_KEYS_FILE ? readKeysFile(config.API_KEYS_FILE) : [];
   const entries = [...config.API_KEYS, ...fileEntries];
   // The examples' keys and passwords (CHANGE-ME, dev-only-) never guard a production API.
@@ -160,6 +173,7 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
     API_KEYS_FILE: fileEntries.map((e) => e.key).join(','),
     DATABASE_URL: config.DATABASE_URL,
     AMQP_URL: config.AMQP_URL,
+    UNSUBSCRIBE_SECRET: config.UNSUBSCRIBE_SECRET,
   });
   let clients: ApiClient[];
   try {
