@@ -23,6 +23,8 @@ export interface ConsoleSetup {
   readonly queues: QueueProbe;
   /** The consumer services' operations endpoints (the API's own are asked in-process). */
   readonly serviceOps: Readonly<Record<Channel, ServiceOps>>;
+  /** The API's own readiness and metrics, read in-process (they are not on the public port). */
+  readonly self: ServiceOps;
   readonly management: BrokerManagement;
   readonly maxStreams: number;
   readonly heartbeatMs: number;
@@ -36,6 +38,7 @@ export async function setupConsole(options: {
   changes: Pick<OrderChanges, 'watchAll'>;
   heartbeatMs: number;
   logger: Logger;
+  self: ServiceOps;
 }): Promise<ConsoleSetup> {
   const { config } = options;
   const assets = await loadConsoleAssets(config.assetsDir ?? defaultAssetsDir());
@@ -61,5 +64,6 @@ export async function setupConsole(options: {
     management: new BrokerManagement({ managementUrl: config.managementUrl, amqpUrl: options.amqpUrl }),
     maxStreams: config.maxStreams,
     heartbeatMs: options.heartbeatMs,
+    self: options.self,
   };
 }
