@@ -14,6 +14,7 @@ import {
   fullTopology,
   jsonSchemas,
   notifications,
+  preferencesChanged,
   orderEventsConsumer,
   outcomeEvents,
 } from './index.js';
@@ -77,7 +78,12 @@ describe('AsyncAPI document', () => {
       // The parser keeps the multi-format wrapper and tags every subschema with an id of its own.
       expect(message?.payload()?.json()).toMatchObject({ schema: jsonSchemas()[contract.type]! });
       expect(amqp(message!.bindings())).toMatchObject({ messageType: contract.type });
-      expect(message?.correlationId()?.location()).toBe('$message.payload#/orderId');
+      // Everything about an order correlates by its id; preference changes concern no order.
+      const aboutAnOrder = 'orderId' in (contract.schema as { properties: object }).properties;
+      expect(message?.correlationId()?.location()).toBe(
+        aboutAnOrder ? '$message.payload#/orderId' : undefined,
+      );
+      expect(aboutAnOrder).toBe(contract !== preferencesChanged);
       const route = parsed
         .channels()
         .all()

@@ -1,9 +1,17 @@
 import { createRequire } from 'node:module';
 import { exampleMessages } from './examples.js';
 import { jsonSchemas } from './json-schema.js';
-import { allContracts, deliveryEvents, notifications, outcomeEvents } from './registry.js';
+import { PREFERENCE_CHANNELS } from './messages.js';
+import { allContracts, deliveryEvents, notifications, outcomeEvents, preferencesChanged } from './registry.js';
 import type { Contract } from './registry.js';
-import { CHANNELS, channelConsumers, fullTopology, HEADERS, orderEventsConsumer } from './topology.js';
+import {
+  CHANNELS,
+  channelConsumers,
+  fullTopology,
+  HEADERS,
+  orderEventsConsumer,
+  preferenceConsumers,
+} from './topology.js';
 import type { ConsumerTopology, ExchangeSpec, ExchangeType, QueueSpec } from './topology.js';
 
 // An AsyncAPI 3.0 description of the whole system for clients in any language, derived
@@ -110,11 +118,21 @@ interface Party {
 
 function parties(): Party[] {
   return [
-    { name: 'order API', consumer: orderEventsConsumer, publishes: Object.values(notifications) },
+    {
+      name: 'order API',
+      consumer: orderEventsConsumer,
+      publishes: [...Object.values(notifications), preferencesChanged],
+    },
     ...CHANNELS.map((c) => ({
       name: `${c} service`,
       consumer: channelConsumers[c],
       publishes: [...outcomeEvents[c], ...Object.values(deliveryEvents[c])],
+    })),
+    // The same services' second consumer: their copy of customer preferences.
+    ...PREFERENCE_CHANNELS.map((c) => ({
+      name: `${c} service preferences copy`,
+      consumer: preferenceConsumers[c],
+      publishes: [],
     })),
   ];
 }

@@ -12,7 +12,11 @@ import {
   fullTopology,
   jsonSchemas,
   KEEP_FOREVER_DELIVERY_LIMIT,
+  events,
   notifications,
+  PREFERENCE_CHANNELS,
+  preferenceConsumers,
+  preferencesChanged,
   UNROUTABLE_QUEUE,
   validate,
 } from './index.js';
@@ -107,6 +111,70 @@ describe('notification contracts', () => {
   });
 });
 
+describe('customer preferences contracts', () => {
+  const subscriber = { client: 'shop-eu', customerKey: 'cust-42' };
+  const preferences = {
+    subscriber,
+    email: { optedOut: true },
+    whatsapp: { optedOut: false },
+    version: 3,
+    updatedAt: '2026-11-23T09:00:00.000Z',
+  };
+
+  it('accepts a whole preferences record and refuses a partial one or an unknown field', () => {
+    expect(validate(preferencesChanged, preferences).ok).toBe(true);
+    const { whatsapp: _w, ...partial } = preferences;
+    expectRejected(validate(preferencesChanged, partial), '/whatsapp');
+    expectRejected(validate(preferencesChanged, { ...preferences, sms: { optedOut: true } }), '/sms');
+  });
+
+  it('lets email and whatsapp messages name their subscriber, and refuses a client id with spaces', () => {
+    expect(validate(notifications.email, { ...clone(exampleMessages.email), subscriber }).ok).toBe(true);
+    expect(validate(notifications.whatsapp, { ...clone(exampleMessages.whatsapp), subscriber }).ok).toBe(true);
+    expectRejected(
+      validate(notifications.email, {
+        ...clone(exampleMessages.email),
+        subscriber: { ...subscriber, client: 'shop eu' },
+      }),
+      '/subscriber/client',
+    );
+  });
+
+  it('has a skipped outcome with a reason for exactly the channels a customer may opt out of', () => {
+    const skipped = { orderId: exampleMessages.email.orderId, occurredAt: '2026-11-23T09:00:01.000Z' };
+    expect(validate(events.emailSkipped, { ...skipped, reason: 'customer opted out of email' }).ok).toBe(true);
+    expectRejected(validate(events.whatsappSkipped, { ...skipped, reason: '' }), '/reason');
+    const skippedKeys = allContracts.map((c) => c.routingKey).filter((k) => k.endsWith('.skipped'));
+    expect(skippedKeys.sort()).toEqual(PREFERENCE_CHANNELS.map((c) => `${c}.skipped`).sort());
+  });
+
+  it('says which way a WhatsApp notification went', () => {
+    const sent = {
+      orderId: exampleMessages.whatsapp.orderId,
+      occurredAt: '2026-11-23T09:00:01.000Z',
+      to: '+447700900123',
+      messageSid: `SM${'0'.repeat(32)}`,
+      status: 'queued',
+    };
+    expect(validate(events.whatsappSent, sent).ok).toBe(true);
+    expect(validate(events.whatsappSent, { ...sent, via: 'sms', fallbackReason: 'not on WhatsApp' }).ok).toBe(
+      true,
+    );
+    expectRejected(validate(events.whatsappSent, { ...sent, via: 'pigeon' }), '/via');
+  });
+
+  it('fans preference changes out to one queue per preference-checking service', () => {
+    for (const c of PREFERENCE_CHANNELS) {
+      expect(preferenceConsumers[c].bindings).toContainEqual({
+        exchange: EXCHANGES.preferences.name,
+        queue: `${c}.preferences`,
+        routingKey: '',
+      });
+    }
+    expect(EXCHANGES.preferences.type).toBe('fanout');
+  });
+});
+
 describe('contract typing', () => {
   it('ties a routing key to its payload type at compile time', () => {
     type EmailPayload = Payload<typeof notifications.email>;
@@ -192,6 +260,7 @@ describe('topology', () => {
       'notification',
       'notification.unroutable',
       'order.events',
+      'customer.preferences',
     ]);
   });
 

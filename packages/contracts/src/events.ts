@@ -19,6 +19,11 @@ export const EmailFailedV1 = Type.Object(
   closed('event.email.failed.v1', 'Email failed permanently'),
 );
 
+export const EmailSkippedV1 = Type.Object(
+  { ...base, reason: Reason },
+  closed('event.email.skipped.v1', 'Email not sent: the customer opted out (final; the channel is done)'),
+);
+
 export const WHATSAPP_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed', 'undelivered'] as const;
 export const WhatsappStatus = Type.Unsafe<(typeof WHATSAPP_STATUSES)[number]>({
   type: 'string',
@@ -30,6 +35,14 @@ export const WhatsappSentV1 = Type.Object(
     to: E164,
     messageSid: Type.String({ pattern: '^(SM|MM)[0-9a-fA-F]{32}$' }),
     status: WhatsappStatus,
+    via: Type.Optional(
+      Type.Unsafe<'whatsapp' | 'sms'>({
+        type: 'string',
+        enum: ['whatsapp', 'sms'],
+        description: 'Which way the message went: `sms` when WhatsApp could not reach the number (absent: whatsapp)',
+      }),
+    ),
+    fallbackReason: Type.Optional(Type.String({ maxLength: 1000 })),
   },
   closed('event.whatsapp.sent.v1', 'WhatsApp message accepted by Twilio'),
 );
@@ -45,6 +58,14 @@ export const WhatsappStatusV1 = Type.Object(
 export const WhatsappFailedV1 = Type.Object(
   { ...base, reason: Reason, errorCode: Type.Optional(Type.Integer()) },
   closed('event.whatsapp.failed.v1', 'WhatsApp send failed permanently'),
+);
+
+export const WhatsappSkippedV1 = Type.Object(
+  { ...base, reason: Reason },
+  closed(
+    'event.whatsapp.skipped.v1',
+    'WhatsApp (and SMS) not sent: the customer opted out (final; the channel is done)',
+  ),
 );
 
 export const ShipmentCreatedV1 = Type.Object(

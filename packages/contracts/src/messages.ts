@@ -9,6 +9,7 @@ import {
   LocaleTag,
   MinorUnits,
   PaymentToken,
+  Subscriber,
   Quantity,
   Sku,
   Text,
@@ -35,6 +36,8 @@ export const EmailMessageV1 = Type.Object(
   {
     orderId: Uuid,
     recipient: Type.Object({ name: Text(200), email: Email }, { additionalProperties: false }),
+    /** Absent on messages from before preferences: then none apply but address-wide opt-outs. */
+    subscriber: Type.Optional(Subscriber),
     locale: LocaleTag,
     order: Type.Object(
       {
@@ -57,6 +60,7 @@ export const WhatsappMessageV1 = Type.Object(
   {
     orderId: Uuid,
     to: E164,
+    subscriber: Type.Optional(Subscriber),
     locale: LocaleTag,
     variables: Type.Object(
       {
@@ -127,4 +131,28 @@ export const FraudMessageV1 = Type.Object(
     placedAt: Timestamp,
   },
   { additionalProperties: false, $id: 'notification.fraud.v1', title: 'Fraud notification v1' },
+);
+
+/** The channels a customer may opt out of; transactional ones (logistic, payment, fraud) never skip. */
+export const PREFERENCE_CHANNELS = ['email', 'whatsapp'] as const;
+export type PreferenceChannel = (typeof PREFERENCE_CHANNELS)[number];
+
+/**
+ * A customer's preferences as the order API holds them, whole: the email and whatsapp
+ * services keep their own copy from these, applying only a version newer than theirs, so
+ * a re-publish or an out-of-order delivery changes nothing.
+ */
+export const CustomerPreferencesV1 = Type.Object(
+  {
+    subscriber: Subscriber,
+    email: Type.Object({ optedOut: Type.Boolean() }, { additionalProperties: false }),
+    whatsapp: Type.Object({ optedOut: Type.Boolean() }, { additionalProperties: false }),
+    version: Type.Integer({ minimum: 1, description: 'Grows with every change of this subscriber' }),
+    updatedAt: Timestamp,
+  },
+  {
+    additionalProperties: false,
+    $id: 'customer.preferences.v1',
+    title: 'Customer preferences (the whole record, after a change)',
+  },
 );

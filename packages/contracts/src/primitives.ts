@@ -75,8 +75,36 @@ export const Address = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A client's own stable id for its customer: what customer preferences are kept under
+ * (else the email address or phone number). Never contains `@` or `+`, so it cannot be
+ * mistaken for either.
+ */
+export const CustomerReference = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$',
+  maxLength: 64,
+  description: "The client's stable reference for its customer (letters, digits, '.', '_', ':', '-')",
+});
+
+/** The id of an API client (API_KEYS name, or `key-<hash>` for an unnamed key). */
+export const ClientId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', maxLength: 64 });
+
+/**
+ * Whose preferences decide whether a notification goes out: the client that placed the
+ * order and its key for the customer (the customer reference, else the address the
+ * channel sends to).
+ */
+export const Subscriber = Type.Object(
+  {
+    client: ClientId,
+    customerKey: Type.String({ minLength: 1, maxLength: 254 }),
+  },
+  { additionalProperties: false },
+);
+
 export const Customer = Type.Object(
   {
+    reference: Type.Optional(CustomerReference),
     name: Text(200),
     email: Email,
     phone: E164,

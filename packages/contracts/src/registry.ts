@@ -33,6 +33,17 @@ function define<S extends TSchema, K extends string>(
 
 const n = EXCHANGES.notification.name;
 const e = EXCHANGES.events.name;
+const p = EXCHANGES.preferences.name;
+
+/** A customer's preferences after a change, from the order API to the email and whatsapp services. */
+export const preferencesChanged = define(
+  'customer.preferences',
+  1,
+  p,
+  'preferences.changed',
+  msg.CustomerPreferencesV1,
+);
+export type CustomerPreferences = Payload<typeof preferencesChanged>;
 
 /** Messages of the `notification` exchange, one per channel. */
 export const notifications = {
@@ -60,9 +71,11 @@ function lifecycle<C extends Channel>(channel: C) {
 export const events = {
   emailSent: define('event.email.sent', 1, e, 'email.sent', ev.EmailSentV1),
   emailFailed: define('event.email.failed', 1, e, 'email.failed', ev.EmailFailedV1),
+  emailSkipped: define('event.email.skipped', 1, e, 'email.skipped', ev.EmailSkippedV1),
   whatsappSent: define('event.whatsapp.sent', 1, e, 'whatsapp.sent', ev.WhatsappSentV1),
   whatsappStatus: define('event.whatsapp.status', 1, e, 'whatsapp.status', ev.WhatsappStatusV1),
   whatsappFailed: define('event.whatsapp.failed', 1, e, 'whatsapp.failed', ev.WhatsappFailedV1),
+  whatsappSkipped: define('event.whatsapp.skipped', 1, e, 'whatsapp.skipped', ev.WhatsappSkippedV1),
   shipmentCreated: define('event.shipment.created', 1, e, 'shipment.created', ev.ShipmentCreatedV1),
   shipmentRejected: define('event.shipment.rejected', 1, e, 'shipment.rejected', ev.ShipmentRejectedV1),
   paymentAuthorized: define('event.payment.authorized', 1, e, 'payment.authorized', ev.PaymentAuthorizedV1),
@@ -84,8 +97,8 @@ export const deliveryEvents = {
  * in deliveryEvents: who sends what on `order.events`, for docs and broker permissions.
  */
 export const outcomeEvents = {
-  email: [events.emailSent, events.emailFailed],
-  whatsapp: [events.whatsappSent, events.whatsappStatus, events.whatsappFailed],
+  email: [events.emailSent, events.emailFailed, events.emailSkipped],
+  whatsapp: [events.whatsappSent, events.whatsappStatus, events.whatsappFailed, events.whatsappSkipped],
   logistic: [events.shipmentCreated, events.shipmentRejected],
   payment: [events.paymentAuthorized, events.paymentDeclined],
   fraud: [events.fraudAssessed],
@@ -107,6 +120,7 @@ export type FraudMessage = Payload<typeof notifications.fraud>;
 export const allContracts: readonly Contract[] = [
   ...Object.values(notifications),
   ...Object.values(events),
+  preferencesChanged,
   ...CHANNELS.flatMap((c) => [deliveryEvents[c].retrying, deliveryEvents[c].deadLettered]),
 ];
 

@@ -35,6 +35,8 @@ export const EXCHANGES = {
   unroutable: { name: 'notification.unroutable', type: 'fanout', arguments: {} },
   /** Outcome events from every service, routed by `<subject>.<outcome>`. */
   events: { name: 'order.events', type: 'topic', arguments: {} },
+  /** Customer preferences from the order API, to every service that keeps a copy. */
+  preferences: { name: 'customer.preferences', type: 'fanout', arguments: {} },
 } as const satisfies Record<string, ExchangeSpec>;
 
 /**
@@ -183,9 +185,21 @@ export const orderEventsConsumer = consumerTopology(ORDER_EVENTS_QUEUE, [
   { exchange: EXCHANGES.events.name, routingKey: '#' },
 ]);
 
-/** Every consumer of the system: the five channels' services and the order API's status consumer. */
+/** The channels whose services keep a copy of customer preferences (contracts' PREFERENCE_CHANNELS). */
+export type PreferenceCopyChannel = Extract<Channel, 'email' | 'whatsapp'>;
+
+/** Each preference-checking service's queue of preference changes, `<channel>.preferences`. */
+export const preferenceConsumers: Readonly<Record<PreferenceCopyChannel, ConsumerTopology>> = {
+  email: consumerTopology('email.preferences', [{ exchange: EXCHANGES.preferences.name, routingKey: '' }]),
+  whatsapp: consumerTopology('whatsapp.preferences', [
+    { exchange: EXCHANGES.preferences.name, routingKey: '' },
+  ]),
+};
+
+/** Every consumer of the system: the channels' services (work and preferences) and the order API's status consumer. */
 export const ALL_CONSUMERS: readonly ConsumerTopology[] = [
   ...Object.values(channelConsumers),
+  ...Object.values(preferenceConsumers),
   orderEventsConsumer,
 ];
 

@@ -6,7 +6,9 @@
 //   npx tsx packages/messaging/bench/telemetry-cost.ts [messages] [window]
 //
 // Runs off, on, on, off, so neither side always meets a warmer broker; each figure is the
-// mean of its two runs. The SDK is set up as packages/telemetry's preload does it.
+// mean of its two runs. Besides the rates it prints this process's CPU time per message
+// (user + system, publish and consume together): on a machine other work is loading, the
+// rates follow the load, while CPU per message stays close to what tracing itself costs. The SDK is set up as packages/telemetry's preload does it.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fullTopology } from '@notify/contracts';
@@ -35,10 +37,12 @@ async function startSink(): Promise<{ url: string; stop: () => void }> {
   return { url: `http://127.0.0.1:${chunk.toString().trim()}/v1/traces`, stop: () => child.kill() };
 }
 
-async function round(url: string): Promise<{ publish: number; consume: number }> {
+async function round(url: string): Promise<{ publish: number; consume: number; cpuMicros: number }> {
+  const cpu = process.cpuUsage();
   const publish = await packagePublish(url, N, WINDOW);
   const consume = await packageConsume(url, N);
-  return { publish, consume };
+  const used = process.cpuUsage(cpu);
+  return { publish, consume, cpuMicros: (used.user + used.system) / (2 * N) };
 }
 
 const sink = await startSink();
@@ -62,6 +66,7 @@ try {
   await b.waitUntilConnected();
   await b.close();
 
+  await round(vh.url); // warms the JIT and the broker's queues; not counted
   const off1 = await round(vh.url);
   tracingOn();
   const on1 = await round(vh.url);
@@ -75,10 +80,16 @@ try {
   const onPub = mean(on1.publish, on2.publish);
   const offCon = mean(off1.consume, off2.consume);
   const onCon = mean(on1.consume, on2.consume);
+  const offCpu = mean(off1.cpuMicros, off2.cpuMicros);
+  const onCpu = mean(on1.cpuMicros, on2.cpuMicros);
   console.log(`messages=${N} window=${WINDOW} node=${process.version}`);
   console.log('direction           tracing off  tracing on (OTLP)  ratio');
   console.log(`publish (confirmed) ${f(offPub)}/s   ${f(onPub)}/s        ${(onPub / offPub).toFixed(2)}`);
   console.log(`consume + ack       ${f(offCon)}/s   ${f(onCon)}/s        ${(onCon / offCon).toFixed(2)}`);
+  const us = (n: number) => n.toFixed(1).padStart(7);
+  console.log(
+    `CPU per message     ${us(offCpu)} µs   ${us(onCpu)} µs          ${(onCpu / offCpu).toFixed(2)}`,
+  );
 } finally {
   await vh.delete();
   sink.stop();

@@ -1,4 +1,5 @@
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import { ALL_EXCHANGES, HEADERS } from '@notify/contracts';
 import type { ConsumerTopology, Contract } from '@notify/contracts';
 import type { ConsumeMessage } from 'amqplib';
@@ -20,6 +21,8 @@ import { Rerouter } from './reroute.js';
 import { failSpan, startProcessSpan } from './spans.js';
 import { contextOfTraceparent, traceparentOf } from './trace.js';
 import { admit, decide, readEnvelope } from './settle.js';
+import { WindowCollector } from './window.js';
+import type { Pending, WindowOptions } from './window.js';
 import type {
   DeadLetterDecision,
   Decision,
@@ -68,6 +71,12 @@ export interface ConsumerOptions<C extends Contract> {
    */
   readonly trustedRepublishers?: readonly string[];
   readonly logger?: Logger;
+  /**
+   * Settles the deliveries that arrive together as one window (window.ts); without it,
+   * every delivery is settled on its own. `handler` stays the per-message path, for
+   * windows of one and for the messages a failed window isolates.
+   */
+  readonly window?: WindowOptions<C>;
 }
 
 /** How one delivery ended, for the observer. */
@@ -84,6 +93,15 @@ interface InFlight {
   readonly logger: Logger | undefined;
   /** The process span's, when one is recorded: what the handler's own messages continue. */
   readonly traceparent: string | undefined;
+  readonly span: Span;
+  /** performance.now() when it arrived. */
+  readonly started: number;
+}
+
+/** A delivery that passed admission, on its way through a window. */
+interface Admitted<C extends Contract> {
+  readonly d: InFlight;
+  readonly delivery: Delivery<C>;
 }
 
 /** Who is down when the idempotency check fails: the service's database, unless it says. */
@@ -128,11 +146,17 @@ export class Consumer<C extends Contract> {
     this.log = options.logger?.child({ component: 'consumer', queue: this.queue });
     this.rerouter = new Rerouter(options.publisher, options.topology);
     this.trust = identityTrust(options.topology, [broker.user, ...(options.trustedRepublishers ?? [])]);
+    const prefetch = options.prefetch ?? 10;
+    const windows = options.window
+      ? new WindowCollector(options.window.size ?? prefetch, (w) => this.handleWindow(w))
+      : undefined;
     this.subscription = new QueueSubscription(broker, {
       queue: this.queue,
-      prefetch: options.prefetch ?? 10,
+      prefetch,
       logger: this.log,
-      onMessage: (msg, handle) => this.handle(msg, handle),
+      onMessage: windows
+        ? (msg, handle) => windows.add(msg, handle)
+        : (msg, handle) => this.finish(this.arrived(msg, handle), (d) => this.begin(d)),
     });
     this.pause = new OutagePause<Settled>({
       stopConsuming: () => this.subscription.pause(),
@@ -183,7 +207,9 @@ export class Consumer<C extends Contract> {
     await this.subscription.stop(timeoutMs);
   }
 
-  private async handle(msg: ConsumeMessage, handle: DeliveryHandle): Promise<void> {
+  /** Reads a delivery's envelope and opens its process span, continuing the publisher's trace. */
+  private arrived(msg: ConsumeMessage, handle: DeliveryHandle): InFlight {
+    const started = performance.now();
     const envelope = readEnvelope(msg, this.trust);
     const header: unknown = msg.properties.headers?.[HEADERS.traceparent];
     const span = startProcessSpan(
@@ -199,54 +225,148 @@ export class Consumer<C extends Contract> {
     // Everything the handler does (queries, the events it publishes, its log lines) happens
     // in this span, which is the parent the handler hands on.
     const traceparent = span.isRecording() ? traceparentOf(span.spanContext()) : undefined;
-    try {
-      const outcome = await context.with(trace.setSpan(ROOT_CONTEXT, span), () =>
-        this.settle(msg, envelope, handle, traceparent),
-      );
-      span.setAttribute('notify.outcome', outcome);
-    } catch (err) {
-      failSpan(span, err);
-      throw err;
-    } finally {
-      span.end();
-    }
-  }
-
-  private async settle(
-    msg: ConsumeMessage,
-    envelope: Envelope,
-    handle: DeliveryHandle,
-    traceparent: string | undefined,
-  ): Promise<Outcome> {
-    const started = performance.now();
     const logger = this.log?.child({
       messageId: envelope.messageId,
       orderId: envelope.correlationId,
       attempt: envelope.attempt,
     });
-    const d: InFlight = { msg, envelope, handle, logger, traceparent };
-    let settled: Settled | undefined;
-    const first = await this.begin(d);
-    if ('done' in first) settled = first.done;
-    else {
-      logger?.warn({ ...first.outage }, 'dependency unavailable; holding the message');
-      settled = await this.pause.hold(first.outage, first.next, handle);
-    }
-    const { outcome, reason } = settled ?? { outcome: 'returned' as const };
-    this.options.observer?.onOutcome?.(outcome, {
-      queue: this.queue,
-      durationMs: performance.now() - started,
-      ...(reason ? { reason } : {}),
-    });
-    return outcome;
+    return { msg, envelope, handle, logger, traceparent, span, started };
   }
 
-  private async begin(d: InFlight): Promise<AttemptResult<Settled>> {
-    const admission = admit(d.msg, d.envelope, this.options.contracts, {
+  /**
+   * Settles one delivery from `first` on, in its span: an outage holds it (the pause tries
+   * what is left until it goes through); then the observer hears how it ended.
+   */
+  private async finish(d: InFlight, first: (d: InFlight) => Promise<AttemptResult<Settled>>): Promise<void> {
+    try {
+      const outcome = await context.with(trace.setSpan(ROOT_CONTEXT, d.span), async () => {
+        let settled: Settled | undefined;
+        const result = await first(d);
+        if ('done' in result) settled = result.done;
+        else {
+          d.logger?.warn({ ...result.outage }, 'dependency unavailable; holding the message');
+          settled = await this.pause.hold(result.outage, result.next, d.handle);
+        }
+        const { outcome, reason } = settled ?? { outcome: 'returned' as const };
+        this.options.observer?.onOutcome?.(outcome, {
+          queue: this.queue,
+          durationMs: performance.now() - d.started,
+          ...(reason ? { reason } : {}),
+        });
+        return outcome;
+      });
+      d.span.setAttribute('notify.outcome', outcome);
+    } catch (err) {
+      failSpan(d.span, err);
+      throw err;
+    } finally {
+      d.span.end();
+    }
+  }
+
+  /**
+   * Settles a window: refused messages are dead-lettered each alone, the idempotency check
+   * covers the rest in one call, the window handler does their work as one unit, and
+   * every message then follows its own fate. The acked ones go in as few ack frames as the
+   * channel allows; a retry, dead letter or outage concerns only its own message. When
+   * the check or the window handler fails, nothing was settled and each message is
+   * handled alone, so one bad message cannot fail, delay or duplicate its neighbours.
+   */
+  private async handleWindow(window: readonly Pending[]): Promise<void> {
+    const entries = window.map((p) => this.arrived(p.msg, p.handle));
+    if (entries.length === 1) return this.finish(entries[0]!, (d) => this.begin(d));
+    const work: Promise<void>[] = [];
+    const admitted: Admitted<C>[] = [];
+    for (const d of entries) {
+      const admission = this.admitOne(d);
+      if (admission.ok) admitted.push({ d, delivery: admission.delivery });
+      else work.push(this.finish(d, () => this.carryOut(d, admission.decision)));
+    }
+    work.push(this.settleAdmitted(admitted));
+    const results = await Promise.allSettled(work);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private async settleAdmitted(admitted: readonly Admitted<C>[]): Promise<void> {
+    const window = this.options.window;
+    if (admitted.length === 0 || !window) return;
+    const alone = (list: readonly Admitted<C>[]) =>
+      list.map((a) => this.finish(a.d, () => this.handleValid(a.d, a.delivery)));
+    let done: ReadonlySet<string>;
+    try {
+      done = await this.processedAmong(admitted);
+    } catch (err) {
+      this.log?.warn(
+        { err: errorMessage(err), size: admitted.length },
+        'window idempotency check failed; settling each message alone',
+      );
+      await Promise.all(alone(admitted));
+      return;
+    }
+    const duplicates = admitted.filter((a) => done.has(a.delivery.ctx.messageId));
+    const fresh = admitted.filter((a) => !done.has(a.delivery.ctx.messageId));
+    for (const a of duplicates) a.d.logger?.info('duplicate delivery; effect already happened');
+    let fates: readonly (Fate | void)[] = [];
+    if (fresh.length > 0) {
+      try {
+        fates = await window.handle(fresh.map((a) => a.delivery));
+        if (fates.length !== fresh.length) {
+          throw new Error(`window handler answered ${fates.length} fates for ${fresh.length} messages`);
+        }
+      } catch (err) {
+        this.log?.warn(
+          { err: errorMessage(err), size: fresh.length },
+          'window failed; settling each message alone',
+        );
+        this.ackTogether(duplicates);
+        await Promise.all([...this.finishAll(duplicates, 'duplicate'), ...alone(fresh)]);
+        return;
+      }
+    }
+    const acked: Admitted<C>[] = [];
+    const work: Promise<void>[] = [];
+    fresh.forEach((a, i) => {
+      const decision = decide({ returned: fates[i] }, a.d.envelope.attempt, this.policy, Math.random);
+      if (decision.action === 'ack') acked.push(a);
+      else if (decision.action === 'hold') {
+        const outage = { dependency: decision.dependency, reason: decision.reason };
+        work.push(this.finish(a.d, async () => ({ outage, next: () => this.handleValid(a.d, a.delivery) })));
+      } else work.push(this.finish(a.d, () => this.carryOut(a.d, decision)));
+    });
+    this.ackTogether([...duplicates, ...acked]);
+    await Promise.all([...this.finishAll(duplicates, 'duplicate'), ...this.finishAll(acked, 'ack'), ...work]);
+  }
+
+  /** The admitted messages whose effect already happened: the window's check, or each one's. */
+  private async processedAmong(admitted: readonly Admitted<C>[]): Promise<ReadonlySet<string>> {
+    const ctxs = admitted.map((a) => a.delivery.ctx);
+    const windowCheck = this.options.window?.alreadyProcessed;
+    if (windowCheck) return windowCheck(ctxs);
+    const check = this.options.alreadyProcessed;
+    if (!check) return new Set();
+    const answers = await Promise.all(ctxs.map((ctx) => check(ctx)));
+    return new Set(ctxs.filter((_, i) => answers[i]).map((ctx) => ctx.messageId));
+  }
+
+  private ackTogether(list: readonly Admitted<C>[]): void {
+    this.subscription.ackAll(list.map((a) => a.d.handle));
+  }
+
+  private finishAll(list: readonly Admitted<C>[], outcome: 'ack' | 'duplicate'): Promise<void>[] {
+    return list.map((a) => this.finish(a.d, async () => ({ done: { outcome } })));
+  }
+
+  private admitOne(d: InFlight) {
+    return admit(d.msg, d.envelope, this.options.contracts, {
       maxAttempts: this.policy.maxAttempts,
       logger: d.logger,
       traceparent: d.traceparent,
     });
+  }
+
+  private async begin(d: InFlight): Promise<AttemptResult<Settled>> {
+    const admission = this.admitOne(d);
     if (!admission.ok) return this.carryOut(d, admission.decision);
     return this.handleValid(d, admission.delivery);
   }

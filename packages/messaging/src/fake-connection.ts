@@ -11,6 +11,11 @@ export class FakeChannel extends EventEmitter {
   consumers = new Map<string, (msg: ConsumeMessage | null) => void>();
   cancelled: string[] = [];
   acked: ConsumeMessage[] = [];
+  /** Frames the consumer sent: one per ack call, `multiple` when it covered older deliveries too. */
+  ackFrames: { tag: number; multiple: boolean }[] = [];
+  /** Acks of a tag the channel did not hold unacked (a broker closes the channel for these). */
+  unknownAcks: number[] = [];
+  private unacked = new Map<number, ConsumeMessage>();
   closed = false;
   private tags = 0;
 
@@ -41,9 +46,20 @@ export class FakeChannel extends EventEmitter {
     this.closeByBroker();
   }
 
-  ack(msg: ConsumeMessage) {
+  ack(msg: ConsumeMessage, allUpTo = false) {
     this.assertOpen();
-    this.acked.push(msg);
+    const tag = msg.fields.deliveryTag;
+    this.ackFrames.push({ tag, multiple: allUpTo });
+    if (!this.unacked.has(tag)) {
+      this.unknownAcks.push(tag);
+      throw new Error(`PRECONDITION_FAILED - unknown delivery tag ${tag}`);
+    }
+    for (const [t, m] of this.unacked) {
+      if (t === tag || (allUpTo && t < tag)) {
+        this.unacked.delete(t);
+        this.acked.push(m);
+      }
+    }
   }
 
   /** Hands a message to the one active consumer. */
@@ -63,6 +79,7 @@ export class FakeChannel extends EventEmitter {
       properties: { headers: undefined, ...parts.properties } as MessageProperties,
       content: parts.content ?? Buffer.from('{}'),
     };
+    this.unacked.set(tag, msg);
     this.activeConsumer()(msg);
     return msg;
   }

@@ -11,5 +11,6 @@ export * from './pause.js';
 export * from './reroute.js';
 export * from './queue-subscription.js';
 export * from './consumer.js';
+export * from './window.js';
 export * from './trace.js';
 export * from './dead-letters.js';

@@ -67,6 +67,8 @@ export class QueueSubscription {
   private paused = false;
   private started = false;
   private reattachTimer: NodeJS.Timeout | null = null;
+  /** Per channel, its deliveries not yet acked, oldest first (delivery tags only grow). */
+  private readonly unsettled = new WeakMap<SubscriptionChannel, Map<number, TrackedDelivery>>();
   /** Channels that closed: the broker took back what they held. */
   private readonly closedChannels = new WeakSet<SubscriptionChannel>();
   private readonly log: Logger | undefined;
@@ -233,13 +235,12 @@ export class QueueSubscription {
   }
 
   private deliver(ch: SubscriptionChannel, msg: ConsumeMessage): void {
-    const closed = this.closedChannels;
-    const handle: DeliveryHandle = {
-      ack: () => settleQuietly(() => ch.ack(msg)),
-      get returned() {
-        return closed.has(ch);
-      },
-    };
+    let unsettled = this.unsettled.get(ch);
+    if (!unsettled) {
+      unsettled = new Map();
+      this.unsettled.set(ch, unsettled);
+    }
+    const handle = new TrackedDelivery(ch, msg, unsettled, this.closedChannels);
     this.inFlight++;
     void this.options
       .onMessage(msg, handle)
@@ -250,6 +251,25 @@ export class QueueSubscription {
       });
   }
 
+  /**
+   * Acks many deliveries with as few frames as the channel allows: the ones that are the
+   * oldest unsettled deliveries on their channel go in one ack with `multiple` (it acks
+   * every delivery up to its tag, so it may only cover settled ones); any other is acked
+   * on its own. Deliveries whose channel closed are skipped: the broker has them back.
+   */
+  ackAll(handles: readonly DeliveryHandle[]): void {
+    const byChannel = new Map<SubscriptionChannel, TrackedDelivery[]>();
+    for (const h of handles) {
+      if (!(h instanceof TrackedDelivery)) {
+        h.ack();
+        continue;
+      }
+      const group = byChannel.get(h.channel) ?? [];
+      group.push(h);
+      byChannel.set(h.channel, group);
+    }
+    for (const group of byChannel.values()) ackGroup(group);
+  }
   private scheduleReattach(): void {
     if (this.stopping || this.reattachTimer) return;
     this.reattachTimer = setTimeout(() => {
@@ -263,6 +283,61 @@ export class QueueSubscription {
       if (conn) void this.attach(conn);
     }, this.options.reattachDelayMs ?? 1_000);
   }
+}
+
+/** One delivery and the channel it came on; acking it takes it off the channel's unsettled list. */
+class TrackedDelivery implements DeliveryHandle {
+  constructor(
+    readonly channel: SubscriptionChannel,
+    readonly msg: ConsumeMessage,
+    private readonly unsettled: Map<number, TrackedDelivery>,
+    private readonly closed: WeakSet<SubscriptionChannel>,
+  ) {
+    unsettled.set(msg.fields.deliveryTag, this);
+  }
+
+  get tag(): number {
+    return this.msg.fields.deliveryTag;
+  }
+
+  get returned(): boolean {
+    return this.closed.has(this.channel);
+  }
+
+  get settled(): boolean {
+    return !this.unsettled.has(this.tag);
+  }
+
+  ack(): void {
+    if (this.settled) return;
+    this.unsettled.delete(this.tag);
+    settleQuietly(() => this.channel.ack(this.msg));
+  }
+
+  /** Acks this delivery and every older one on its channel; the caller settled them all. */
+  ackUpToHere(covered: readonly TrackedDelivery[]): void {
+    for (const d of covered) this.unsettled.delete(d.tag);
+    settleQuietly(() => this.channel.ack(this.msg, true));
+  }
+
+  /** The channel's unsettled deliveries, oldest first. */
+  oldestUnsettled(): IterableIterator<TrackedDelivery> {
+    return this.unsettled.values();
+  }
+}
+
+/** Acks deliveries of one channel: the oldest unsettled run in one `multiple` ack, the rest alone. */
+function ackGroup(group: readonly TrackedDelivery[]): void {
+  const pending = group.filter((d) => !d.settled && !d.returned);
+  if (pending.length === 0) return;
+  const mine = new Set(pending);
+  const run: TrackedDelivery[] = [];
+  for (const d of pending[0]!.oldestUnsettled()) {
+    if (!mine.has(d)) break;
+    run.push(d);
+  }
+  if (run.length > 1) run.at(-1)!.ackUpToHere(run);
+  for (const d of pending) if (!d.settled) d.ack();
 }
 
 function settleQuietly(fn: () => void): void {

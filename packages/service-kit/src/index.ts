@@ -12,3 +12,4 @@ export * from './service-consumer.js';
 export * from './start-service.js';
 export * from './main-runner.js';
 export * from './retention.js';
+export * from './unsubscribe-token.js';

@@ -1,6 +1,6 @@
 import { channelConsumers, EXCHANGES, notifications, orderEventsConsumer } from '@notify/contracts';
 import type { Channel, ConsumerTopology, Contract } from '@notify/contracts';
-import { combineObservers, Consumer } from '@notify/messaging';
+import { combineObservers, Consumer, fateOfError } from '@notify/messaging';
 import type {
   Broker,
   ConsumerObserver,
@@ -12,6 +12,7 @@ import type {
   Publisher,
   RetryPolicy,
   TopologySpec,
+  WindowOptions,
 } from '@notify/messaging';
 import type { Logger } from 'pino';
 import { asDependencyOutage } from './database-errors.js';
@@ -31,6 +32,12 @@ export interface ConsumerSpec<C extends Contract> {
   readonly handle: (delivery: Delivery<C>) => Promise<Fate | void>;
   /** Idempotency hook: true acks a message whose effect is already recorded. */
   readonly alreadyProcessed?: (ctx: MessageContext) => Promise<boolean>;
+  /**
+   * Window mode (`WindowOptions` in @notify/messaging): the deliveries that arrive
+   * together are handled as one unit, each keeping its own fate; `handle` stays the path
+   * for a lone message and for each message of a window that failed as a whole.
+   */
+  readonly window?: WindowOptions<C>;
   /** Publishes `<channel>.retrying` / `<channel>.dead_lettered` for this channel (delivery-events.ts). */
   readonly deliveryEvents?: Channel;
   /** Unacked messages at once; default PREFETCH. */
@@ -93,6 +100,7 @@ export function serviceConsumer<C extends Contract>(spec: ConsumerSpec<C>): Serv
           }
         },
         ...(spec.alreadyProcessed ? { alreadyProcessed: spec.alreadyProcessed } : {}),
+        ...(spec.window ? { window: spec.window } : {}),
         observer: spec.deliveryEvents
           ? combineObservers(
               runtime.observer,
@@ -127,6 +135,18 @@ export function serviceConsumer<C extends Contract>(spec: ConsumerSpec<C>): Serv
   };
 }
 
+/**
+ * A window's fates from each message's own settled result: a value goes through `fateOf`,
+ * a rejection counts as the per-message handler's throw would (a database outage pauses,
+ * anything else is retried or dead-lettered by its class).
+ */
+export function settledFates<T>(
+  results: readonly PromiseSettledResult<T>[],
+  fateOf: (value: T) => Fate,
+): Fate[] {
+  return results.map((r) => (r.status === 'fulfilled' ? fateOf(r.value) : fateOfError(asDependencyOutage(r.reason))));
+}
+
 export type ChannelContract<Ch extends Channel> = (typeof notifications)[Ch];
 
 /**
@@ -146,7 +166,7 @@ const OUTCOME_EVENTS: TopologySpec = {
 /** The consumer of one channel's queue: its contract, lifecycle events and outcome events. */
 export function channelConsumer<Ch extends Channel>(
   channel: Ch,
-  spec: Pick<ConsumerSpec<ChannelContract<Ch>>, 'handle' | 'alreadyProcessed' | 'prefetch'>,
+  spec: Pick<ConsumerSpec<ChannelContract<Ch>>, 'handle' | 'alreadyProcessed' | 'prefetch' | 'window'>,
 ): ServiceConsumer {
   return serviceConsumer<ChannelContract<Ch>>({
     ...spec,

@@ -14,6 +14,9 @@ export function confirmationFate(outcome: ConfirmationOutcome): Fate {
     // max-attempts-exceeded, which is what happened to the message.
     case 'deferred':
       return Fates.retry(outcome.reason);
+    // No answer from the server: pause consuming until it answers (not ready meanwhile).
+    case 'unreachable':
+      return Fates.unavailable('smtp', outcome.reason);
     case 'rejected':
       return Fates.deadLetter(outcome.reason, outcome.detail);
   }

@@ -158,20 +158,42 @@ describe('sendOrderConfirmation', () => {
     ]);
   });
 
-  it('on the last attempt the runner allows a transient failure becomes final: email.failed, then a retry the runner dead-letters', async () => {
+  it('on the last attempt the runner allows a deferral becomes final: email.failed, then a retry the runner dead-letters', async () => {
     const h = harness(claimed, async () => {
-      throw new MailDeliveryError('SMTP server unreachable (ECONNREFUSED): connect ECONNREFUSED', {
+      throw new MailDeliveryError('SMTP server deferred the message at RCPT TO: 452 4.2.2 mailbox full', {
         retryable: true,
-        code: 'ECONNREFUSED',
+        responseCode: 452,
+        smtpResponse: '452 4.2.2 mailbox full',
       });
     });
     const outcome = await sendOrderConfirmation(message, delivery(3, 3), h.deps);
     expect(outcome).toMatchObject({ kind: 'deferred', final: true });
     expect(confirmationFate(outcome)).toMatchObject({ kind: 'retry' });
-    expect(h.calls.at(-1)).toMatch(/^markFailed t1 gave up after 3 attempts: SMTP server unreachable/);
+    expect(h.calls.at(-1)).toMatch(/^markFailed t1 gave up after 3 attempts: SMTP server deferred/);
     expect(h.published).toEqual([
       { failed: expect.objectContaining({ reason: expect.stringMatching(/^gave up after 3 attempts/) }) },
     ]);
+  });
+
+  it('pauses for an unreachable SMTP server on any attempt, the last too: claim released, nothing recorded as failed or published', async () => {
+    for (const attempt of [1, 3]) {
+      const h = harness(claimed, async () => {
+        throw new MailDeliveryError('SMTP server unreachable (ECONNREFUSED): connect ECONNREFUSED', {
+          retryable: true,
+          code: 'ECONNREFUSED',
+          unreachable: true,
+        });
+      });
+      const outcome = await sendOrderConfirmation(message, delivery(attempt, 3), h.deps);
+      expect(confirmationFate(outcome), `attempt ${attempt}`).toEqual({
+        kind: 'unavailable',
+        dependency: 'smtp',
+        reason: 'SMTP server unreachable (ECONNREFUSED): connect ECONNREFUSED',
+      });
+      expect(h.calls.at(-1)).toBe('release t1 SMTP server unreachable (ECONNREFUSED): connect ECONNREFUSED');
+      expect(h.calls.some((c) => c.startsWith('markFailed'))).toBe(false);
+      expect(h.published).toEqual([]);
+    }
   });
 
   it('keeps trying to record an accepted send while the database is away, and never sends twice', async () => {

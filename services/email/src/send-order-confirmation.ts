@@ -93,6 +93,12 @@ export type ConfirmationOutcome =
    * the consumer allows: the failure is then recorded and `email.failed` published.
    */
   | { readonly kind: 'deferred'; readonly reason: string; readonly final: boolean }
+  /**
+   * The SMTP server gave no answer at all (refused, reset, timed out): an outage, not the
+   * message's fault, on any attempt. The claim is released and nothing is published; the
+   * consumer pauses until the server answers instead of spending attempts.
+   */
+  | { readonly kind: 'unreachable'; readonly reason: string }
   /** The server refused the mail for good; recorded and `email.failed` published. */
   | { readonly kind: 'rejected'; readonly reason: string; readonly detail: string };
 
@@ -151,6 +157,11 @@ export async function sendOrderConfirmation(
   } catch (err) {
     const failure = classifySmtpError(err);
     const detail = smtpDetail(failure.responseCode, failure.smtpResponse);
+    if (failure.unreachable) {
+      await deps.repository.release(orderId, claim.token, { reason: failure.message.slice(0, 1000) });
+      log?.warn({ err: failure.message, code: failure.code }, 'SMTP server unreachable; holding the message');
+      return { kind: 'unreachable', reason: failure.message };
+    }
     if (failure.retryable) {
       const final = isLastAttempt(delivery);
       if (final) {

@@ -50,6 +50,19 @@ describe('classifySmtpError', () => {
     }
   });
 
+  it('tells an unreachable server from one that answered: only no answer at all is an outage', () => {
+    const deferred = classifySmtpError(
+      nodemailerError('busy', { responseCode: 451, response: '451 4.3.0 try later' }),
+    );
+    expect(deferred).toMatchObject({ retryable: true, unreachable: false });
+    const auth = classifySmtpError(nodemailerError('bad login', { code: 'EAUTH', responseCode: 535 }));
+    expect(auth).toMatchObject({ retryable: true, unreachable: false });
+    const rejected = classifySmtpError(
+      nodemailerError('no such user', { responseCode: 550, response: '550 5.1.1 unknown' }),
+    );
+    expect(rejected).toMatchObject({ retryable: false, unreachable: false });
+  });
+
   it('treats network failures as transient, whether nodemailer wrapped them or not', () => {
     const cases = [
       { code: 'ESOCKET', originalCode: 'ECONNREFUSED' },
@@ -61,6 +74,7 @@ describe('classifySmtpError', () => {
     for (const fields of cases) {
       const f = classifySmtpError(nodemailerError('network', fields));
       expect(f.retryable, JSON.stringify(fields)).toBe(true);
+      expect(f.unreachable, JSON.stringify(fields)).toBe(true);
     }
     expect(classifySmtpError(nodemailerError('x', cases[2] ?? {})).message).toContain('GREETING_TIMEOUT');
   });

@@ -10,6 +10,11 @@ export class MailDeliveryError extends Error {
   readonly smtpResponse: string | undefined;
   /** nodemailer's error code (ECONNECTION, EENVELOPE, ...) or the system one. */
   readonly code: string | undefined;
+  /**
+   * No answer came from the server at all (refused, reset, timed out, name not found):
+   * the server is away, which is no message's fault. Always retryable.
+   */
+  readonly unreachable: boolean;
 
   constructor(
     message: string,
@@ -18,12 +23,14 @@ export class MailDeliveryError extends Error {
       responseCode?: number;
       smtpResponse?: string;
       code?: string;
+      unreachable?: boolean;
       cause?: unknown;
     },
   ) {
     super(message, { cause: options.cause });
     this.name = 'MailDeliveryError';
-    this.retryable = options.retryable;
+    this.unreachable = options.unreachable ?? false;
+    this.retryable = options.retryable || this.unreachable;
     this.responseCode = options.responseCode;
     this.smtpResponse = options.smtpResponse;
     this.code = options.code;
@@ -119,6 +126,7 @@ export function classifySmtpError(err: unknown): MailDeliveryError {
     return new MailDeliveryError(`SMTP server unreachable (${what}): ${base}`, {
       ...common,
       retryable: true,
+      unreachable: true,
     });
   }
   if (code && MESSAGE_CODES.has(code)) {

@@ -26,6 +26,8 @@ import type { OrderStreamOptions } from './routes/order-stream-routes.js';
 import type { OrderChanges } from './status/order-changes.js';
 import type { ConsoleSetup } from './console/console-setup.js';
 import { consoleRoutes } from './routes/console-routes.js';
+import { preferenceRoutes } from './routes/preference-routes.js';
+import type { PreferenceRouteDeps } from './routes/preference-routes.js';
 
 export interface AppOptions {
   /** API clients with their bearer keys and scopes; empty disables authentication. */
@@ -61,6 +63,8 @@ export interface AppDeps {
   readonly options: AppOptions;
   /** The operator console under /console (src/console); absent in tests that do not need it. */
   readonly console?: ConsoleSetup;
+  /** Customer preferences and the unsubscribe endpoint (routes/preference-routes.ts). */
+  readonly preferences: PreferenceRouteDeps;
 }
 
 /** Fastify's form of TRUST_PROXY: a hop count trusts the nearest n proxies, as proxy-addr does. */
@@ -205,6 +209,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   app.get('/asyncapi.json', { config: { public: true }, schema: { hide: true } }, async () => asyncApi);
   orderRoutes(app, { orders, views, metrics: deps.metrics });
   orderStreamRoutes(app, { views, changes: deps.changes, options: options.streams });
+  preferenceRoutes(app, deps.preferences);
   deadLetterRoutes(app, {
     letters: new ParkedLetters(deps.pool),
     publisher: deps.publisher,

@@ -64,11 +64,20 @@ describe('loadOrderApiConfig', () => {
   });
 
   it('refuses to start in production without API keys unless anonymous access is chosen explicitly', () => {
-    expect(() => loadOrderApiConfig({ NODE_ENV: 'production' })).toThrow(/API_KEYS/);
-    expect(
-      loadOrderApiConfig({ NODE_ENV: 'production', API_KEYS: 'key-one-0123456789abcdef' }).API_KEYS,
-    ).toHaveLength(1);
-    expect(loadOrderApiConfig({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' }).API_KEYS).toEqual([]);
+    expect(() => loadOrderApiConfig(PROD)).toThrow(/API_KEYS/);
+    expect(loadOrderApiConfig({ ...PROD, API_KEYS: 'key-one-0123456789abcdef' }).API_KEYS).toHaveLength(1);
+    expect(loadOrderApiConfig({ ...PROD, ALLOW_ANONYMOUS: 'true' }).API_KEYS).toEqual([]);
+  });
+
+  it('refuses to start in production without its own unsubscribe secret, or with a short one', () => {
+    const keys = { API_KEYS: 'key-one-0123456789abcdef' };
+    expect(() => loadOrderApiConfig({ NODE_ENV: 'production', ...keys })).toThrow(
+      /UNSUBSCRIBE_SECRET is required in production/,
+    );
+    expect(() =>
+      loadOrderApiConfig({ ...PROD, ...keys, UNSUBSCRIBE_SECRET: 'dev-only-unsubscribe-secret-0123456789abcdef' }),
+    ).toThrow(/UNSUBSCRIBE_SECRET is an example placeholder/);
+    expect(() => loadOrderApiConfig({ ...keys, UNSUBSCRIBE_SECRET: 'too-short' })).toThrow(/UNSUBSCRIBE_SECRET/);
   });
 
   it('names clients, adds the keys of API_KEYS_FILE, and gives API_OPERATORS the operator scope', () => {
@@ -108,7 +117,7 @@ describe('loadOrderApiConfig', () => {
   });
 
   it("in production, refuses the examples' placeholder keys and passwords, naming the variable only", () => {
-    const prod = { NODE_ENV: 'production' };
+    const prod = PROD;
     const keyErr = () =>
       loadOrderApiConfig({ ...prod, API_KEYS: 'CHANGE-ME-comma-separated-keys-of-16-characters-or-more' });
     expect(keyErr).toThrow(/API_KEYS is an example placeholder or sandbox value/);
@@ -141,7 +150,7 @@ describe('loadOrderApiConfig', () => {
     expect(loadOrderApiConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
     expect(() =>
       loadOrderApiConfig({
-        NODE_ENV: 'production',
+        ...PROD,
         API_KEYS: 'a=a-key-0123456789abcdef',
         TRUST_PROXY: 'true',
       }),
@@ -152,5 +161,6 @@ describe('loadOrderApiConfig', () => {
   });
 });
 
+const PROD = { NODE_ENV: 'production', UNSUBSCRIBE_SECRET: 'a-real-unsubscribe-secret-0123456789abcdef' };
 const dir = mkdtempSync(join(tmpdir(), 'order-api-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,8 +9,11 @@ import {
   loadConfig,
   makeValidator,
   num,
+  DEV_UNSUBSCRIBE_SECRET,
   refusePlaceholderSecrets,
+  requireInProduction,
   str,
+  unsubscribeSecret,
 } from '@notify/service-kit';
 import { apiClients, MAX_KEYS_FILE_BYTES, parseApiKeys } from './http/api-clients.js';
 import type { ApiClient, ApiKeyEntry } from './http/api-clients.js';
@@ -142,9 +145,19 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       }),
       RETENTION_INTERVAL: duration({ default: 600_000, desc: 'Time between retention sweeps' }),
       RETENTION_ENABLED: bool({ default: true, desc: 'Run the retention sweeper in this process' }),
+      UNSUBSCRIBE_SECRET: unsubscribeSecret({
+        default: DEV_UNSUBSCRIBE_SECRET,
+        desc: "HMAC key of the email unsubscribe links (the email service's UNSUBSCRIBE_SECRET); refused as the development value in production",
+      }),
+      PREFERENCES_REPUBLISH_INTERVAL: duration({
+        default: 5_000,
+        desc: 'How often preference changes the broker has not confirmed are published again',
+      }),
     },
     env,
   );
+  // The development secret is no secret: production names its own.
+  requireInProduction(config.NODE_ENV, { UNSUBSCRIBE_SECRET: env.UNSUBSCRIBE_SECRET });
   const fileEntries = config.API_KEYS_FILE ? readKeysFile(config.API_KEYS_FILE) : [];
   const entries = [...config.API_KEYS, ...fileEntries];
   // The examples' keys and passwords (CHANGE-ME, dev-only-) never guard a production API.
@@ -153,6 +166,7 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
     API_KEYS_FILE: fileEntries.map((e) => e.key).join(','),
     DATABASE_URL: config.DATABASE_URL,
     AMQP_URL: config.AMQP_URL,
+    UNSUBSCRIBE_SECRET: config.UNSUBSCRIBE_SECRET,
   });
   let clients: ApiClient[];
   try {

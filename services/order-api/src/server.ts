@@ -13,7 +13,9 @@ import type {
 } from '@notify/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { StatusRepository } from './adapters/status-repository.js';
+import { PreferenceRepository } from './adapters/preference-repository.js';
 import { buildApp } from './app.js';
+import { PreferencePropagation } from './preferences/preference-propagation.js';
 import { createParkMetrics, parkDrains } from './dead-letters/dead-letter-park.js';
 import { ParkedLetters } from './dead-letters/parked-letters.js';
 import { loadOrderApiConfig } from './config.js';
@@ -98,7 +100,15 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
     const letters = new ParkedLetters(pool);
     const parkMetrics = createParkMetrics(registry, letters, logger);
 
+    const preferences = new PreferenceRepository(pool);
+    const propagation = new PreferencePropagation(
+      preferences,
+      publisher,
+      logger,
+      config.PREFERENCES_REPUBLISH_INTERVAL,
+    );
     const app = await buildApp({
+      preferences: { preferences, propagation, unsubscribeSecret: config.UNSUBSCRIBE_SECRET },
       pool,
       outboxCommitted: () => signal.rowsCommitted(),
       changes,
@@ -133,6 +143,11 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
     });
     const tasks: ServiceTask[] = [
       { name: 'order changes', start: () => changes.start(), stop: () => changes.stop() },
+      {
+        name: 'preference propagation',
+        start: async () => propagation.start(),
+        stop: () => propagation.stop(),
+      },
     ];
     if (relay) tasks.push({ name: 'outbox relay', start: () => relay.start(), stop: () => relay.stop() });
     if (retention)

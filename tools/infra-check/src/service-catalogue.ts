@@ -43,7 +43,11 @@ type DeploymentFacts = Pick<DeployedService, 'kind' | 'requiredInProduction' | '
 
 const DEPLOYMENT: Record<ServiceName, DeploymentFacts> = {
   // Without keys the API would be open; in production it refuses to start (ALLOW_ANONYMOUS opts out).
-  'order-api': { kind: 'api', requiredInProduction: ['API_KEYS'], secrets: ['API_KEYS'] },
+  'order-api': {
+    kind: 'api',
+    requiredInProduction: ['API_KEYS', 'UNSUBSCRIBE_SECRET'],
+    secrets: ['API_KEYS', 'UNSUBSCRIBE_SECRET'],
+  },
   email: { kind: 'consumer', requiredInProduction: ['SMTP_URL', 'MAIL_FROM'], secrets: ['SMTP_URL'] },
   whatsapp: {
     kind: 'consumer',

@@ -37,7 +37,7 @@ export interface OrderDetail {
   readonly channels: Readonly<Record<Channel, ChannelDetail>>;
 }
 
-export type FigureSource = 'amqp' | 'metrics' | 'management';
+export type FigureSource = 'amqp' | 'metrics' | 'management' | 'park';
 
 export interface Figure {
   readonly value: number | null;
@@ -66,7 +66,7 @@ export interface SourceState {
 
 export interface SystemStatus {
   readonly sampledAt: string;
-  readonly sources: Readonly<Record<'amqp' | 'readyz' | 'metrics' | 'management', SourceState>>;
+  readonly sources: Readonly<Record<'amqp' | 'readyz' | 'metrics' | 'management' | 'park', SourceState>>;
   readonly services: readonly ServiceStatus[];
 }
 

@@ -11,6 +11,7 @@ function status(readiness: Record<string, ServiceStatus['readiness']['status']>)
       readyz: { available: true, note: null },
       metrics: { available: true, note: null },
       management: { available: false, note: 'RABBITMQ_MANAGEMENT_URL is not set' },
+      park: { available: true, note: null },
     },
     services: Object.entries(readiness).map(([service, s]) => ({
       service,

@@ -5,6 +5,7 @@ export const SOURCE_TITLES = {
   readyz: 'Service readiness (/readyz)',
   metrics: 'Service counters (/metrics)',
   management: 'Broker management API',
+  park: 'Parked dead letters (PostgreSQL)',
 } as const;
 
 /** What changed in the services' readiness between two samples, in words; empty when nothing did. */

@@ -122,8 +122,8 @@ export function SystemView(props: { api: ConsoleApi }) {
           </div>
           <p class="help">
             Depths and consumers: passive queue declares over AMQP. Readiness and messages/s: each service's
-            /readyz and its messages_processed_total counter between two samples. Broker rates: the management
-            API.
+            /readyz and its messages_processed_total counter between two samples. Dead letters: the letters
+            the order API parked in its database (GET /dead-letters). Broker rates: the management API.
           </p>
         </>
       ) : null}

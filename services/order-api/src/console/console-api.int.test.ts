@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestVhost, MANAGEMENT_URL, waitFor } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
+import { createPool } from '@notify/service-kit';
 import { createTestDatabase } from '@notify/service-kit/testing';
 import type { TestDatabase } from '@notify/service-kit/testing';
 import pino from 'pino';
@@ -14,6 +15,7 @@ import { openEventStream } from '../test-support/event-stream.js';
 import { validOrder } from '../test-support/order-fixtures.js';
 import { startTestApi } from '../test-support/test-api.js';
 import { CONSOLE_CSP } from '../routes/console-routes.js';
+import { ParkedLetters } from '../dead-letters/parked-letters.js';
 
 const KEY = 'console-key-0123456789';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -335,7 +337,8 @@ describe('the System view', () => {
     expect(email.depth).toEqual({ value: expect.any(Number), source: 'amqp', note: null });
     expect(email.consumers).toEqual({ value: 0, source: 'amqp', note: null });
     expect(email.retrying).toEqual({ value: 0, source: 'amqp', note: null });
-    expect(email.deadLetters).toEqual({ value: 0, source: 'amqp', note: null });
+    expect(email.deadLetters).toEqual({ value: 0, source: 'park', note: null });
+    expect(first.sources.park).toEqual({ available: true, note: null });
     expect(email.brokerRates.publish).toEqual({
       value: null,
       source: 'management',
@@ -369,6 +372,50 @@ describe('the System view', () => {
     );
     expect(byName(unready, 'email').readiness.checks).toEqual({ broker: false });
     fake.ready = true;
+  });
+});
+
+describe('the System view counts dead letters in the park', () => {
+  it("shows a service's parked dead letters, which the broker's drained dead-letter queue no longer holds", async () => {
+    const pool = createPool({ url: db.url, schema: 'order_api', max: 1 });
+    try {
+      const park = new ParkedLetters(pool);
+      for (const id of ['dl-1', 'dl-2']) {
+        await park.park({
+          queue: 'payment.dlq',
+          messageId: id,
+          exchange: 'notification',
+          routingKey: 'payment',
+          properties: { type: 'notification.payment' },
+          headers: {},
+          body: Buffer.from('{}'),
+          reason: 'invalid-json',
+          detail: null,
+          deadLetteredAt: new Date(),
+          firstDeath: null,
+          attempts: 1,
+          replays: 0,
+          publishedBy: null,
+        });
+      }
+      const status = await waitFor(
+        async () => {
+          const res = await api.app.inject({ url: '/console/api/system', headers: auth });
+          const payment = (
+            res.json() as { services: { service: string; deadLetters: { value: number } }[] }
+          ).services.find((x) => x.service === 'payment');
+          return payment?.deadLetters.value === 2 ? res.json() : null;
+        },
+        { timeoutMs: 30_000, intervalMs: 250, what: 'two parked payment dead letters in the System view' },
+      );
+      const byName = (n: string) =>
+        (status.services as { service: string; deadLetters: unknown }[]).find((x) => x.service === n);
+      expect(byName('payment')?.deadLetters).toEqual({ value: 2, source: 'park', note: null });
+      expect(byName('email')?.deadLetters).toEqual({ value: 0, source: 'park', note: null });
+      await pool.query("DELETE FROM parked_letters WHERE queue = 'payment.dlq'");
+    } finally {
+      await pool.end();
+    }
   });
 });
 

@@ -82,12 +82,19 @@ export const SystemView = Type.Object(
   {
     sampledAt: Timestamp,
     sources: Type.Object(
-      { amqp: SourceState, readyz: SourceState, metrics: SourceState, management: SourceState },
+      {
+        amqp: SourceState,
+        readyz: SourceState,
+        metrics: SourceState,
+        management: SourceState,
+        park: SourceState,
+      },
       {
         additionalProperties: false,
         description:
           "`amqp`: passive queue declares; `readyz` and `metrics`: the services' own endpoints; " +
-          '`management`: the broker management API (only with RABBITMQ_MANAGEMENT_URL)',
+          '`management`: the broker management API (only with RABBITMQ_MANAGEMENT_URL); ' +
+          '`park`: the dead letters the order API parked in its database (`deadLetters`)',
       },
     ),
     services: Type.Array(

@@ -3,6 +3,7 @@ import type { Channel } from '@notify/contracts';
 import type { Broker } from '@notify/messaging';
 import type { Pool } from '@notify/service-kit';
 import type { Logger } from 'pino';
+import { ParkedLetters } from '../dead-letters/parked-letters.js';
 import type { OrderChanges } from '../status/order-changes.js';
 import { BrokerManagement } from './broker-management.js';
 import { defaultAssetsDir, loadConsoleAssets } from './console-assets.js';
@@ -26,6 +27,8 @@ export interface ConsoleSetup {
   /** The API's own readiness and metrics, read in-process (they are not on the public port). */
   readonly self: ServiceOps;
   readonly management: BrokerManagement;
+  /** The parked dead letters, counted per queue for the System view. */
+  readonly parked: Pick<ParkedLetters, 'counts'>;
   readonly maxStreams: number;
   readonly heartbeatMs: number;
 }
@@ -62,6 +65,7 @@ export async function setupConsole(options: {
       ServiceOps
     >,
     management: new BrokerManagement({ managementUrl: config.managementUrl, amqpUrl: options.amqpUrl }),
+    parked: new ParkedLetters(options.pool),
     maxStreams: config.maxStreams,
     heartbeatMs: options.heartbeatMs,
     self: options.self,

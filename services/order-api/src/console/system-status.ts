@@ -10,7 +10,7 @@ import type { ReadinessReport, ServiceOps } from './service-ops.js';
 export const SYSTEM_SERVICES = ['order-api', ...CHANNELS] as const;
 export type SystemService = (typeof SYSTEM_SERVICES)[number];
 
-export const FIGURE_SOURCES = ['amqp', 'metrics', 'management'] as const;
+export const FIGURE_SOURCES = ['amqp', 'metrics', 'management', 'park'] as const;
 export type FigureSource = (typeof FIGURE_SOURCES)[number];
 
 /** One number of the System view and where it came from; null with a note when that source could not say. */
@@ -37,6 +37,10 @@ export interface ServiceStatus {
   readonly messagesPerSecond: Figure;
   /** Messages waiting in the retry holding queues. */
   readonly retrying: Figure;
+  /**
+   * Dead letters parked in the order API's database (parked_letters): the drain moves every
+   * dead letter out of the broker, so the dead-letter queue itself is empty.
+   */
   readonly deadLetters: Figure;
   /** The broker's own rates for the work queue. */
   readonly brokerRates: { readonly publish: Figure; readonly deliver: Figure; readonly ack: Figure };
@@ -84,6 +88,8 @@ export interface SystemStatusOptions {
   readonly queues: QueueProbe;
   readonly ops: Readonly<Record<SystemService, ServiceOps>>;
   readonly management: Pick<BrokerManagement, 'rates'>;
+  /** Parked letters per queue they came from (the park, services/order-api/src/dead-letters). */
+  readonly parked: { counts(): Promise<ReadonlyMap<string, number>> };
   /** Answers younger than this are shared between callers (default 1 s). */
   readonly maxAgeMs?: number;
   readonly now?: () => number;
@@ -119,20 +125,29 @@ export class SystemStatusReader {
     const topologies = SYSTEM_SERVICES.map((s) => ({ service: s, topology: topologyOf(s) }));
     const allQueues = topologies.flatMap(({ topology: t }) => [
       t.queue.name,
-      t.deadLetterQueue.name,
       ...t.retryQueues.map((q) => q.name),
     ]);
-    const [counts, ops, management] = await Promise.all([
+    const [counts, ops, management, parked] = await Promise.all([
       this.options.queues.count(allQueues).then(
         (c) => ({ ok: true as const, counts: c }),
         (err: unknown) => ({ ok: false as const, note: `the broker over AMQP: ${unreachableNote(err)}` }),
       ),
       Promise.all(SYSTEM_SERVICES.map((s) => this.readOps(s))),
       this.options.management.rates(),
+      this.options.parked.counts().then(
+        (c) => ({ ok: true as const, counts: c }),
+        (err: unknown) => ({ ok: false as const, note: `the park (PostgreSQL): ${unreachableNote(err)}` }),
+      ),
     ]);
     const at = this.now();
-    const problems = { amqp: [] as string[], readyz: [] as string[], metrics: [] as string[] };
+    const problems = {
+      amqp: [] as string[],
+      readyz: [] as string[],
+      metrics: [] as string[],
+      park: [] as string[],
+    };
     if (!counts.ok) problems.amqp.push(counts.note);
+    if (!parked.ok) problems.park.push(parked.note);
 
     const services = topologies.map(({ service, topology }, i): ServiceStatus => {
       const o = ops[i]!;
@@ -174,10 +189,9 @@ export class SystemStatusReader {
             : null,
           'a retry queue does not exist',
         ),
-        deadLetters: amqp(
-          counts.ok ? sum(counts.counts, [topology.deadLetterQueue.name]) : null,
-          'the dead-letter queue does not exist',
-        ),
+        deadLetters: parked.ok
+          ? figure('park', parked.counts.get(topology.deadLetterQueue.name) ?? 0)
+          : figure('park', null, parked.note),
         brokerRates: brokerRates(management, topology.queue.name),
       };
     });
@@ -187,6 +201,7 @@ export class SystemStatusReader {
         amqp: sourceState(problems.amqp),
         readyz: sourceState(problems.readyz),
         metrics: sourceState(problems.metrics),
+        park: sourceState(problems.park),
         management: management.available
           ? { available: true, note: null }
           : { available: false, note: management.note },

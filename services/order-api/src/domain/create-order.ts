@@ -118,6 +118,7 @@ export async function createOrder(
     const id = newId();
     const order: AcceptedOrder = {
       id,
+      client: ctx.client ?? 'anonymous',
       reference: referenceFor(id),
       placedAt: now().toISOString(),
       currency: input.currency,
@@ -147,7 +148,7 @@ export async function createOrder(
       buildOutboxMessages(order, headers),
       response,
       ctx.idempotency,
-      ctx.client ?? 'anonymous',
+      order.client,
     );
     if (outcome.kind === 'created') return { ...response, replayed: false };
     if (outcome.kind === 'key-exists') {

@@ -10,6 +10,7 @@ function accepted(): AcceptedOrder {
   const input = validOrder();
   return {
     id: '3f2c1a9e-7b4d-4c8e-9f1a-2b3c4d5e6f70',
+    client: 'shop-eu',
     reference: 'ORD-3F2C1A9E7B4D',
     placedAt: '2026-11-23T09:00:00.000Z',
     currency: input.currency,
@@ -34,6 +35,21 @@ describe('buildOutboxMessages', () => {
       expect(m.routingKey).toBe(contract.routingKey);
       expect(m.headers).toEqual({ traceparent: 'tp' });
     }
+  });
+
+  it('names the subscriber whose preferences apply: the customer reference, else the channel address', () => {
+    const order = accepted();
+    const of = (o: AcceptedOrder) =>
+      Object.fromEntries(buildOutboxMessages(o).map((m) => [m.channel, m.payload])) as Record<
+        string,
+        { subscriber?: unknown }
+      >;
+    const byAddress = of(order);
+    expect(byAddress['email']?.subscriber).toEqual({ client: 'shop-eu', customerKey: order.customer.email });
+    expect(byAddress['whatsapp']?.subscriber).toEqual({ client: 'shop-eu', customerKey: order.customer.phone });
+    const byReference = of({ ...order, customer: { ...order.customer, reference: 'cust-42' } });
+    expect(byReference['email']?.subscriber).toEqual({ client: 'shop-eu', customerKey: 'cust-42' });
+    expect(byReference['whatsapp']?.subscriber).toEqual({ client: 'shop-eu', customerKey: 'cust-42' });
   });
 
   it('carries the server-computed amounts into every message', () => {

@@ -17,6 +17,8 @@ import type { Totals } from './pricing.js';
 
 export interface AcceptedOrder {
   readonly id: string;
+  /** The API client placing the order: whose customer preferences apply to it. */
+  readonly client: string;
   readonly reference: string;
   readonly placedAt: string;
   readonly currency: CurrencyCode;
@@ -43,6 +45,19 @@ export function messageIdFor(orderId: string, channel: Channel): string {
   return `${orderId}:${channel}`;
 }
 
+/**
+ * The key a customer's preferences are kept under for a channel: the client's customer
+ * reference when the order gives one, else the address that channel sends to.
+ */
+export function customerKeyOf(customer: Static<typeof Customer>, channel: 'email' | 'whatsapp'): string {
+  return normalCustomerKey(customer.reference ?? (channel === 'email' ? customer.email : customer.phone));
+}
+
+/** Email addresses are compared without case (what mailbox providers do in practice). */
+export function normalCustomerKey(key: string): string {
+  return key.includes('@') ? key.toLowerCase() : key;
+}
+
 type Payloads = {
   email: EmailMessage;
   whatsapp: WhatsappMessage;
@@ -57,6 +72,7 @@ function payloadsFor(o: AcceptedOrder): Payloads {
     email: {
       orderId: o.id,
       recipient: { name: customer.name, email: customer.email },
+      subscriber: { client: o.client, customerKey: customerKeyOf(customer, 'email') },
       locale: customer.locale,
       order: {
         reference: o.reference,
@@ -78,6 +94,7 @@ function payloadsFor(o: AcceptedOrder): Payloads {
     whatsapp: {
       orderId: o.id,
       to: customer.phone,
+      subscriber: { client: o.client, customerKey: customerKeyOf(customer, 'whatsapp') },
       locale: customer.locale,
       variables: {
         customerName: customer.name,

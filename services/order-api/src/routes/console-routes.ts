@@ -58,6 +58,7 @@ export async function consoleRoutes(app: ApiInstance, setup: ConsoleSetup): Prom
     queues: setup.queues,
     ops: { 'order-api': setup.self, ...setup.serviceOps },
     management: setup.management,
+    parked: setup.parked,
   });
 
   app.get(

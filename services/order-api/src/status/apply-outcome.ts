@@ -6,6 +6,11 @@ export type ApplyResult = 'applied' | 'unchanged' | 'unknown-order';
 /** The channel states, as folding an outcome event into them needs them. */
 export interface ChannelStatusStore {
   apply(update: ChannelUpdate): Promise<ApplyResult>;
+  /**
+   * Applies many updates in one transaction, in the order given (two updates of one
+   * channel fold one after the other); one result per update. All or nothing.
+   */
+  applyAll?(updates: readonly ChannelUpdate[]): Promise<readonly ApplyResult[]>;
 }
 
 export interface OutcomeApplied {

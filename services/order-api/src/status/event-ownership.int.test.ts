@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { EXCHANGES, HEADERS, events, orderEventsConsumer } from '@notify/contracts';
+import { EXCHANGES, HEADERS, events } from '@notify/contracts';
 import type { Payload } from '@notify/contracts';
 import { Broker, Publisher } from '@notify/messaging';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
-import type { PeekedMessage, TestVhost } from '@notify/messaging/testing';
+import type { TestVhost } from '@notify/messaging/testing';
 import { createTestDatabase } from '@notify/service-kit/testing';
 import type { TestDatabase } from '@notify/service-kit/testing';
 import amqp from 'amqplib';
@@ -49,7 +49,8 @@ beforeAll(async () => {
   api = await startTestApi({
     AMQP_URL: vh.url,
     DATABASE_URL: db.url,
-    API_KEYS: KEY,
+    API_KEYS: `ops=${KEY}`,
+    API_OPERATORS: 'ops',
     CHANNEL_OWNERS: `payment=${paymentUser},email=${emailUser}`,
   });
   // The API declares the whole topology (TOPOLOGY=declare, as in the local run); the
@@ -111,13 +112,23 @@ const authorized = (orderId: string): Payload<typeof events.paymentAuthorized> =
   gateway: 'simulated',
 });
 
-/** Waits for the dead letter of this message in the API's dead-letter queue. */
-async function deadLetterOf(messageId: string): Promise<PeekedMessage> {
-  const seen: PeekedMessage[] = [];
+interface ParkedView {
+  messageId: string;
+  reason: string;
+  detail: string | null;
+}
+
+/**
+ * Waits for the dead letter of this message where an operator sees it: the API drains its
+ * dead-letter queue into PostgreSQL and lists the parked letters.
+ */
+async function deadLetterOf(messageId: string): Promise<ParkedView> {
   return waitFor(
     async () => {
-      seen.push(...(await vh.take(orderEventsConsumer.deadLetterQueue.name, 50)));
-      return seen.find((m) => m.properties.message_id === messageId);
+      const res = await fetch(`${api.url}/dead-letters/order-api?limit=999`, { headers: auth });
+      expect(res.status).toBe(200);
+      const listing = (await res.json()) as { messages: ParkedView[] };
+      return listing.messages.find((m) => m.messageId === messageId);
     },
     { timeoutMs: 60_000, what: `dead letter ${messageId}` },
   );
@@ -135,7 +146,7 @@ describe('an outcome event changes its channel only when its channel’s owner p
       headers: { [HEADERS.publishedBy]: paymentUser },
     });
     const letter = await deadLetterOf(messageId);
-    expect(String(letter.properties.headers?.[HEADERS.deathDetail])).toContain(
+    expect(letter.detail).toContain(
       `published by broker user "${emailUser}"; only "${paymentUser}" may report on payment`,
     );
     expect(await refused('not-channel-owner')).toBe(before + 1);

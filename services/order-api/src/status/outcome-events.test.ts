@@ -30,6 +30,20 @@ const samples: OutcomeDelivery[] = [
     key: 'whatsapp.failed',
     payload: { orderId, occurredAt, reason: 'not a WhatsApp number', errorCode: 63003 },
   },
+  { key: 'email.skipped', payload: { orderId, occurredAt, reason: 'the customer opted out of email' } },
+  { key: 'whatsapp.skipped', payload: { orderId, occurredAt, reason: 'the number opted out (STOP)' } },
+  {
+    key: 'whatsapp.sent',
+    payload: {
+      orderId,
+      occurredAt,
+      to: '+15551234567',
+      messageSid: sid,
+      status: 'queued',
+      via: 'sms',
+      fallbackReason: 'not a WhatsApp user (63003)',
+    },
+  },
   {
     key: 'shipment.created',
     payload: {
@@ -114,6 +128,15 @@ describe('channelUpdateOf', () => {
       status: 'queued',
       details: { to: '+15551234567', messageSid: sid },
     });
+    for (const c of ['email', 'whatsapp'] as const) {
+      // Skipped is final and counts towards completion: the channel did what the customer wanted.
+      expect(by(`${c}.skipped`)).toMatchObject({
+        channel: c,
+        event: { kind: 'succeeded', details: { skipped: { reason: expect.stringContaining('opted out') } } },
+      });
+    }
+    const viaSms = channelUpdateOf(samples.filter((s) => s.key === 'whatsapp.sent')[1]!);
+    expect(viaSms.event).toMatchObject({ kind: 'delivery', details: { via: 'sms' } });
     expect(by('whatsapp.status').event).toMatchObject({
       kind: 'delivery',
       status: 'undelivered',

@@ -62,6 +62,15 @@ export function channelUpdateOf(d: OutcomeDelivery): ChannelUpdate {
           },
         },
       };
+    // The customer opted out: the channel is done, as the customer wished, so the order
+    // can complete; the details say it was skipped and why.
+    case 'email.skipped':
+    case 'whatsapp.skipped':
+      return {
+        orderId,
+        channel: d.key === 'email.skipped' ? 'email' : 'whatsapp',
+        event: { kind: 'succeeded', ...at, details: { skipped: { reason: d.payload.reason, at: occurredAt } } },
+      };
     case 'whatsapp.sent':
       return {
         orderId,
@@ -70,7 +79,12 @@ export function channelUpdateOf(d: OutcomeDelivery): ChannelUpdate {
           kind: 'delivery',
           ...at,
           status: d.payload.status,
-          details: { to: d.payload.to, messageSid: d.payload.messageSid },
+          details: {
+            to: d.payload.to,
+            messageSid: d.payload.messageSid,
+            ...optional('via', d.payload.via),
+            ...optional('fallbackReason', d.payload.fallbackReason),
+          },
         },
       };
     case 'whatsapp.status':

@@ -6,15 +6,21 @@ import type { ApplyResult, ChannelStatusStore } from './apply-outcome.js';
 import { resolveChannelOwners } from './channel-owners.js';
 import type { EventOwnership, EventRefusal } from './channel-owners.js';
 import type { OutcomeContract } from './outcome-events.js';
-import { outcomeEventHandler } from './status-consumer.js';
+import { outcomeEventHandler, outcomeWindowHandler } from './status-consumer.js';
 
 const orderId = randomUUID();
 
-function fraudAssessed(publishedBy?: string): Delivery<OutcomeContract> {
+function fraudAssessed(publishedBy?: string, order = orderId): Delivery<OutcomeContract> {
   return {
     key: events.fraudAssessed.routingKey,
     contract: events.fraudAssessed,
-    payload: { orderId, occurredAt: '2026-11-23T12:00:00.000Z', score: 10, decision: 'approve', rules: [] },
+    payload: {
+      orderId: order,
+      occurredAt: '2026-11-23T12:00:00.000Z',
+      score: 10,
+      decision: 'approve',
+      rules: [],
+    },
     ctx: { logger: undefined, publishedBy },
   } as unknown as Delivery<OutcomeContract>;
 }
@@ -96,5 +102,64 @@ describe('outcomeEventHandler', () => {
         }),
       ]);
     }
+  });
+});
+
+/** A store applying windows: `answer` gives one result per update, or throws. */
+function windowStore(answer: (n: number) => Promise<readonly ApplyResult[]>) {
+  const windows: unknown[][] = [];
+  return {
+    windows,
+    apply: () => Promise.reject(new Error('a window is applied with applyAll')),
+    applyAll(updates: readonly unknown[]) {
+      windows.push([...updates]);
+      return answer(updates.length);
+    },
+  };
+}
+
+describe('outcomeWindowHandler', () => {
+  it('applies the accepted events of a window in one call and dead-letters only the refused one', async () => {
+    const statuses = windowStore(async (n) => Array.from({ length: n }, () => 'applied' as const));
+    const owners = ownership();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const fates = await outcomeWindowHandler(
+      statuses,
+      owners,
+    )([fraudAssessed('svc-fraud', a), fraudAssessed('svc-email'), fraudAssessed('svc-fraud', b)]);
+    expect(fates).toEqual([
+      { kind: 'ack' },
+      expect.objectContaining({ kind: 'dead-letter', reason: expect.stringContaining('only "svc-fraud"') }),
+      { kind: 'ack' },
+    ]);
+    expect(statuses.windows).toEqual([
+      [expect.objectContaining({ orderId: a }), expect.objectContaining({ orderId: b })],
+    ]);
+    expect(owners.refusals).toHaveLength(1);
+  });
+
+  it('acks events for unknown orders and unchanged ones like applied ones', async () => {
+    const statuses = windowStore(async () => ['unknown-order', 'unchanged']);
+    const fates = await outcomeWindowHandler(statuses)([fraudAssessed(), fraudAssessed()]);
+    expect(fates).toEqual([{ kind: 'ack' }, { kind: 'ack' }]);
+  });
+
+  it('holds every event of the window for a database outage', async () => {
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const fates = await outcomeWindowHandler(windowStore(() => Promise.reject(down)))([
+      fraudAssessed(),
+      fraudAssessed(),
+    ]);
+    expect(fates).toEqual([
+      { kind: 'unavailable', dependency: 'database', reason: 'connect ECONNREFUSED 127.0.0.1:5432' },
+      { kind: 'unavailable', dependency: 'database', reason: 'connect ECONNREFUSED 127.0.0.1:5432' },
+    ]);
+  });
+
+  it('throws any other failure, so the runner applies each event alone', async () => {
+    const bug = Object.assign(new Error('column "x" does not exist'), { code: '42703' });
+    await expect(
+      outcomeWindowHandler(windowStore(() => Promise.reject(bug)))([fraudAssessed()]),
+    ).rejects.toBe(bug);
   });
 });

@@ -4,10 +4,10 @@ import type { Delivery, Fate } from '@notify/messaging';
 import { isDatabaseOutage, serviceConsumer } from '@notify/service-kit';
 import type { ServiceConsumer } from '@notify/service-kit';
 import { applyOutcome } from './apply-outcome.js';
-import type { ChannelStatusStore, OutcomeApplied } from './apply-outcome.js';
+import type { ApplyResult, ChannelStatusStore, OutcomeApplied } from './apply-outcome.js';
 import { refusalOf } from './channel-owners.js';
 import type { EventOwnership } from './channel-owners.js';
-import { OUTCOME_CONTRACTS } from './outcome-events.js';
+import { channelUpdateOf, OUTCOME_CONTRACTS } from './outcome-events.js';
 import type { OutcomeContract, OutcomeDelivery } from './outcome-events.js';
 
 /**
@@ -24,15 +24,8 @@ export function outcomeEventHandler(
   ownership?: EventOwnership,
 ): (delivery: Delivery<OutcomeContract>) => Promise<Fate> {
   return async (delivery) => {
-    const refusal = ownership ? refusalOf(ownership.owners, delivery.key, delivery.ctx.publishedBy) : null;
-    if (ownership && refusal) {
-      ownership.refused(refusal);
-      delivery.ctx.logger?.warn(
-        { event: delivery.key, channel: refusal.channel, publishedBy: delivery.ctx.publishedBy ?? null },
-        `outcome event refused: ${refusal.message}`,
-      );
-      return Fates.deadLetter(refusal.message);
-    }
+    const refused = refuse(delivery, ownership);
+    if (refused) return refused;
     let applied: OutcomeApplied;
     try {
       applied = await applyOutcome(statuses, delivery as unknown as OutcomeDelivery);
@@ -40,17 +33,67 @@ export function outcomeEventHandler(
       if (isDatabaseOutage(err)) return Fates.unavailable('database', errorMessage(err));
       throw err;
     }
-    const { update, result } = applied;
-    if (result === 'unknown-order') {
-      delivery.ctx.logger?.warn(
-        { orderId: update.orderId, channel: update.channel, event: delivery.key },
-        'outcome event for an unknown order; dropped',
-      );
-    } else {
-      delivery.ctx.logger?.debug({ channel: update.channel, event: delivery.key, result }, 'outcome applied');
-    }
-    return Fates.ack();
+    return acked(delivery, applied);
   };
+}
+
+/**
+ * The same rules for a window of events: each refused one is dead-lettered with its
+ * reason, the others are applied in one transaction (`applyAll`) and acked. A database
+ * outage holds every event it caught; any other failure throws, and the runner then
+ * applies each event alone.
+ */
+export function outcomeWindowHandler(
+  statuses: ChannelStatusStore & Required<Pick<ChannelStatusStore, 'applyAll'>>,
+  ownership?: EventOwnership,
+): (deliveries: readonly Delivery<OutcomeContract>[]) => Promise<readonly Fate[]> {
+  return async (deliveries) => {
+    const fates: (Fate | undefined)[] = deliveries.map((d) => refuse(d, ownership));
+    const accepted = deliveries.filter((_, i) => fates[i] === undefined);
+    const updates = accepted.map((d) => channelUpdateOf(d as unknown as OutcomeDelivery));
+    let results: readonly ApplyResult[];
+    try {
+      results = await statuses.applyAll(updates);
+    } catch (err) {
+      if (!isDatabaseOutage(err)) throw err;
+      const held = Fates.unavailable('database', errorMessage(err));
+      return fates.map((f) => f ?? held);
+    }
+    let next = 0;
+    return fates.map((f, i) => {
+      if (f) return f;
+      const k = next++;
+      return acked(deliveries[i]!, { update: updates[k]!, result: results[k]! });
+    });
+  };
+}
+
+/** The dead-letter fate of an event whose publisher does not own its channel, or undefined. */
+function refuse(
+  delivery: Delivery<OutcomeContract>,
+  ownership: EventOwnership | undefined,
+): Fate | undefined {
+  if (!ownership) return undefined;
+  const refusal = refusalOf(ownership.owners, delivery.key, delivery.ctx.publishedBy);
+  if (!refusal) return undefined;
+  ownership.refused(refusal);
+  delivery.ctx.logger?.warn(
+    { event: delivery.key, channel: refusal.channel, publishedBy: delivery.ctx.publishedBy ?? null },
+    `outcome event refused: ${refusal.message}`,
+  );
+  return Fates.deadLetter(refusal.message);
+}
+
+function acked(delivery: Delivery<OutcomeContract>, { update, result }: OutcomeApplied): Fate {
+  if (result === 'unknown-order') {
+    delivery.ctx.logger?.warn(
+      { orderId: update.orderId, channel: update.channel, event: delivery.key },
+      'outcome event for an unknown order; dropped',
+    );
+  } else {
+    delivery.ctx.logger?.debug({ channel: update.channel, event: delivery.key, result }, 'outcome applied');
+  }
+  return Fates.ack();
 }
 
 /**
@@ -58,7 +101,7 @@ export function outcomeEventHandler(
  * `order.events`) into the channel states, each only from its channel's owner.
  */
 export function statusConsumer(
-  statuses: ChannelStatusStore,
+  statuses: ChannelStatusStore & Required<Pick<ChannelStatusStore, 'applyAll'>>,
   prefetch: number,
   ownership: EventOwnership,
 ): ServiceConsumer {
@@ -67,5 +110,6 @@ export function statusConsumer(
     contracts: OUTCOME_CONTRACTS,
     prefetch,
     handle: outcomeEventHandler(statuses, ownership),
+    window: { handle: outcomeWindowHandler(statuses, ownership) },
   });
 }

@@ -1,4 +1,13 @@
-import { CHANNELS, EXCHANGES, channelConsumers, fullTopology, orderEventsConsumer } from '@notify/contracts';
+import {
+  CHANNELS,
+  EXCHANGES,
+  PREFERENCE_CHANNELS,
+  channelConsumers,
+  fullTopology,
+  orderEventsConsumer,
+  preferenceConsumers,
+} from '@notify/contracts';
+import type { PreferenceChannel } from '@notify/contracts';
 import { describe, expect, it } from 'vitest';
 import { brokerGrants, channelOwners, eventRoutingKeysOf, exactNames } from './broker-users.js';
 import { buildDefinitions, policyDefinitionOf } from './definitions.js';
@@ -39,12 +48,20 @@ describe('broker grants', () => {
     expect(writers.map((g) => g.user)).toEqual(['order-api']);
   });
 
-  it("give each channel's service its own work queue, retry and dead-letter exchanges and order.events, nothing else", () => {
+  it("give each channel's service its own work queue (and preferences copy), their retry and dead-letter exchanges and order.events, nothing else", () => {
     for (const c of CHANNELS) {
       const t = channelConsumers[c];
-      expect(grant(c).read).toEqual([t.queue.name]);
+      const copy = (PREFERENCE_CHANNELS as readonly string[]).includes(c)
+        ? preferenceConsumers[c as PreferenceChannel]
+        : undefined;
+      expect(grant(c).read).toEqual([t.queue.name, ...(copy ? [copy.queue.name] : [])]);
       expect(new Set(grant(c).write)).toEqual(
-        new Set([t.retryExchange.name, t.deadLetterExchange.name, EXCHANGES.events.name]),
+        new Set([
+          t.retryExchange.name,
+          t.deadLetterExchange.name,
+          ...(copy ? [copy.retryExchange.name, copy.deadLetterExchange.name] : []),
+          EXCHANGES.events.name,
+        ]),
       );
       expect(grant(c).eventRoutingKeys).toEqual({ write: eventRoutingKeysOf(c), read: [] });
     }
@@ -64,6 +81,13 @@ describe('broker grants', () => {
     for (const c of CHANNELS) expect(api.read).not.toContain(channelConsumers[c].queue.name);
     expect(api.write).not.toContain(EXCHANGES.events.name);
     expect(api.eventRoutingKeys).toBeUndefined();
+  });
+
+  it('let only the order API write customer preferences, which reach the two copies and nothing else', () => {
+    const writers = brokerGrants().filter((g) => g.write.includes(EXCHANGES.preferences.name));
+    expect(writers.map((g) => g.user)).toEqual(['order-api']);
+    const bound = topology.bindings.filter((b) => b.exchange === EXCHANGES.preferences.name).map((b) => b.queue);
+    expect(bound.sort()).toEqual(['email.preferences', 'whatsapp.preferences']);
   });
 
   it('give the queue-depth user nothing but entry to the vhost', () => {

@@ -6,6 +6,7 @@ import {
   deliveryEvents,
   orderEventsConsumer,
   outcomeEvents,
+  preferenceConsumers,
 } from '@notify/contracts';
 import type { Channel } from '@notify/contracts';
 import type { ServiceName } from '../service-catalogue.js';
@@ -74,6 +75,8 @@ export function brokerUses(): BrokerUse[] {
       user: 'order-api',
       publishes: [
         { exchange: EXCHANGES.notification.name },
+        // Customer preferences, fanned out to the email and whatsapp services' copies.
+        { exchange: EXCHANGES.preferences.name },
         // Its status consumer's own retry and dead-letter paths.
         { exchange: orderEventsConsumer.retryExchange.name },
         { exchange: orderEventsConsumer.deadLetterExchange.name },
@@ -89,15 +92,22 @@ export function brokerUses(): BrokerUse[] {
         UNROUTABLE_QUEUE.name,
       ],
     },
-    ...CHANNELS.map((c): BrokerUse => ({
-      user: c,
-      publishes: [
-        { exchange: channelConsumers[c].retryExchange.name },
-        { exchange: channelConsumers[c].deadLetterExchange.name },
-        { exchange: EXCHANGES.events.name, routingKeys: eventRoutingKeysOf(c) },
-      ],
-      reads: [channelConsumers[c].queue.name],
-    })),
+    ...CHANNELS.map((c): BrokerUse => {
+      // The email and whatsapp services also consume their copy of customer preferences.
+      const copy = c === 'email' || c === 'whatsapp' ? preferenceConsumers[c] : undefined;
+      return {
+        user: c,
+        publishes: [
+          { exchange: channelConsumers[c].retryExchange.name },
+          { exchange: channelConsumers[c].deadLetterExchange.name },
+          ...(copy
+            ? [{ exchange: copy.retryExchange.name }, { exchange: copy.deadLetterExchange.name }]
+            : []),
+          { exchange: EXCHANGES.events.name, routingKeys: eventRoutingKeysOf(c) },
+        ],
+        reads: [channelConsumers[c].queue.name, ...(copy ? [copy.queue.name] : [])],
+      };
+    }),
     { user: QUEUE_DEPTH_USER, publishes: [], reads: [] },
   ];
 }

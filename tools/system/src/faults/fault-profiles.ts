@@ -1,6 +1,6 @@
 import type { ServiceEnv } from '../stack.js';
 
-export const SCENARIO_IDS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+export const SCENARIO_IDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 export interface FaultProfile {
@@ -23,6 +23,16 @@ export interface FaultProfile {
   readonly slowOrders: number;
   /** How long the killed cluster node stays down (scenario 8). */
   readonly nodeDownMs: number;
+  /**
+   * How much longer than the largest retry budget of the services it hits an outage of
+   * scenarios 10 and 11 lasts (the budget follows from RETRY_DELAYS_MS and
+   * RETRY_MAX_ATTEMPTS, so the short profile's shortened delays shorten these rows too).
+   */
+  readonly beyondBudgetMs: number;
+  /** How long the consumers are frozen so that every queue holds a backlog (scenario 10). */
+  readonly backlogMs: number;
+  /** How many times the dead letters are listed while orders flow (scenario 12). */
+  readonly deadLetterListings: number;
   readonly soakMs: number;
   readonly soakRate: number;
   /** How long every accepted order may take to reach all five effects after the load. */
@@ -44,7 +54,7 @@ const common = {
 export const PROFILES: Record<FaultProfile['name'], FaultProfile> = {
   short: {
     name: 'short',
-    scenarios: [1, 2, 3, 4, 5, 6, 7, 8],
+    scenarios: [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13],
     rate: 8,
     orders: 48,
     brokerDownMs: 4_000,
@@ -55,6 +65,9 @@ export const PROFILES: Record<FaultProfile['name'], FaultProfile> = {
     twilio429s: 60,
     slowOrders: 48,
     nodeDownMs: 6_000,
+    beyondBudgetMs: 10_000,
+    backlogMs: 3_000,
+    deadLetterListings: 100,
     soakMs: 0,
     soakRate: 0,
     settleTimeoutMs: 180_000,
@@ -77,7 +90,7 @@ export const PROFILES: Record<FaultProfile['name'], FaultProfile> = {
   },
   full: {
     name: 'full',
-    scenarios: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    scenarios: [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 9],
     rate: 15,
     orders: 600,
     brokerDownMs: 20_000,
@@ -88,6 +101,9 @@ export const PROFILES: Record<FaultProfile['name'], FaultProfile> = {
     twilio429s: 400,
     slowOrders: 200,
     nodeDownMs: 30_000,
+    beyondBudgetMs: 60_000,
+    backlogMs: 10_000,
+    deadLetterListings: 100,
     soakMs: 10 * 60_000,
     soakRate: 15,
     settleTimeoutMs: 20 * 60_000,

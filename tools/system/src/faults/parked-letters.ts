@@ -1,3 +1,4 @@
+import { UNROUTABLE_QUEUE } from '@notify/contracts';
 import type pg from 'pg';
 import { schemaOf } from '../services.js';
 import type { DeadLetter } from './raw-amqp.js';
@@ -35,4 +36,17 @@ export async function parkedUnroutable(pool: pg.Pool): Promise<number> {
     `SELECT count(*)::int AS n FROM ${schemaOf('order-api')}.parked_letters WHERE queue = 'notification.unroutable.queue'`,
   );
   return rows[0]?.n ?? 0;
+}
+
+/** Dead letters (not unroutable messages) the order API parked since `since`, oldest first. */
+export async function deadLetteredSince(
+  pool: pg.Pool,
+  since: Date,
+): Promise<{ queue: string; messageId: string; reason: string }[]> {
+  const { rows } = await pool.query<{ queue: string; message_id: string; reason: string }>(
+    `SELECT queue, message_id, reason FROM ${schemaOf('order-api')}.parked_letters
+     WHERE queue <> $2 AND parked_at >= $1 ORDER BY id`,
+    [since, UNROUTABLE_QUEUE.name],
+  );
+  return rows.map((r) => ({ queue: r.queue, messageId: r.message_id, reason: r.reason }));
 }

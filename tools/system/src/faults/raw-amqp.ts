@@ -114,6 +114,15 @@ export class RawAmqp {
     }
   }
 
+  /** Removes a binding, as an operator's mistake or a half-applied deployment would. */
+  async unbindQueue(b: { exchange: string; queue: string; routingKey: string }): Promise<void> {
+    await this.ch.unbindQueue(b.queue, b.exchange, b.routingKey);
+  }
+
+  async bindQueue(b: { exchange: string; queue: string; routingKey: string }): Promise<void> {
+    await this.ch.bindQueue(b.queue, b.exchange, b.routingKey);
+  }
+
   async close(): Promise<void> {
     await this.conn.close().catch(() => undefined);
   }

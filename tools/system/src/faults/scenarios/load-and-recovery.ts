@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_RETRY_POLICY } from '@notify/messaging';
+import type { ServiceName } from '@notify/contracts';
 import type { CrashWindow } from '../effect-audit.js';
 import type { FaultProfile } from '../fault-profiles.js';
 import { answerCounts, longestAcceptGap, startTraffic } from '../order-traffic.js';
+import { deadLetteredSince } from '../parked-letters.js';
 import type { PlacedOrder, TrafficOptions, TrafficRun } from '../order-traffic.js';
 import type { SystemUnderTest } from '../system-under-test.js';
 import { check } from './scenario.js';
@@ -100,4 +103,119 @@ export function sendBoundMs(profile: FaultProfile, effect: CrashWindow['effect']
   return effect === 'email'
     ? Number(env.SMTP_SEND_LEASE_MS ?? 120_000)
     : Number(env.TWILIO_REQUEST_TIMEOUT_MS ?? 15_000);
+}
+
+/** The retry delays the services run with: the profile's RETRY_DELAYS_MS, or the runner's default. */
+export function retryDelays(profile: FaultProfile): number[] {
+  const configured = profile.env.RETRY_DELAYS_MS;
+  if (configured) return configured.split(',').map(Number);
+  return [...DEFAULT_RETRY_POLICY.delaysMs];
+}
+
+/**
+ * How long a message that fails every attempt takes from its first attempt to its last
+ * (without jitter): the service's retry budget. An outage longer than this would
+ * dead-letter every message it caught if failing spent attempts.
+ */
+export function retryBudgetMs(profile: FaultProfile, service: ServiceName): number {
+  const env = { ...profile.env, ...profile.serviceEnv[service] };
+  const attempts = Number(env.RETRY_MAX_ATTEMPTS ?? DEFAULT_RETRY_POLICY.maxAttempts);
+  const delays = retryDelays(profile);
+  let total = 0;
+  for (let n = 1; n < attempts; n++) total += delays[Math.min(n, delays.length) - 1] ?? 0;
+  return total;
+}
+
+/** An outage that outlasts the largest retry budget of `services` by the profile's margin. */
+export function beyondRetryBudgetMs(profile: FaultProfile, services: readonly ServiceName[]): number {
+  return Math.max(...services.map((s) => retryBudgetMs(profile, s))) + profile.beyondBudgetMs;
+}
+
+/**
+ * The check an outage row closes with: no message was dead-lettered (parked by the order
+ * API, or still in a dead-letter queue) since the row started, except the row's own
+ * poison messages (`expected`). Every order's effects are counted besides; this says the
+ * outage spent no message's attempts.
+ */
+export async function nothingDeadLettered(
+  ctx: ScenarioContext,
+  since: number,
+  expected: ReadonlySet<string> = new Set(),
+): Promise<Check> {
+  const parked = (await deadLetteredSince(ctx.pool, new Date(since))).filter(
+    (l) => !expected.has(l.messageId),
+  );
+  const queues = await ctx.broker.queues().catch(() => undefined);
+  const waiting = (queues ?? []).filter((q) => q.name.endsWith('.dlq') && q.messages > 0);
+  const ok = queues !== undefined && parked.length === 0 && waiting.length === 0;
+  const detail = ok
+    ? 'none parked since the row started, every dead-letter queue empty'
+    : [
+        queues === undefined ? 'queues not readable' : '',
+        parked.length
+          ? `${parked.length} parked: ${parked
+              .slice(0, 5)
+              .map((l) => `${l.queue} ${l.reason}`)
+              .join(', ')}`
+          : '',
+        waiting.map((q) => `${q.name}:${q.messages}`).join(' '),
+      ]
+        .filter(Boolean)
+        .join('; ');
+  return check('nothing dead-lettered', ok, detail);
+}
+
+interface Readyz {
+  readonly reasons?: Record<string, string>;
+}
+
+/**
+ * Watches the services' /readyz while an outage lasts and remembers, per service, the
+ * first consumer reason it reported (e.g. `database unavailable: ...`). `stop` ends it.
+ */
+export function watchConsumerReasons(ctx: ScenarioContext, services: readonly ServiceName[]) {
+  const seen = new Map<ServiceName, string>();
+  let watching = true;
+  const loop = (async () => {
+    while (watching) {
+      await Promise.all(
+        services
+          .filter((s) => !seen.has(s))
+          .map(async (s) => {
+            try {
+              const r = await fetch(`${ctx.system.stack.get(s).url}/readyz`, {
+                signal: AbortSignal.timeout(2_000),
+              });
+              const reason = ((await r.json()) as Readyz).reasons?.consumer;
+              if (r.status === 503 && reason) seen.set(s, reason);
+            } catch {
+              // frozen, restarting or busy: asked again
+            }
+          }),
+      );
+      await sleep(500);
+    }
+  })();
+  return {
+    seen,
+    async stop(): Promise<Map<ServiceName, string>> {
+      watching = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+/** A check that every service in `services` reported its consumer paused for `dependency`. */
+export function pausedFor(
+  seen: ReadonlyMap<ServiceName, string>,
+  services: readonly ServiceName[],
+  dependency: (s: ServiceName) => string,
+): Check {
+  const wrong = services.filter((s) => !seen.get(s)?.startsWith(`${dependency(s)} unavailable`));
+  return check(
+    'consumption paused naming the dependency (/readyz not ready)',
+    wrong.length === 0,
+    services.map((s) => `${s}: ${(seen.get(s) ?? 'never reported').slice(0, 60)}`).join('; '),
+  );
 }

@@ -1,21 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { channelConsumers } from '@notify/contracts';
-import type { FaultProfile } from '../fault-profiles.js';
 import type { PlacedOrder } from '../order-traffic.js';
 import type { QueueDepth } from '../private-rabbitmq.js';
 import { RawAmqp } from '../raw-amqp.js';
-import { clientNote, traffic } from './load-and-recovery.js';
+import { clientNote, retryDelays, traffic } from './load-and-recovery.js';
 import { check } from './scenario.js';
 import type { Check, Scenario } from './scenario.js';
 
 const EMAIL_QUEUE = channelConsumers.email.queue.name;
 const WHATSAPP_QUEUE = channelConsumers.whatsapp.queue.name;
-
-function baseDelays(profile: FaultProfile): number[] {
-  const configured = profile.env.RETRY_DELAYS_MS;
-  if (configured) return configured.split(',').map(Number);
-  return [1_000, 5_000, 25_000, 120_000, 600_000];
-}
 
 export const slowProvider: Scenario = {
   id: 7,
@@ -65,7 +58,7 @@ export const slowProvider: Scenario = {
       sampling = false;
       await sampler;
       await raw.close();
-      const delays = baseDelays(profile);
+      const delays = retryDelays(profile);
       const byOrder = new Map<string, { attempt: number; delayMs: number }[]>();
       for (const e of tap.events) {
         const b = e.body as { orderId?: string; attempt?: number; delayMs?: number } | undefined;
