@@ -81,7 +81,7 @@ function readKeysFile(path: string): ApiKeyEntry[] {
 export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(
     {
-      ...commonSpecs({ defaultPort: SERVICE.port, database: 'notify' }),
+      ...commonSpecs({ defaultPort: SERVICE.port, defaultOpsPort: SERVICE.opsPort, database: 'notify' }),
       API_KEYS: apiKeyList({
         default: [],
         desc: 'Clients and their bearer keys, `name=key` (or a bare key) comma-separated; empty (with no API_KEYS_FILE) disables auth',
@@ -186,6 +186,10 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       TRUST_PROXY:
         'true trusts every X-Forwarded-For hop, so any client could choose its address; give the number of proxies or their CIDRs',
     });
+  }
+  // A stream's heartbeat is its only traffic: one slower than the idle timeout gets its socket closed.
+  if (config.HTTP_CONNECTION_TIMEOUT > 0 && config.SSE_HEARTBEAT_MS >= config.HTTP_CONNECTION_TIMEOUT) {
+    throw new ConfigError({ SSE_HEARTBEAT_MS: 'must be shorter than HTTP_CONNECTION_TIMEOUT' });
   }
   // An API that places orders and replays dead letters is never open by accident.
   if (config.NODE_ENV === 'production' && clients.length === 0 && !config.ALLOW_ANONYMOUS) {
