@@ -16,6 +16,12 @@ export interface ServiceEntry {
   /** Default HTTP port (API, health, metrics, webhooks); a deployment may override it with PORT. */
   readonly port: number;
   /**
+   * Default port of the operations listener (/healthz, /readyz, /metrics; OPS_PORT). The
+   * order API keeps it apart from its public port; a consumer service has one server,
+   * which is its operations listener, so it is `port`.
+   */
+  readonly opsPort: number;
+  /**
    * PostgreSQL schema (and role) of the service: its name with `-` as `_`, which is also
    * what a service uses when DATABASE_SCHEMA is unset.
    */
@@ -38,12 +44,16 @@ const PORTS: Readonly<Record<ServiceName, number>> = {
   fraud: 3005,
 };
 
+// The order API's operations listener, after the six public ports.
+const ORDER_API_OPS_PORT = 3006;
+
 function entry(name: ServiceName, workQueue: string | null, consumedQueue: string): ServiceEntry {
   return Object.freeze({
     name,
     package: `@notify/${name}`,
     dir: `services/${name}`,
     port: PORTS[name],
+    opsPort: name === 'order-api' ? ORDER_API_OPS_PORT : PORTS[name],
     schema: name.replace(/-/g, '_'),
     workQueue,
     consumedQueue,

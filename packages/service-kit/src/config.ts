@@ -83,6 +83,8 @@ export const NODE_ENVS = ['development', 'test', 'production'] as const;
  */
 export function commonSpecs(service: {
   defaultPort: number;
+  /** OPS_PORT's default; only a service with an API of its own listens on it (default: PORT's). */
+  defaultOpsPort?: number | undefined;
   database: string;
   defaultPrefetch?: number | undefined;
 }) {
@@ -95,7 +97,29 @@ export function commonSpecs(service: {
     }),
     DATABASE_SCHEMA: str({ default: '', desc: 'PostgreSQL schema of this service (default: its name)' }),
     PORT: listenPort({ default: service.defaultPort }),
-    HOST: str({ default: '0.0.0.0' }),
+    // Loopback unless a deployment says otherwise: a local run exposes nothing to the
+    // network, and containers set 0.0.0.0 so probes and peers reach them.
+    HOST: str({ default: '127.0.0.1', desc: 'Address the HTTP server binds (0.0.0.0 in containers)' }),
+    OPS_PORT: listenPort({
+      default: service.defaultOpsPort ?? service.defaultPort,
+      desc: 'Port of the operations listener (/healthz, /readyz, /metrics) of a service with its own API',
+    }),
+    OPS_HOST: str({
+      default: '127.0.0.1',
+      desc: 'Address the operations listener binds; 0.0.0.0 in containers, for probes and scrapers',
+    }),
+    HTTP_REQUEST_TIMEOUT: duration({
+      default: 30_000,
+      desc: 'Time a client has to send a whole request (headers and body); 408 after it',
+    }),
+    HTTP_CONNECTION_TIMEOUT: duration({
+      default: 60_000,
+      desc: 'A socket with no traffic either way for this long is closed (event streams send heartbeats)',
+    }),
+    HTTP_KEEP_ALIVE_TIMEOUT: duration({
+      default: 72_000,
+      desc: "An idle kept-alive connection is closed after this; above a load balancer's idle timeout",
+    }),
     LOG_LEVEL: str({
       choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       default: 'info',
@@ -128,6 +152,19 @@ const TOPOLOGY_MODES = ['declare', 'verify'] as const satisfies readonly Topolog
 export function topologyMode(c: { TOPOLOGY: string; NODE_ENV: string }): TopologyMode {
   if (c.TOPOLOGY === 'declare' || c.TOPOLOGY === 'verify') return c.TOPOLOGY;
   return c.NODE_ENV === 'production' ? 'verify' : 'declare';
+}
+
+/** Fastify's server timeouts from HTTP_*_TIMEOUT, the same for every listener of a service. */
+export function httpTimeouts(c: {
+  HTTP_REQUEST_TIMEOUT: number;
+  HTTP_CONNECTION_TIMEOUT: number;
+  HTTP_KEEP_ALIVE_TIMEOUT: number;
+}): { requestTimeout: number; connectionTimeout: number; keepAliveTimeout: number } {
+  return {
+    requestTimeout: c.HTTP_REQUEST_TIMEOUT,
+    connectionTimeout: c.HTTP_CONNECTION_TIMEOUT,
+    keepAliveTimeout: c.HTTP_KEEP_ALIVE_TIMEOUT,
+  };
 }
 
 /** The retry policy overrides an operator set through RETRY_MAX_ATTEMPTS / RETRY_DELAYS_MS. */

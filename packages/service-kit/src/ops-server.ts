@@ -86,8 +86,15 @@ export function createOpsServer(options: {
   readonly readiness: Readiness;
   readonly registry: Registry;
   readonly bodyLimit?: number;
+  /** Fastify's requestTimeout, connectionTimeout and keepAliveTimeout (httpTimeouts of config.ts). */
+  readonly timeouts?: {
+    readonly requestTimeout: number;
+    readonly connectionTimeout: number;
+    readonly keepAliveTimeout: number;
+  };
 }): FastifyInstance {
   const app = Fastify({
+    ...options.timeouts,
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 64 * 1024,

@@ -1,6 +1,6 @@
 import { channelConsumers, EXCHANGES, notifications, orderEventsConsumer } from '@notify/contracts';
 import type { Channel, ConsumerTopology, Contract } from '@notify/contracts';
-import { combineObservers, Consumer } from '@notify/messaging';
+import { combineObservers, Consumer, fateOfError } from '@notify/messaging';
 import type {
   Broker,
   ConsumerObserver,
@@ -133,6 +133,18 @@ export function serviceConsumer<C extends Contract>(spec: ConsumerSpec<C>): Serv
       };
     },
   };
+}
+
+/**
+ * A window's fates from each message's own settled result: a value goes through `fateOf`,
+ * a rejection counts as the per-message handler's throw would (a database outage pauses,
+ * anything else is retried or dead-lettered by its class).
+ */
+export function settledFates<T>(
+  results: readonly PromiseSettledResult<T>[],
+  fateOf: (value: T) => Fate,
+): Fate[] {
+  return results.map((r) => (r.status === 'fulfilled' ? fateOf(r.value) : fateOfError(asDependencyOutage(r.reason))));
 }
 
 export type ChannelContract<Ch extends Channel> = (typeof notifications)[Ch];

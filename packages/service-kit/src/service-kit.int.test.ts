@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { exampleMessages, notifications } from '@notify/contracts';
 import { Broker, Publisher } from '@notify/messaging';
@@ -7,7 +8,7 @@ import type { TestVhost } from '@notify/messaging/testing';
 import Fastify from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, str, url } from './config.js';
+import { ConfigError, httpTimeouts, loadConfig, str, url } from './config.js';
 import { createPool } from './db.js';
 import type { Pool } from './db.js';
 import { channelConsumer } from './service-consumer.js';
@@ -19,7 +20,7 @@ import type { TestDatabase } from './testing/index.js';
 let vh: TestVhost;
 let db: TestDatabase;
 const silent = pino({ level: 'silent' });
-const env = () => ({ AMQP_URL: vh.url, DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' });
+const env = () => ({ AMQP_URL: vh.url, DATABASE_URL: db.url, PORT: '0', OPS_PORT: '0' });
 beforeAll(async () => {
   [vh, db] = await Promise.all([createTestVhost('kit'), createTestDatabase('kit')]);
 });
@@ -163,40 +164,81 @@ describe('startService', () => {
     ]);
   });
 
-  it("serves the one readiness rule on the service's own app; a broker it only reports degrades it", async () => {
+  it("serves the readiness rule on a loopback operations listener apart from the service's own app; a broker it only reports degrades it", async () => {
     const service = await startService(
       {
         service: { name: 'kit-api', port: 0, schema: 'kit_api' },
         config: () => ({}),
         readiness: { reportOnly: ['broker'] },
-        setup: async ({ opsRoutes }) => {
+        setup: async () => {
           const app = Fastify();
-          // Stands for an API whose authentication lets through what is marked public.
-          app.addHook('onRequest', async (request, reply) => {
-            if ((request.routeOptions.config as { public?: boolean }).public !== true)
-              await reply.code(401).send();
-          });
           app.get('/orders', async () => []);
-          opsRoutes(app, { routeConfig: { public: true } });
           return { app };
         },
       },
-      // Nothing listens on the discard port: the broker never connects.
+      // Nothing listens on the discard port: the broker never connects. HOST and OPS_HOST
+      // are left to their defaults, which bind loopback only.
       { ...env(), AMQP_URL: 'amqp://guest:guest@127.0.0.1:9' },
       { logger: silent },
     );
     try {
-      expect((await fetch(`${service.url}/orders`)).status).toBe(401);
-      const ready = await fetch(`${service.url}/readyz`);
+      expect(service.ops).not.toBe(service.app);
+      expect(service.opsPort).not.toBe(service.port);
+      expect(service.ops.server.address()).toMatchObject({ address: '127.0.0.1', port: service.opsPort });
+      expect(service.app.server.address()).toMatchObject({ address: '127.0.0.1', port: service.port });
+      expect((await fetch(`${service.url}/orders`)).status).toBe(200);
+      for (const path of ['/healthz', '/readyz', '/metrics']) {
+        expect((await fetch(`${service.url}${path}`)).status, path).toBe(404);
+      }
+      const ready = await fetch(`${service.opsUrl}/readyz`);
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ status: 'degraded', checks: { broker: false, database: true } });
-      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${service.opsUrl}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${service.opsUrl}/metrics`)).text()).toContain('process_cpu');
+      expect((await fetch(`${service.opsUrl}/orders`)).status).toBe(404);
     } finally {
       await service.stop();
     }
   });
 
-  it('an app without the operations routes does not start, and leaves no connection open', async () => {
+  it('sets the HTTP timeouts of every listener from HTTP_*_TIMEOUT, and closes a connection that stays silent', async () => {
+    const service = await startService(
+      {
+        service: { name: 'kit-timeouts', port: 0, schema: 'kit_timeouts' },
+        config: () => ({}),
+        readiness: { reportOnly: ['broker'] },
+        // A service's own app takes its timeouts from the same variables (the order API does).
+        setup: async ({ common }) => ({ app: Fastify(httpTimeouts(common)) }),
+      },
+      {
+        ...env(),
+        AMQP_URL: 'amqp://guest:guest@127.0.0.1:9',
+        HTTP_REQUEST_TIMEOUT: '7s',
+        HTTP_CONNECTION_TIMEOUT: '300',
+        HTTP_KEEP_ALIVE_TIMEOUT: '4s',
+      },
+      { logger: silent },
+    );
+    try {
+      for (const server of [service.app.server, service.ops.server]) {
+        expect(server.requestTimeout).toBe(7_000);
+        expect(server.keepAliveTimeout).toBe(4_000);
+        expect(server.timeout).toBe(300);
+      }
+      // A client that connects and sends nothing is hung up on, not kept forever.
+      for (const port of [service.port, service.opsPort]) {
+        const socket = net.connect(port, '127.0.0.1');
+        await new Promise<void>((resolve, reject) => {
+          socket.once('close', () => resolve());
+          socket.once('error', reject);
+        });
+      }
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('an app that answers the operations routes itself does not start, and leaves no connection open', async () => {
     const opened: { pool?: Pool; broker?: Broker } = {};
     await expect(
       startService(
@@ -208,13 +250,15 @@ describe('startService', () => {
             Object.assign(opened, { pool, broker });
             await pool.query('SELECT 1');
             await broker.waitUntilConnected();
-            return { app: Fastify() };
+            const app = Fastify();
+            app.get('/readyz', async () => ({ status: 'ready' }));
+            return { app };
           },
         },
         env(),
         { logger: silent },
       ),
-    ).rejects.toThrow(/no GET \/healthz: mount infra.opsRoutes/);
+    ).rejects.toThrow(/answers GET \/readyz: the operations listener \(OPS_PORT\) serves it/);
     expect(opened.pool?.ended).toBe(true);
     expect(opened.broker?.state).toBe('closed');
     const admin = createPool({ url: db.url, schema: 'public', max: 1 });

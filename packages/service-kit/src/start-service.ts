@@ -3,13 +3,12 @@ import type { PausePolicy, RetryPolicy, TopologySpec } from '@notify/messaging';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { commonSpecs, loadConfig, retryFromEnv, topologyMode } from './config.js';
+import { commonSpecs, httpTimeouts, loadConfig, retryFromEnv, topologyMode } from './config.js';
 import { createPool, migrate, pingDatabase } from './db.js';
 import type { Pool } from './db.js';
 import { createLogger } from './logger.js';
 import { consumerMetrics, createRegistry } from './metrics.js';
-import { createOpsServer, OPS_PATHS, opsRoutes } from './ops-server.js';
-import type { OpsRoutes } from './ops-server.js';
+import { createOpsServer, OPS_PATHS } from './ops-server.js';
 import { Readiness } from './readiness.js';
 import type { ProbeResult, ReadinessChecks } from './readiness.js';
 import type { RunningConsumer, ServiceConsumer } from './service-consumer.js';
@@ -18,11 +17,16 @@ export type CommonConfig = ReturnType<typeof loadCommonConfig>;
 
 /** The variables every service reads (config.ts), with this service's defaults. */
 export function loadCommonConfig(
-  defaults: { readonly port: number; readonly prefetch?: number },
+  defaults: { readonly port: number; readonly opsPort?: number; readonly prefetch?: number },
   env: NodeJS.ProcessEnv = process.env,
 ) {
   return loadConfig(
-    commonSpecs({ defaultPort: defaults.port, database: 'notify', defaultPrefetch: defaults.prefetch }),
+    commonSpecs({
+      defaultPort: defaults.port,
+      defaultOpsPort: defaults.opsPort,
+      database: 'notify',
+      defaultPrefetch: defaults.prefetch,
+    }),
     env,
   );
 }
@@ -43,8 +47,10 @@ export interface ServiceParts {
   /** The queues it consumes (channelConsumer / serviceConsumer). */
   readonly consumers?: readonly ServiceConsumer[];
   /**
-   * The service's own HTTP app (the order API's). It must mount `infra.opsRoutes`
-   * before it is ready. Without one the root serves the operations routes itself.
+   * The service's own HTTP app (the order API's), listening on PORT/HOST. It must not
+   * answer the operations routes: the root serves them on a listener of their own
+   * (OPS_PORT/OPS_HOST), which the deployment does not expose. Without an app the
+   * root's server is the operations listener, on PORT/HOST.
    */
   readonly app?: FastifyInstance;
   /** Routes added to the root's own server (webhooks, diagnostics); not with `app`. */
@@ -70,8 +76,8 @@ export interface ServiceInfra<Cfg> {
   readonly broker: Broker;
   readonly publisher: Publisher;
   readonly registry: Registry;
-  /** Mounts /healthz, /readyz and /metrics on the service's own app (ServiceParts.app). */
-  readonly opsRoutes: OpsRoutes;
+  /** The readiness rule /readyz answers (for a console that shows it in-process). */
+  readonly readiness: Readiness;
   /** The HTTP port: the one bound once the server listens (PORT=0 picks one), PORT before. */
   port(): number;
 }
@@ -84,6 +90,8 @@ export interface ServiceInfra<Cfg> {
 export interface ServiceIdentity {
   readonly name: string;
   readonly port: number;
+  /** OPS_PORT's default, for a service with its own app (default: port). */
+  readonly opsPort?: number;
   readonly schema: string;
 }
 
@@ -128,14 +136,19 @@ export interface StartOptions {
 export interface RunningService<Cfg, Parts extends ServiceParts = ServiceParts> {
   readonly infra: ServiceInfra<Cfg>;
   readonly parts: Parts;
-  /** The HTTP server that listens: the service's app, or the root's own. */
+  /** The HTTP server that listens on PORT: the service's app, or the root's own. */
   readonly app: FastifyInstance;
+  /** The server answering /healthz, /readyz and /metrics: `app` when the service has none of its own. */
+  readonly ops: FastifyInstance;
   readonly consumers: readonly RunningConsumer[];
   readonly readiness: Readiness;
   /** The port actually bound (PORT=0 picks a free one). */
   readonly port: number;
   /** http://host:port of the server, with 127.0.0.1 for a wildcard host. */
   readonly url: string;
+  /** The operations listener's port and URL (the same as port and url without an app of its own). */
+  readonly opsPort: number;
+  readonly opsUrl: string;
   /** Messages being handled right now, over all consumers. */
   inFlight(): number;
   /** Resolves once the broker is connected and every consumer is attached to its queue. */
@@ -154,7 +167,8 @@ interface StopStep {
  *
  *   config -> logger -> migrations -> pools (work + one-connection health pool)
  *   -> broker -> publisher -> setup (the service's adapters and use cases)
- *   -> tasks -> HTTP server (with /healthz, /readyz, /metrics) -> consumers
+ *   -> tasks -> HTTP servers (/healthz, /readyz, /metrics on the operations listener;
+ *      a service with an API of its own serves it on a second listener) -> consumers
  *
  * and stops in exactly the reverse order: consumers drain their in-flight messages,
  * the HTTP server finishes its requests, tasks finish their work in hand, adapters
@@ -174,7 +188,11 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
 ): Promise<RunningService<Cfg, Parts>> {
   const { name } = def.service;
   const common = loadCommonConfig(
-    { port: def.service.port, ...(def.defaultPrefetch ? { prefetch: def.defaultPrefetch } : {}) },
+    {
+      port: def.service.port,
+      ...(def.service.opsPort !== undefined ? { opsPort: def.service.opsPort } : {}),
+      ...(def.defaultPrefetch ? { prefetch: def.defaultPrefetch } : {}),
+    },
     env,
   );
   const config = def.config(env, common);
@@ -263,7 +281,7 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
       broker,
       publisher,
       registry,
-      opsRoutes: (app, routeOptions) => opsRoutes({ readiness, registry }, app, routeOptions),
+      readiness,
       port: () => boundPort,
     };
 
@@ -292,12 +310,21 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
       await task.start();
     }
 
-    const app = parts.app ?? createOpsServer({ logger, readiness, registry });
+    const timeouts = httpTimeouts(common);
+    const ops = createOpsServer({ logger, readiness, registry, timeouts });
+    const app = parts.app ?? ops;
+    let opsPort: number;
+    if (app !== ops) {
+      // The operations listener first, so probes see the service start; closed last.
+      started.push({ name: 'ops http', run: () => ops.close() });
+      await ops.listen({ port: common.OPS_PORT, host: common.OPS_HOST });
+      opsPort = boundPortOf(ops, common.OPS_PORT);
+    }
     started.push({ name: 'http', run: () => app.close() });
     await completeHttpServer(app, parts);
     await app.listen({ port: common.PORT, host: common.HOST });
-    const address = app.server.address();
-    boundPort = typeof address === 'object' && address ? address.port : common.PORT;
+    boundPort = boundPortOf(app, common.PORT);
+    opsPort ??= boundPort;
 
     for (const consumer of consumers) {
       started.push({
@@ -306,17 +333,19 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
       });
       await consumer.start();
     }
-    logger.info({ port: boundPort, queues: consumers.map((c) => c.queue) }, `${name} started`);
+    logger.info({ port: boundPort, opsPort, queues: consumers.map((c) => c.queue) }, `${name} started`);
 
-    const host = common.HOST === '0.0.0.0' || common.HOST === '::' ? '127.0.0.1' : common.HOST;
     return {
       infra,
       parts,
       app,
+      ops,
       consumers,
       readiness,
       port: boundPort,
-      url: `http://${host}:${boundPort}`,
+      url: localUrl(common.HOST, boundPort),
+      opsPort,
+      opsUrl: app === ops ? localUrl(common.HOST, boundPort) : localUrl(common.OPS_HOST, opsPort),
       inFlight: () => consumers.reduce((n, c) => n + c.active, 0),
       async ready(timeoutMs = 30_000) {
         await broker.waitUntilConnected(timeoutMs);
@@ -351,16 +380,28 @@ async function topologyPresent(broker: Broker): Promise<ProbeResult> {
   return missing.length ? { ok: false, reason: `missing ${missing.join(', ')}` } : true;
 }
 
+function boundPortOf(app: FastifyInstance, configured: number): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : configured;
+}
+
+/** http://host:port with 127.0.0.1 for a wildcard host. */
+function localUrl(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
 async function completeHttpServer(app: FastifyInstance, parts: ServiceParts): Promise<void> {
   if (!parts.app) {
     await parts.routes?.(app);
     return;
   }
   if (parts.routes) throw new Error('a service with its own app adds its routes to it, not through routes');
-  // The readiness rule is the root's; an app without it would answer with another one.
+  // Operations routes on the public app would expose metrics and readiness details
+  // to every client, and tie probes to the API's own pool and rate limit.
   for (const url of OPS_PATHS) {
-    if (!app.hasRoute({ method: 'GET', url })) {
-      throw new Error(`the service's app has no GET ${url}: mount infra.opsRoutes on it`);
+    if (app.hasRoute({ method: 'GET', url })) {
+      throw new Error(`the service's app answers GET ${url}: the operations listener (OPS_PORT) serves it`);
     }
   }
 }

@@ -3,7 +3,7 @@ import type { LogisticMessage } from '@notify/contracts';
 import type { TraceMeta } from '@notify/service-kit';
 import { testDeliveryMeta } from '@notify/service-kit/testing';
 import { describe, expect, it } from 'vitest';
-import { createShipment } from './create-shipment.js';
+import { createShipment, createShipments } from './create-shipment.js';
 import type { Shipment, ShipmentRejection, ShipmentRepository } from './create-shipment.js';
 import { loadShippingRules } from './shipping-rules.js';
 import { isValidTrackingNumber } from './tracking-number.js';
@@ -19,15 +19,32 @@ function memoryPorts() {
     trace: string | undefined;
   }[] = [];
   let serial = 41n;
+  /** Calls of the window methods, to show a window costs one of each. */
+  const calls: string[] = [];
+  const create = (s: Shipment, { messageId }: { messageId: string }) => {
+    const existing = shipments.get(s.orderId);
+    if (existing) return { shipment: existing, created: false };
+    shipments.set(s.orderId, s);
+    inbox.push(messageId);
+    return { shipment: s, created: true };
+  };
+  let failCreateAll: Error | undefined;
   const repository: ShipmentRepository = {
     findByOrderId: async (id) => shipments.get(id),
+    findByOrderIds: async (ids) => {
+      calls.push('findByOrderIds');
+      return new Map(ids.flatMap((id) => (shipments.has(id) ? [[id, shipments.get(id)!] as const] : [])));
+    },
     nextTrackingSerial: async () => ++serial,
-    create: async (s, { messageId }) => {
-      const existing = shipments.get(s.orderId);
-      if (existing) return { shipment: existing, created: false };
-      shipments.set(s.orderId, s);
-      inbox.push(messageId);
-      return { shipment: s, created: true };
+    nextTrackingSerials: async (n) => {
+      calls.push('nextTrackingSerials');
+      return Array.from({ length: n }, () => ++serial);
+    },
+    create: async (s, inboxEntry) => create(s, inboxEntry),
+    createAll: async (items) => {
+      calls.push('createAll');
+      if (failCreateAll) throw failCreateAll;
+      return items.map((i) => create(i.shipment, i.inbox));
     },
     recordRejection: async (r) => {
       const stored = { ...r, rejectedAt: rejections.get(r.orderId)?.rejectedAt ?? r.rejectedAt };
@@ -35,15 +52,28 @@ function memoryPorts() {
       return stored;
     },
   };
+  let unconfirmed: string | undefined;
   const events = {
     shipmentCreated: async (s: Shipment, meta: TraceMeta) => {
+      if (meta.traceparent === unconfirmed) throw new Error('publish not confirmed');
       published.push({ type: 'created', payload: s, trace: meta.traceparent });
     },
     shipmentRejected: async (r: ShipmentRejection, meta: TraceMeta) => {
       published.push({ type: 'rejected', payload: r, trace: meta.traceparent });
     },
   };
-  return { repository, events, shipments, rejections, inbox, published };
+  return {
+    repository,
+    events,
+    shipments,
+    rejections,
+    inbox,
+    published,
+    calls,
+    failWindowWrite: (err: Error) => (failCreateAll = err),
+    /** The broker does not confirm the event published for this delivery's trace. */
+    unconfirm: (trace: string) => (unconfirmed = trace),
+  };
 }
 
 const rules = loadShippingRules();
@@ -138,5 +168,79 @@ describe('createShipment', () => {
     const outcome = await createShipment(msg, delivery('m1'), deps(ports));
     expect(outcome).toMatchObject({ kind: 'rejected', rejection: { code: 'overweight' } });
     expect(outcome.kind === 'rejected' && outcome.rejection.reason).toContain('32000 g');
+  });
+});
+
+describe('createShipments (a window)', () => {
+  const another = (orderId: string) => order({ orderId });
+  const ids = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+
+  it('ships a window with one read, one serial query and one write, each order with its own outcome', async () => {
+    const ports = memoryPorts();
+    await createShipment(another(ids[1]!), delivery('m0'), deps(ports));
+    const brazil = order({
+      orderId: '33333333-3333-4333-8333-333333333333',
+      shippingAddress: { ...exampleMessages.logistic.shippingAddress, country: 'BR' },
+    });
+    const results = await createShipments(
+      [
+        { message: another(ids[0]!), meta: delivery('m1') },
+        { message: another(ids[1]!), meta: delivery('m2') },
+        { message: brazil, meta: delivery('m3') },
+      ],
+      deps(ports),
+    );
+    expect(results.map((r) => r.status === 'fulfilled' && r.value.kind)).toEqual([
+      'created',
+      'duplicate',
+      'rejected',
+    ]);
+    expect(ports.calls).toEqual(['findByOrderIds', 'nextTrackingSerials', 'createAll']);
+    expect(ports.inbox).toEqual(['m0', 'm1']);
+    expect(ports.published.map((p) => [p.type, p.trace])).toEqual(
+      expect.arrayContaining([
+        ['created', 'trace-of-m1'],
+        ['created', 'trace-of-m2'],
+        ['rejected', 'trace-of-m3'],
+      ]),
+    );
+  });
+
+  it('ships two deliveries of one order in a window once', async () => {
+    const ports = memoryPorts();
+    const results = await createShipments(
+      [
+        { message: another(ids[0]!), meta: delivery('m1') },
+        { message: another(ids[0]!), meta: delivery('m2') },
+      ],
+      deps(ports),
+    );
+    expect(results.map((r) => r.status === 'fulfilled' && r.value.kind)).toEqual(['created', 'duplicate']);
+    expect(ports.shipments.size).toBe(1);
+  });
+
+  it('fails only the message whose event the broker did not confirm', async () => {
+    const ports = memoryPorts();
+    ports.unconfirm('trace-of-m2');
+    const results = await createShipments(
+      [
+        { message: another(ids[0]!), meta: delivery('m1') },
+        { message: another(ids[1]!), meta: delivery('m2') },
+      ],
+      deps(ports),
+    );
+    expect(results[0]).toMatchObject({ status: 'fulfilled', value: { kind: 'created' } });
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: new Error('publish not confirmed') });
+    // Its shipment is stored: its retry announces that one.
+    expect(ports.shipments.size).toBe(2);
+  });
+
+  it('rejects the whole window, announcing nothing, when the write fails', async () => {
+    const ports = memoryPorts();
+    ports.failWindowWrite(new Error('deadlock detected'));
+    await expect(
+      createShipments([{ message: another(ids[0]!), meta: delivery('m1') }], deps(ports)),
+    ).rejects.toThrow('deadlock detected');
+    expect(ports.published).toEqual([]);
   });
 });

@@ -172,6 +172,41 @@ describe('logistic service', () => {
     ).toEqual([{ code: 'unsupported-country', reason: 'we do not ship to BR' }]);
   });
 
+  it('a burst of orders settles together: each ships once, the unshippable one alone is dead-lettered', async () => {
+    const ids = Array.from({ length: 12 }, () => randomUUID());
+    const unshippable = ids[5]!;
+    const messages = ids.map((id) =>
+      id === unshippable
+        ? order(id, { shippingAddress: { ...exampleMessages.logistic.shippingAddress, country: 'BR' } })
+        : order(id),
+    );
+    // Published at once (and one order twice), so they reach the consumer in windows.
+    await Promise.all([...messages.map((m) => send(m)), send(messages[0]!, `${ids[0]}:logistic:resent`)]);
+    const shipped = ids.filter((id) => id !== unshippable);
+    for (const id of shipped) await eventsFor(id, 'shipment.created');
+    await eventsFor(ids[0]!, 'shipment.created', 2);
+    await eventsFor(unshippable, 'shipment.rejected');
+    await settled();
+    const { rows } = await sql.query<{ order_id: string; n: number }>(
+      'SELECT order_id::text, count(*)::int AS n FROM shipments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id',
+      [ids],
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.order_id, r.n]))).toEqual(
+      Object.fromEntries(shipped.map((id) => [id, 1])),
+    );
+    const inbox = await sql.query('SELECT count(*)::int AS n FROM inbox WHERE order_id = ANY($1::uuid[])', [
+      ids,
+    ]);
+    expect(inbox.rows).toEqual([{ n: shipped.length }]);
+    const dead = await waitFor(
+      async () =>
+        (await vh.take('logistic.dlq', 10)).find((m) => JSON.parse(m.payload).orderId === unshippable),
+      { what: 'dead letter' },
+    );
+    expect(dead.properties.headers?.[HEADERS.deathReason]).toBe('permanent-failure');
+    expect(await vh.queue('logistic.dlq')).toMatchObject({ messages: 0 });
+  });
+
   it('rejects an order over the weight limit with the weight and the limit in the reason', async () => {
     const orderId = randomUUID();
     await send(

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { channelConsumer, startService } from '@notify/service-kit';
+import { channelConsumer, settledFates, startService } from '@notify/service-kit';
 import type { RunningService, StartOptions } from '@notify/service-kit';
 import { AmqpShipmentEvents } from './adapters/amqp-shipment-events.js';
 import { PgShipmentRepository } from './adapters/pg-shipment-repository.js';
 import { loadLogisticConfig } from './config.js';
 import type { LogisticConfig } from './config.js';
-import { createShipment } from './create-shipment.js';
+import { createShipment, createShipments } from './create-shipment.js';
 import { shipmentFate } from './fate.js';
 
 export interface LogisticServiceOptions extends StartOptions {
@@ -44,6 +44,16 @@ export function startLogisticService(
           consumers: [
             channelConsumer('logistic', {
               handle: async ({ payload, ctx }) => shipmentFate(await createShipment(payload, ctx, deps)),
+              window: {
+                handle: async (deliveries) =>
+                  settledFates(
+                    await createShipments(
+                      deliveries.map((d) => ({ message: d.payload, meta: d.ctx })),
+                      deps,
+                    ),
+                    shipmentFate,
+                  ),
+              },
             }),
           ],
         };

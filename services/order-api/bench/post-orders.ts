@@ -163,6 +163,7 @@ async function main() {
     createTestDatabase('bench_order_api'),
   ]);
   const port = await freePort();
+  const opsPort = await freePort();
   const pool = createPool({ url: db.url, schema: 'order_api', max: 2 });
   let child: ChildProcess | undefined;
   try {
@@ -184,6 +185,7 @@ async function main() {
         AMQP_URL: vh.url,
         DATABASE_URL: db.url,
         PORT: String(port),
+        OPS_PORT: String(opsPort),
         HOST: '127.0.0.1',
         LOG_LEVEL,
         RATE_LIMIT_MAX: '0',
@@ -209,7 +211,7 @@ async function main() {
       exitedEarly,
       waitFor(
         async () => {
-          const r = await fetch(`${base}/readyz`);
+          const r = await fetch(`http://127.0.0.1:${opsPort}/readyz`);
           return r.ok && ((await r.json()) as { status: string }).status === 'ready';
         },
         { timeoutMs: 60_000, what: 'API ready' },

@@ -89,7 +89,14 @@ async function queueDepth(url: string): Promise<number> {
 
 async function main() {
   const [vh, db] = await Promise.all([createTestVhost('bench-status'), createTestDatabase('bench_status')]);
-  const env = { AMQP_URL: vh.url, DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', RATE_LIMIT_MAX: '0' };
+  const env = {
+    AMQP_URL: vh.url,
+    DATABASE_URL: db.url,
+    PORT: '0',
+    OPS_PORT: '0',
+    HOST: '127.0.0.1',
+    RATE_LIMIT_MAX: '0',
+  };
   const broker = await Broker.connect({ url: vh.url, connectionName: 'bench', topology: fullTopology() });
   const publisher = new Publisher(broker, { timeoutMs: 30_000 });
   try {
@@ -142,7 +149,7 @@ async function main() {
     const consumerApi = await startOrderApi({ ...env, RELAY_ENABLED: 'false' }, { logger: silent });
     await waitFor(
       async () => {
-        const text = (await consumerApi.app.inject({ url: '/metrics' })).body;
+        const text = (await consumerApi.ops.inject({ url: '/metrics' })).body;
         const m = /messages_processed_total\{[^}]*outcome="ack"[^}]*\} (\d+)/.exec(text);
         return Number(m?.[1] ?? 0) >= total ? true : undefined;
       },

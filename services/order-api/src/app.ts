@@ -4,8 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { asyncApiDocument } from '@notify/contracts';
-import { OPS_PATHS } from '@notify/service-kit';
-import type { OpsRoutes, Pool } from '@notify/service-kit';
+import type { Pool } from '@notify/service-kit';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { Logger } from 'pino';
@@ -18,7 +17,6 @@ import type { ApiClient } from './http/api-clients.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
 import type { ApiInstance } from './http/api-instance.js';
 import { acceptJsonOnly } from './http/json-body-parser.js';
-import { refuseOtherMethods } from './http/method-not-allowed.js';
 import { HttpProblem, problemFor, sendProblem, statusTitle } from './http/problem.js';
 import type { ApiMetrics } from './metrics.js';
 import { deadLetterRoutes } from './routes/dead-letter-routes.js';
@@ -42,6 +40,12 @@ export interface AppOptions {
   readonly trustProxy: boolean | number | readonly string[];
 
   readonly streams: OrderStreamOptions;
+  /** Fastify's requestTimeout, connectionTimeout and keepAliveTimeout (service-kit's httpTimeouts). */
+  readonly timeouts?: {
+    readonly requestTimeout: number;
+    readonly connectionTimeout: number;
+    readonly keepAliveTimeout: number;
+  };
   /** The broker's virtual host, named in the AsyncAPI document's bindings (default `/`). */
   readonly vhost?: string;
 }
@@ -56,8 +60,6 @@ export interface AppDeps {
   readonly publisher: Pick<Publisher, 'publishRaw'>;
   readonly logger: Logger;
   readonly metrics: ApiMetrics;
-  /** /healthz, /readyz and /metrics as every service answers them (service-kit's ops server). */
-  readonly opsRoutes: OpsRoutes;
   readonly options: AppOptions;
   /** The operator console under /console (src/console); absent in tests that do not need it. */
   readonly console?: ConsoleSetup;
@@ -81,6 +83,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   const { options } = deps;
   const app = Fastify({
+    ...options.timeouts,
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // Requests are counted and timed in metrics; per-request log lines would cost more than they tell.
     logController: new LogController({ disableRequestLogging: true }),
@@ -172,7 +175,6 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
       tags: [
         { name: 'orders', description: 'Orders and their notifications' },
         { name: 'dead letters', description: 'Dead-lettered messages and their replay' },
-        { name: 'operations', description: 'Health, readiness and metrics' },
       ],
       ...(options.clients.length
         ? {
@@ -213,9 +215,6 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
     publisher: deps.publisher,
     statuses: new StatusRepository(deps.pool),
   });
-  // Open to probes and scrapers: no API key, no rate limit.
-  deps.opsRoutes(app, { routeConfig: { public: true, rateLimit: false } });
-  for (const url of OPS_PATHS) refuseOtherMethods(app, url, ['GET']);
   if (deps.console) await app.register(consoleRoutes, deps.console);
 
   await app.ready();

@@ -33,6 +33,7 @@ beforeAll(async () => {
   api = await startOrderApi(
     {
       PORT: '0',
+      OPS_PORT: '0',
       HOST: '127.0.0.1',
       RATE_LIMIT_MAX: '0',
       AMQP_URL: vh.url,

@@ -12,6 +12,21 @@ describe('loadOrderApiConfig', () => {
     expect(c.BODY_LIMIT_BYTES).toBe(65_536);
   });
 
+  it('keeps operations on loopback port 3006 by default, and refuses a stream heartbeat slower than the idle timeout', () => {
+    expect(loadOrderApiConfig({})).toMatchObject({
+      OPS_PORT: 3006,
+      OPS_HOST: '127.0.0.1',
+      HOST: '127.0.0.1',
+    });
+    expect(loadOrderApiConfig({})).toMatchObject({
+      HTTP_REQUEST_TIMEOUT: 30_000,
+      HTTP_CONNECTION_TIMEOUT: 60_000,
+    });
+    expect(() =>
+      loadOrderApiConfig({ SSE_HEARTBEAT_MS: '60000', HTTP_CONNECTION_TIMEOUT: '1 minute' }),
+    ).toThrow(/SSE_HEARTBEAT_MS must be shorter than HTTP_CONNECTION_TIMEOUT/);
+  });
+
   it('reads keys and windows in their written forms', () => {
     const c = loadOrderApiConfig({
       API_KEYS: ' key-one-0123456789abcdef , key-two-0123456789abcdef,',
@@ -31,6 +46,14 @@ describe('loadOrderApiConfig', () => {
       RETENTION_INTERVAL: 600_000,
       RETENTION_ENABLED: true,
     });
+  });
+
+  it('caps the dead-letter park at 100,000 letters by default, and refuses a cap that keeps nothing', () => {
+    expect(loadOrderApiConfig({}).PARKED_LETTERS_MAX).toBe(100_000);
+    expect(loadOrderApiConfig({ PARKED_LETTERS_MAX: '500' }).PARKED_LETTERS_MAX).toBe(500);
+    for (const bad of ['0', '-1', '2.5']) {
+      expect(() => loadOrderApiConfig({ PARKED_LETTERS_MAX: bad }), bad).toThrow(/PARKED_LETTERS_MAX/);
+    }
   });
 
   it('names each bad variable without echoing its value', () => {

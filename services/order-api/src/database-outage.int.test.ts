@@ -67,20 +67,20 @@ describe('when the database is unavailable', () => {
       expect(res.json()).toMatchObject({ type: PROBLEM_TYPES.storageUnavailable, status: 503 });
       expect(res.body).not.toMatch(/accepting connections|pg|postgres|stack/i);
 
-      const ready = await api.app.inject({ url: '/readyz' });
+      const ready = await api.ops.inject({ url: '/readyz' });
       expect(ready.statusCode).toBe(503);
       expect(ready.json()).toEqual({
         status: 'not ready',
         checks: { database: false, broker: true, consumer: true },
       });
-      expect((await api.app.inject({ url: '/healthz' })).statusCode).toBe(200);
+      expect((await api.ops.inject({ url: '/healthz' })).statusCode).toBe(200);
       // A scrape still answers; the outbox gauges keep their last values.
-      expect((await api.app.inject({ url: '/metrics' })).statusCode).toBe(200);
+      expect((await api.ops.inject({ url: '/metrics' })).statusCode).toBe(200);
     } finally {
       await bringDatabaseBack();
     }
 
-    await waitFor(async () => (await api.app.inject({ url: '/readyz' })).statusCode === 200, {
+    await waitFor(async () => (await api.ops.inject({ url: '/readyz' })).statusCode === 200, {
       what: 'ready again',
     });
     // The LISTEN session was terminated too; it must come back for new orders to be

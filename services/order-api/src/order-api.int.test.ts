@@ -119,10 +119,51 @@ describe('GET /orders/:id', () => {
 });
 
 describe('operations', () => {
+  it('answers /healthz, /readyz and /metrics only on the operations listener, bound to loopback', async () => {
+    expect(api.opsPort).not.toBe(api.port);
+    expect(api.ops.server.address()).toMatchObject({ address: '127.0.0.1' });
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      expect((await fetch(`${api.url}${path}`)).status, path).toBe(404);
+      expect((await fetch(`${api.opsUrl}${path}`)).status, path).toBe(200);
+    }
+    // The public API is not on the operations listener either.
+    expect((await fetch(`${api.opsUrl}/orders/7b7c8d3e-1f2a-4b5c-8d9e-0f1a2b3c4d5e`)).status).toBe(404);
+  });
+
+  it('a flood of /readyz holds one database connection of its own while every order is still taken', async () => {
+    const healthSessions = async () => {
+      const { rows } = await api.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'order-api-health'`,
+      );
+      return rows[0]?.n ?? -1;
+    };
+    const sessionCounts: number[] = [];
+    const probes = Array.from({ length: 150 }, () => fetch(`${api.opsUrl}/readyz`).then((r) => r.status));
+    const orders = Array.from({ length: 20 }, () =>
+      fetch(`${api.url}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(validOrder()),
+      }).then((r) => r.status),
+    );
+    const sampling = (async () => {
+      for (let i = 0; i < 5; i++) sessionCounts.push(await healthSessions());
+    })();
+    const [probeStatuses, orderStatuses] = await Promise.all([
+      Promise.all(probes),
+      Promise.all(orders),
+      sampling,
+    ]);
+    expect(new Set(orderStatuses)).toEqual(new Set([201]));
+    expect(new Set(probeStatuses)).toEqual(new Set([200]));
+    expect(Math.max(...sessionCounts)).toBeLessThanOrEqual(1);
+  });
+
   it('reports health, readiness with every dependency, and metrics', async () => {
-    expect((await api.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    expect((await api.ops.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
     const ready = await waitFor(async () => {
-      const r = await api.app.inject({ url: '/readyz' });
+      const r = await api.ops.inject({ url: '/readyz' });
       return r.json().status === 'ready' ? r : null;
     });
     expect(ready.statusCode).toBe(200);
@@ -134,7 +175,7 @@ describe('operations', () => {
     await waitFor(async () => (await rowCounts(api.pool)).outbox > 0 && api.relay?.stats.published, {
       what: 'a published row',
     });
-    const metrics = (await api.app.inject({ url: '/metrics' })).body;
+    const metrics = (await api.ops.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(/http_requests_total\{[^}]*route="\/orders"[^}]*method="POST"[^}]*status="201"/);
     expect(metrics).toMatch(/http_request_duration_seconds_bucket\{/);
     expect(metrics).toMatch(/orders_created_total\{[^}]*\} [1-9]/);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { orderEventsConsumer, SERVICE_CATALOGUE } from '@notify/contracts';
 import type { Broker } from '@notify/messaging';
-import { RetentionSweeper, startService } from '@notify/service-kit';
+import { httpTimeouts, RetentionSweeper, startService } from '@notify/service-kit';
 import type {
   Logger,
   Pool,
@@ -11,6 +11,7 @@ import type {
   ServiceTask,
   StartOptions,
 } from '@notify/service-kit';
+import type { FastifyInstance } from 'fastify';
 import { StatusRepository } from './adapters/status-repository.js';
 import { PreferenceRepository } from './adapters/preference-repository.js';
 import { buildApp } from './app.js';
@@ -58,7 +59,7 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
   broker: (config) => ({ topology: publisherTopology(), publishTimeoutMs: config.PUBLISH_TIMEOUT_MS }),
   // With the broker away, orders are still stored and published from the outbox later.
   readiness: { reportOnly: ['broker', 'consumer'] },
-  async setup({ config, schema, pool, broker, publisher, registry, logger, opsRoutes }) {
+  async setup({ config, common, schema, pool, broker, publisher, registry, logger, readiness }) {
     const outbox = new OutboxStore(pool);
     const metrics = createApiMetrics(registry, outbox, logger);
     const relay = config.RELAY_ENABLED
@@ -96,7 +97,7 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
         })
       : null;
     const statuses = new StatusRepository(pool);
-    const letters = new ParkedLetters(pool);
+    const letters = new ParkedLetters(pool, config.PARKED_LETTERS_MAX);
     const parkMetrics = createParkMetrics(registry, letters, logger);
 
     const preferences = new PreferenceRepository(pool);
@@ -114,8 +115,9 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
       publisher,
       logger,
       metrics,
-      opsRoutes,
       console: await setupConsole({
+        // Asked in-process: the operations listener is another port, maybe not reachable from here.
+        self: { readiness: () => readiness.report(), metrics: () => registry.metrics() },
         config: config.console,
         amqpUrl: config.AMQP_URL,
         pool,
@@ -135,6 +137,7 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
         rateLimitWindowMs: config.RATE_LIMIT_WINDOW,
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         trustProxy: config.TRUST_PROXY,
+        timeouts: httpTimeouts(common),
         vhost: amqpVhost(config.AMQP_URL),
       },
     });
@@ -172,6 +175,8 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
 export interface RunningOrderApi {
   readonly config: OrderApiConfig;
   readonly app: ApiInstance;
+  /** The operations listener: /healthz, /readyz, /metrics (OPS_PORT, not the public port). */
+  readonly ops: FastifyInstance;
   readonly pool: Pool;
   readonly broker: Broker;
   readonly relay: OutboxRelay | null;
@@ -181,6 +186,8 @@ export interface RunningOrderApi {
   /** The port actually bound (PORT=0 picks a free one). */
   readonly port: number;
   readonly url: string;
+  readonly opsPort: number;
+  readonly opsUrl: string;
   /** Stops taking requests, finishes those in flight and the relay's current batch, then closes. */
   stop(): Promise<void>;
 }
@@ -194,6 +201,7 @@ export async function startOrderApi(
   return {
     config: infra.config,
     app: parts.app,
+    ops: running.ops,
     pool: infra.pool,
     broker: infra.broker,
     relay: parts.relay,
@@ -201,6 +209,8 @@ export async function startOrderApi(
     logger: infra.logger,
     port: running.port,
     url: running.url,
+    opsPort: running.opsPort,
+    opsUrl: running.opsUrl,
     stop: () => running.stop(),
   };
 }

@@ -80,7 +80,7 @@ async function emit<C extends Contract>(contract: C, payload: Payload<C>): Promi
 
 /** Outcome events the API's consumer has settled so far (from its own metrics). */
 async function eventsSettled(): Promise<number> {
-  const text = (await api.app.inject({ url: '/metrics' })).body;
+  const text = (await api.ops.inject({ url: '/metrics' })).body;
   const m = /messages_processed_total\{[^}]*queue="order-api\.events"[^}]*outcome="ack"[^}]*\} (\d+)/.exec(
     text,
   );
@@ -88,7 +88,7 @@ async function eventsSettled(): Promise<number> {
 }
 
 async function openStreams(): Promise<number> {
-  const text = (await api.app.inject({ url: '/metrics' })).body;
+  const text = (await api.ops.inject({ url: '/metrics' })).body;
   return Number(/^order_event_streams\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? -1);
 }
 

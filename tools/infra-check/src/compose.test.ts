@@ -101,12 +101,18 @@ describe('infra/compose.yaml', () => {
   it.each(SERVICES)('runs $name from the shared Dockerfile with every variable it requires', (s) => {
     const c = service(s.name);
     expect(c.build?.dockerfile).toBe('infra/docker/Dockerfile');
-    expect(c.build?.args).toEqual({ PACKAGE: s.package, APP_DIR: s.dir, PORT: String(s.port) });
+    expect(c.build?.args).toEqual({
+      PACKAGE: s.package,
+      APP_DIR: s.dir,
+      PORT: String(s.port),
+      ...(s.opsPort !== s.port ? { OPS_PORT: String(s.opsPort) } : {}),
+    });
     const vars = environment(c);
     for (const required of ['AMQP_URL', 'DATABASE_URL', 'PORT', ...s.requiredInProduction]) {
       expect(vars[required], `${s.name}: ${required}`).toBeTruthy();
     }
     expect(vars.PORT).toBe(String(s.port));
+    if (s.opsPort !== s.port) expect(vars.OPS_PORT).toBe(String(s.opsPort));
     const amqp = new URL(vars.AMQP_URL as string);
     expect([amqp.username, amqp.hostname, amqp.pathname]).toEqual([s.name, 'rabbitmq', `/${VHOST}`]);
     const db = new URL(vars.DATABASE_URL as string);

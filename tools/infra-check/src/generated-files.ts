@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as prettier from 'prettier';
 import { stringify } from 'yaml';
-import { baseKustomization, queueDepthAuthentication, serviceManifests } from './k8s/base-manifests.js';
+import {
+  baseKustomization,
+  networkPolicies,
+  queueDepthAuthentication,
+  serviceManifests,
+} from './k8s/base-manifests.js';
 import type { K8sObject } from './k8s/base-manifests.js';
 import {
   DEVELOPMENT_ADMIN,
@@ -59,6 +64,7 @@ export async function generatedFiles(): Promise<GeneratedFile[]> {
       path: 'infra/k8s/base/keda-trigger-authentication.yaml',
       text: yamlDocuments([queueDepthAuthentication()]),
     },
+    { path: 'infra/k8s/base/network-policies.yaml', text: yamlDocuments(networkPolicies()) },
     ...SERVICES.map((s) => ({
       path: `infra/k8s/base/${s.name}.yaml`,
       text: yamlDocuments(serviceManifests(s) satisfies K8sObject[]),

@@ -96,7 +96,12 @@ function build(s: DeployedService, aroundRun: ReturnType<typeof firstBuildAlone>
     dockerfile: repoPath('infra/docker/Dockerfile'),
     context: REPO_ROOT,
     workDir: path.join(work, s.name),
-    buildArgs: { PACKAGE: s.package, APP_DIR: s.dir, PORT: String(s.port) },
+    buildArgs: {
+      PACKAGE: s.package,
+      APP_DIR: s.dir,
+      PORT: String(s.port),
+      ...(s.opsPort !== s.port ? { OPS_PORT: String(s.opsPort) } : {}),
+    },
     env: {
       PATH: `${path.dirname(node24)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       HOME: process.env.HOME ?? '/root',
@@ -214,6 +219,19 @@ function listeningPort(output: string): number | undefined {
   return undefined;
 }
 
+/** The operations port the service logged when it started (OPS_PORT=0 picks one). */
+function opsListeningPort(output: string): number | undefined {
+  for (const line of output.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { opsPort?: unknown };
+      if (typeof entry.opsPort === 'number' && entry.opsPort > 0) return entry.opsPort;
+    } catch {
+      // Not a log line of the service's logger.
+    }
+  }
+  return undefined;
+}
+
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(
     () => true,
@@ -317,6 +335,8 @@ describe.each(CHECKED)('the $name image', (s: DeployedService) => {
       DATABASE_URL: db.url(s.schema),
       PORT: '0',
       HOST: '127.0.0.1',
+      OPS_PORT: '0',
+      OPS_HOST: '127.0.0.1',
       PATH: `${path.dirname(node24)}:/usr/bin:/bin`,
     };
     expect(env.NODE_ENV).toBe('production');
@@ -345,15 +365,21 @@ describe.each(CHECKED)('the $name image', (s: DeployedService) => {
       what: `${s.name} to listen`,
     });
     expect(port, run.output()).toBeGreaterThan(0);
+    // The order API answers /readyz on its operations listener, a consumer on its one port.
+    const opsPort = opsListeningPort(run.output()) ?? port;
     await waitFor(
       async () =>
-        (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) })).status ===
+        (await fetch(`http://127.0.0.1:${opsPort}/readyz`, { signal: AbortSignal.timeout(2_000) })).status ===
         200,
       { timeoutMs: 120_000, what: `${s.name} /readyz` },
     );
     const ready = Date.now();
 
-    const healthcheck = start(image, { ...env, PORT: String(port) }, image.healthcheck ?? ['false']);
+    const healthcheck = start(
+      image,
+      { ...env, PORT: String(port), OPS_PORT: String(opsPort) },
+      image.healthcheck ?? ['false'],
+    );
     expect(await healthcheck.exited).toBe(0);
 
     run.child.kill('SIGTERM');

@@ -31,6 +31,33 @@ function find(objects: K8sObject[], kind: string, name: string): Obj {
   return o as Obj;
 }
 
+interface IngressRule {
+  from?: unknown[];
+  to?: unknown[];
+  ports: { port: number; protocol: string }[];
+}
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values: string[] }[];
+}
+
+/** The NetworkPolicies whose pod selector picks pods with these labels (In and NotIn only). */
+function policiesSelecting(objects: K8sObject[], labels: Record<string, string>): Obj[] {
+  const matches = (sel: LabelSelector) =>
+    Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+    (sel.matchExpressions ?? []).every((e) => {
+      const value = labels[e.key];
+      if (e.operator === 'In') return value !== undefined && e.values.includes(value);
+      if (e.operator === 'NotIn') return value === undefined || !e.values.includes(value);
+      throw new Error(`selector operator ${e.operator} not checked here`);
+    });
+  return objects
+    .filter((o) => o.kind === 'NetworkPolicy')
+    .map((o) => o as Obj)
+    .filter((p) => matches(p.spec.podSelector as LabelSelector));
+}
+
 const decode = (o: Obj, key: string) => Buffer.from(o.data?.[key] ?? '', 'base64').toString('utf8');
 
 describe('rendering with kubectl kustomize', () => {
@@ -93,12 +120,75 @@ describe.each(['production', 'rabbitmq-cluster'])('the %s overlay', (overlay) =>
       return { config: find(objects(), 'ConfigMap', cm), secret: find(objects(), 'Secret', secret) };
     };
 
-    it('probes liveness on /healthz and readiness on /readyz at the port it listens on', () => {
+    it('probes liveness on /healthz and readiness on /readyz, and is scraped, on its operations port', () => {
       const c = container();
-      expect(c.ports).toEqual([{ name: 'http', containerPort: s.port, protocol: 'TCP' }]);
-      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
-      expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-      expect(c.startupProbe.httpGet.path).toBe('/healthz');
+      const apart = s.opsPort !== s.port;
+      expect(c.ports).toEqual([
+        { name: 'http', containerPort: s.port, protocol: 'TCP' },
+        ...(apart ? [{ name: 'ops', containerPort: s.opsPort, protocol: 'TCP' }] : []),
+      ]);
+      const ops = apart ? 'ops' : 'http';
+      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: ops });
+      expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: ops });
+      expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: ops });
+      expect(deployment().spec.template.metadata.annotations['prometheus.io/port']).toBe(String(s.opsPort));
+      if (apart) {
+        // Bound to every interface for the kubelet and the scraper; the NetworkPolicy decides who gets in.
+        expect(envSources().config.data).toMatchObject({ OPS_PORT: String(s.opsPort), OPS_HOST: '0.0.0.0' });
+      }
+    });
+
+    it('is denied every connection by default; let in on its public port, its operations port only from the namespace and monitoring', () => {
+      const labels = deployment().spec.template.metadata.labels as Record<string, string>;
+      const policies = policiesSelecting(objects(), labels);
+      const deny = policies.find((p) => !p.spec.ingress && !p.spec.egress);
+      expect(deny?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      const rules = policies.flatMap((p) => (p.spec.ingress ?? []) as IngressRule[]);
+      const open = rules.filter((r) => !r.from).flatMap((r) => r.ports.map((p) => p.port));
+      const inside = rules.filter((r) => r.from).flatMap((r) => r.ports.map((p) => p.port));
+      // The API's public port, and WhatsApp's for Twilio's status callbacks, are reached from outside.
+      expect(open).toEqual(s.kind === 'api' || s.name === 'whatsapp' ? [s.port] : []);
+      if (s.opsPort !== s.port || open.length === 0) {
+        expect(inside).toEqual([s.opsPort]);
+        for (const r of rules.filter((x) => x.from)) {
+          expect(r.from).toEqual([
+            { podSelector: {} },
+            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+          ]);
+        }
+      }
+    });
+
+    it('may connect out only to DNS, the broker, PostgreSQL, OTLP and what it needs itself', () => {
+      const labels = deployment().spec.template.metadata.labels as Record<string, string>;
+      const rules = policiesSelecting(objects(), labels).flatMap(
+        (p) => (p.spec.egress ?? []) as IngressRule[],
+      );
+      const anywhere = rules
+        .filter((r) => !r.to)
+        .flatMap((r) => r.ports.map((p) => `${p.protocol}/${p.port}`))
+        .sort();
+      const own: Record<string, number[]> = {
+        'order-api': [6379, 15672, 15671],
+        email: [25, 465, 587],
+        whatsapp: [443],
+      };
+      const expected = [
+        'UDP/53',
+        ...[53, 5672, 5671, 5432, 4317, 4318, ...(own[s.name] ?? [])].map((p) => `TCP/${p}`),
+      ].sort();
+      expect(anywhere).toEqual(expected);
+      const inNamespace = rules.filter((r) => r.to);
+      if (s.kind === 'api') {
+        // The console reads the consumers' operations ports.
+        expect(inNamespace.flatMap((r) => r.ports.map((p) => p.port)).sort()).toEqual(
+          SERVICES.filter((c) => c.kind === 'consumer')
+            .map((c) => c.opsPort)
+            .sort(),
+        );
+      } else {
+        expect(inNamespace).toEqual([]);
+      }
     });
 
     it('asks for and is limited in CPU and memory', () => {

@@ -95,7 +95,7 @@ async function queueDepth(ch: amqplib.Channel, queue: string): Promise<number> {
 }
 
 async function processed(stack: Stack, channel: Channel): Promise<number> {
-  const r = await fetch(`${stack.get(channel).url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  const r = await fetch(`${stack.get(channel).opsUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
   const text = await r.text();
   const count = (outcome: string) =>
     counterValue(text, 'messages_processed_total', { queue: channel, outcome });

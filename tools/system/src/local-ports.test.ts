@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localServicePorts } from './local-ports.js';
+import { localOpsPort, localServicePorts } from './local-ports.js';
 import { PreflightError } from './preflight.js';
 
 describe("the local run's ports", () => {
@@ -23,6 +23,11 @@ describe("the local run's ports", () => {
       payment: 4104,
       fraud: 4105,
     });
+  });
+
+  it("put the order API's operations port after the six, moved with them", () => {
+    expect(localOpsPort({})).toBe(3006);
+    expect(localOpsPort({ PORT_BASE: '4100' })).toBe(4106);
   });
 
   it.each(['abc', '80', '4100.5', '65535', '-1'])('refuse PORT_BASE=%s and name the variable', (value) => {

@@ -3,7 +3,7 @@ import type { ServiceName } from '@notify/contracts';
 import { PreflightError } from './preflight.js';
 
 const FIRST = SERVICE_CATALOGUE['order-api'].port;
-const SPAN = Math.max(...SERVICE_LIST.map((s) => s.port)) - FIRST;
+const SPAN = Math.max(...SERVICE_LIST.flatMap((s) => [s.port, s.opsPort])) - FIRST;
 
 /**
  * The services' ports for `npm start` and `npm run demo`: the catalogue's (the order API
@@ -19,4 +19,9 @@ export function localServicePorts(env: NodeJS.ProcessEnv = process.env): Record<
     ServiceName,
     number
   >;
+}
+
+/** The order API's operations port in the same layout (3006, or PORT_BASE + 6). */
+export function localOpsPort(env: NodeJS.ProcessEnv = process.env): number {
+  return localServicePorts(env)['order-api'] + SERVICE_CATALOGUE['order-api'].opsPort - FIRST;
 }

@@ -10,6 +10,8 @@ import type { ServiceName } from '@notify/contracts';
 export interface ServiceProcessOptions {
   readonly name: ServiceName;
   readonly port: number;
+  /** The operations listener's port (OPS_PORT) of a service that has one apart from `port`. */
+  readonly opsPort?: number;
   readonly env: Readonly<Record<string, string>>;
   /** Receives every output line of the process. */
   readonly onLine?: (line: string) => void;
@@ -58,6 +60,11 @@ export class ServiceProcess {
     return `http://127.0.0.1:${this.options.port}`;
   }
 
+  /** Where the service answers /healthz, /readyz and /metrics. */
+  get opsUrl(): string {
+    return `http://127.0.0.1:${this.options.opsPort ?? this.options.port}`;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -82,7 +89,12 @@ export class ServiceProcess {
       ['--import', TELEMETRY_PRELOAD, '--import', EXIT_WITH_PARENT_PRELOAD, entry],
       {
         cwd: serviceDir(this.options.name),
-        env: { ...process.env, ...this.options.env, PORT: String(this.options.port) },
+        env: {
+          ...process.env,
+          ...this.options.env,
+          PORT: String(this.options.port),
+          ...(this.options.opsPort !== undefined ? { OPS_PORT: String(this.options.opsPort) } : {}),
+        },
         // stdin stays an open pipe that the service watches (see the preload).
         stdio: ['pipe', 'pipe', 'pipe'],
         // A process group of its own: a Ctrl-C in the terminal must reach only the
@@ -129,7 +141,7 @@ export class ServiceProcess {
       if (exited || !child || child !== this.child) {
         throw new Error(`${this.name} exited before it was ready:\n${this.tail().join('\n')}`);
       }
-      const readiness = await probeReadiness(this.url);
+      const readiness = await probeReadiness(this.opsUrl);
       if (readiness.ready) return readiness;
       const now = Date.now();
       if (now > deadline)

@@ -1,5 +1,6 @@
 import type { ReadinessEvent } from './readiness.js';
 import { ServiceProcess } from './service-process.js';
+import { freePorts } from './tcp-ports.js';
 import { SERVICE_LIST } from '@notify/contracts';
 import type { ServiceName } from '@notify/contracts';
 import type { MailCatcher } from '@notify/mail-catcher';
@@ -48,6 +49,11 @@ export interface StackOptions extends StandInUrls {
   /** Which services to run (default: all six). */
   readonly services?: readonly ServiceName[];
   readonly ports?: Partial<Record<ServiceName, number>>;
+  /**
+   * Operations ports of the services that have one apart from their public port (the
+   * order API). Default: the catalogue's, or a free one when `ports` moved the others.
+   */
+  readonly opsPorts?: Partial<Record<ServiceName, number>>;
   /** Added to every service's environment. */
   readonly env?: Readonly<Record<string, string>>;
   /** Added to one service's environment (wins over everything else). */
@@ -102,18 +108,24 @@ export interface Stack {
 export async function startStack(options: StackOptions, readyTimeoutMs = 180_000): Promise<Stack> {
   const names = options.services ?? SERVICE_LIST.map((s) => s.name);
   const processes = new Map<ServiceName, ServiceProcess>();
-  // The order API's console reads each service's /readyz and /metrics on the port it got.
+  // The order API's console reads each service's /readyz and /metrics on the port it got
+  // (a consumer service's one port is its operations listener).
   const opsUrls = SERVICE_LIST.filter((s) => s.name !== 'order-api' && names.includes(s.name))
     .map((s) => `${s.name}=http://127.0.0.1:${options.ports?.[s.name] ?? s.port}`)
     .join(',');
   for (const s of SERVICE_LIST) {
     if (!names.includes(s.name)) continue;
     const port = options.ports?.[s.name] ?? s.port;
+    const opsPort =
+      s.opsPort === s.port
+        ? undefined
+        : (options.opsPorts?.[s.name] ?? (options.ports ? (await freePorts(1))[0] : s.opsPort));
     processes.set(
       s.name,
       new ServiceProcess({
         name: s.name,
         port,
+        ...(opsPort !== undefined ? { opsPort } : {}),
         env: {
           ...(s.name === 'order-api' && opsUrls ? { CONSOLE_SERVICE_URLS: opsUrls } : {}),
           ...environmentFor(s.name, port, options),

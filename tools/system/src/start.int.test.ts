@@ -23,8 +23,8 @@ interface RunningSupervisor {
   /** Every line it printed so far (its own and, as JSON, the services'). */
   readonly lines: string[];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Each service's URL and pid, from its readiness line. */
-  readonly services: Map<ServiceName, { url: string; pid: number }>;
+  /** Each service's URL, operations URL and pid, from its readiness line. */
+  readonly services: Map<ServiceName, { url: string; opsUrl: string; pid: number }>;
   /** Runs `action` as soon as a line starting with `prefix` is read, within the same turn. */
   onLine(prefix: string, action: () => void): void;
 }
@@ -83,7 +83,8 @@ describe('npm start, the supervisor', () => {
       ...process.env,
       AMQP_URL: vhost.url,
       DATABASE_URL: database.url,
-      PORT_BASE: String(await freePortRange(SERVICE_NAMES.length)),
+      // The six public ports and the order API's operations port after them.
+      PORT_BASE: String(await freePortRange(SERVICE_NAMES.length + 1)),
       MAIL_CATCHER_SMTP_PORT: '0',
       MAIL_CATCHER_HTTP_PORT: '0',
       WHATSAPP_SANDBOX_PORT: '0',
@@ -99,7 +100,7 @@ describe('npm start, the supervisor', () => {
       delete env[name];
     const child = spawn(process.execPath, [START], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
-    const services = new Map<ServiceName, { url: string; pid: number }>();
+    const services = new Map<ServiceName, { url: string; opsUrl: string; pid: number }>();
     const watchers: { prefix: string; action: () => void }[] = [];
     const onLine = (line: string) => {
       lines.push(line);
@@ -108,8 +109,16 @@ describe('npm start, the supervisor', () => {
         watchers.splice(watchers.indexOf(w), 1);
         w.action();
       }
-      const ready = /^(\S+)\s+ready after [\d.]+ s \((http:\/\/\S+), pid (\d+)\)/.exec(line);
-      if (ready) services.set(ready[1] as ServiceName, { url: ready[2]!, pid: Number(ready[3]) });
+      const ready =
+        /^(\S+)\s+ready after [\d.]+ s \((http:\/\/[^\s,]+)(?:, operations (http:\/\/[^\s,]+))?, pid (\d+)\)/.exec(
+          line,
+        );
+      if (ready)
+        services.set(ready[1] as ServiceName, {
+          url: ready[2]!,
+          opsUrl: ready[3] ?? ready[2]!,
+          pid: Number(ready[4]),
+        });
     };
     createInterface({ input: child.stdout! }).on('line', onLine);
     createInterface({ input: child.stderr! }).on('line', onLine);
@@ -140,7 +149,7 @@ describe('npm start, the supervisor', () => {
     expect([...services.keys()].sort()).toEqual([...SERVICE_NAMES].sort());
     for (const name of SERVICE_NAMES) {
       expect(lines.filter((l) => l.startsWith(`${name} `) && l.includes(' ready after '))).toHaveLength(1);
-      const r = await fetch(`${services.get(name)!.url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+      const r = await fetch(`${services.get(name)!.opsUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
       const metrics = await r.text();
       expect(counterValue(metrics, 'nodejs_version_info', { version: process.version }), name).toBe(1);
     }

@@ -39,6 +39,19 @@ function toShipment(r: ShipmentRow): Shipment {
   };
 }
 
+/**
+ * Shipments by order id, also under the spelling the caller used: PostgreSQL answers a
+ * uuid in lower case, a message may carry it in upper case.
+ */
+function byOrderId(shipments: readonly Shipment[], asAsked: readonly string[]): Map<string, Shipment> {
+  const map = new Map(shipments.map((s) => [s.orderId.toLowerCase(), s]));
+  for (const id of asAsked) {
+    const s = map.get(id.toLowerCase());
+    if (s) map.set(id, s);
+  }
+  return map;
+}
+
 export class PgShipmentRepository implements ShipmentRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -48,6 +61,84 @@ export class PgShipmentRepository implements ShipmentRepository {
       [orderId],
     );
     return rows[0] && toShipment(rows[0]);
+  }
+
+  async findByOrderIds(orderIds: readonly string[]): Promise<ReadonlyMap<string, Shipment>> {
+    const { rows } = await this.pool.query<ShipmentRow>(
+      `SELECT ${COLUMNS} FROM shipments WHERE order_id = ANY($1::uuid[])`,
+      [orderIds],
+    );
+    return byOrderId(rows.map(toShipment), orderIds);
+  }
+
+  async nextTrackingSerials(count: number): Promise<readonly bigint[]> {
+    const { rows } = await this.pool.query<{ serial: string }>(
+      `SELECT nextval('tracking_serial')::text AS serial FROM generate_series(1, $1)`,
+      [count],
+    );
+    return rows.map((r) => BigInt(r.serial));
+  }
+
+  async createAll(
+    items: readonly { shipment: Shipment; inbox: { messageId: string } }[],
+  ): Promise<readonly { shipment: Shipment; created: boolean }[]> {
+    if (items.length === 0) return [];
+    return withTransaction(this.pool, async (client) => {
+      const col = <T>(f: (s: Shipment) => T) => items.map((i) => f(i.shipment));
+      // ON CONFLICT DO NOTHING also skips a second row of one order within this statement.
+      const inserted = await client.query<ShipmentRow>(
+        `INSERT INTO shipments (id, order_id, carrier_id, carrier_name, service_level, zone, destination_country,
+           total_weight_grams, tracking_number, estimated_delivery, created_at)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+           $8::int[], $9::text[], $10::date[], $11::timestamptz[])
+         ON CONFLICT (order_id) DO NOTHING
+         RETURNING ${COLUMNS}`,
+        [
+          col((s) => s.id),
+          col((s) => s.orderId),
+          col((s) => s.carrierId),
+          col((s) => s.carrierName),
+          col((s) => s.serviceLevel),
+          col((s) => s.zone),
+          col((s) => s.destinationCountry),
+          col((s) => s.totalWeightGrams),
+          col((s) => s.trackingNumber),
+          col((s) => s.estimatedDelivery),
+          col((s) => s.createdAt),
+        ],
+      );
+      const createdIds = new Set(inserted.rows.map((r) => r.id));
+      const lost = items.filter((i) => !createdIds.has(i.shipment.id)).map((i) => i.shipment.orderId);
+      // Orders another delivery shipped first keep that shipment.
+      const winners =
+        lost.length === 0
+          ? new Map<string, Shipment>()
+          : byOrderId(
+              (
+                await client.query<ShipmentRow>(
+                  `SELECT ${COLUMNS} FROM shipments WHERE order_id = ANY($1::uuid[])`,
+                  [lost],
+                )
+              ).rows.map(toShipment),
+              lost,
+            );
+      const mine = items.filter((i) => createdIds.has(i.shipment.id));
+      if (mine.length > 0) {
+        await client.query(
+          `INSERT INTO inbox (message_id, order_id)
+           SELECT * FROM unnest($1::text[], $2::uuid[])
+           ON CONFLICT (message_id) DO NOTHING`,
+          [mine.map((i) => i.inbox.messageId), mine.map((i) => i.shipment.orderId)],
+        );
+      }
+      const createdRows = new Map(inserted.rows.map((r) => [r.id, toShipment(r)]));
+      return items.map((i) => {
+        const mineStored = createdRows.get(i.shipment.id);
+        return mineStored
+          ? { shipment: mineStored, created: true }
+          : { shipment: winners.get(i.shipment.orderId)!, created: false };
+      });
+    });
   }
 
   async nextTrackingSerial(): Promise<bigint> {

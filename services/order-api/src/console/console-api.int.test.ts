@@ -431,6 +431,7 @@ describe('the order API without the console page', () => {
     const off = await startOrderApi(
       {
         PORT: '0',
+        OPS_PORT: '0',
         HOST: '127.0.0.1',
         AMQP_URL: vh2.url,
         DATABASE_URL: db2.url,

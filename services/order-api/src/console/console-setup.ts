@@ -24,6 +24,8 @@ export interface ConsoleSetup {
   readonly queues: QueueProbe;
   /** The consumer services' operations endpoints (the API's own are asked in-process). */
   readonly serviceOps: Readonly<Record<Channel, ServiceOps>>;
+  /** The API's own readiness and metrics, read in-process (they are not on the public port). */
+  readonly self: ServiceOps;
   readonly management: BrokerManagement;
   /** The parked dead letters, counted per queue for the System view. */
   readonly parked: Pick<ParkedLetters, 'counts'>;
@@ -39,6 +41,7 @@ export async function setupConsole(options: {
   changes: Pick<OrderChanges, 'watchAll'>;
   heartbeatMs: number;
   logger: Logger;
+  self: ServiceOps;
 }): Promise<ConsoleSetup> {
   const { config } = options;
   const assets = await loadConsoleAssets(config.assetsDir ?? defaultAssetsDir());
@@ -65,5 +68,6 @@ export async function setupConsole(options: {
     parked: new ParkedLetters(options.pool),
     maxStreams: config.maxStreams,
     heartbeatMs: options.heartbeatMs,
+    self: options.self,
   };
 }

@@ -49,6 +49,7 @@ beforeAll(async () => {
   api = await startOrderApi(
     {
       PORT: '0',
+      OPS_PORT: '0',
       HOST: '127.0.0.1',
       RATE_LIMIT_MAX: '0',
       OUTBOX_POLL_INTERVAL_MS: '1000',
@@ -224,7 +225,7 @@ describe('the dead-letter park', () => {
         expect.objectContaining({ messageId: `${orderId}:fraud`, routingKey: 'fraud', reason: 'unroutable' }),
       ]);
       expect(await vh.queue(UNROUTABLE_QUEUE.name)).toMatchObject({ messages: 0 });
-      const metrics = (await api.app.inject({ url: '/metrics' })).body;
+      const metrics = (await api.ops.inject({ url: '/metrics' })).body;
       expect(metrics).toMatch(/^unroutable_messages_total\{[^}]*routing_key="fraud"[^}]*\} 1$/m);
       expect(metrics).toMatch(/^parked_letters\{[^}]*queue="notification\.unroutable\.queue"[^}]*\} 1$/m);
       expect(logLines).toContainEqual(

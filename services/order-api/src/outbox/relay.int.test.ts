@@ -79,7 +79,7 @@ describe('outbox relay', () => {
     await clearAll(api.pool);
 
     const first = await postOrder(api);
-    const ready = await api.app.inject({ url: '/readyz' });
+    const ready = await api.ops.inject({ url: '/readyz' });
     expect(ready.statusCode).toBe(200);
     // The status consumer cannot attach without the broker either; both are only reported.
     expect(ready.json()).toEqual({

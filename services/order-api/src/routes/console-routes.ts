@@ -5,8 +5,6 @@ import type { ConsoleSetup } from '../console/console-setup.js';
 import { OrderListQuery, OrderPageView, SystemView } from '../console/console-schemas.js';
 import { requireOperator } from '../console/operator-access.js';
 import { decodeCursor } from '../console/order-summaries.js';
-import { toReadinessReport } from '../console/service-ops.js';
-import type { ServiceOps } from '../console/service-ops.js';
 import { SystemStatusReader } from '../console/system-status.js';
 import type { ApiInstance } from '../http/api-instance.js';
 import { refuseOtherMethods } from '../http/method-not-allowed.js';
@@ -56,19 +54,9 @@ export async function consoleRoutes(app: ApiInstance, setup: ConsoleSetup): Prom
   registerPage(app, setup);
 
   const operator = { preHandler: async (request: FastifyRequest) => requireOperator(request) };
-  // The API's own readiness and metrics are asked in-process, as a scraper would ask them.
-  const self: ServiceOps = {
-    async readiness() {
-      const r = await app.inject({ url: '/readyz' });
-      return toReadinessReport(r.statusCode, r.json());
-    },
-    async metrics() {
-      return (await app.inject({ url: '/metrics' })).body;
-    },
-  };
   const system = new SystemStatusReader({
     queues: setup.queues,
-    ops: { 'order-api': self, ...setup.serviceOps },
+    ops: { 'order-api': setup.self, ...setup.serviceOps },
     management: setup.management,
     parked: setup.parked,
   });

@@ -91,7 +91,7 @@ async function getOrder(id: string): Promise<OrderViewBody> {
 }
 
 async function refused(reason: string): Promise<number> {
-  const text = (await api.app.inject({ url: '/metrics' })).body;
+  const text = (await api.ops.inject({ url: '/metrics' })).body;
   const line = text
     .split('\n')
     .find(

@@ -8,7 +8,14 @@ export const silent = pino({ level: 'silent' });
 /** Starts the whole API in-process against a test database and vhost. */
 export function startTestApi(env: Record<string, string>): Promise<RunningOrderApi> {
   return startOrderApi(
-    { PORT: '0', HOST: '127.0.0.1', OUTBOX_POLL_INTERVAL_MS: '1000', RATE_LIMIT_MAX: '0', ...env },
+    {
+      PORT: '0',
+      OPS_PORT: '0',
+      HOST: '127.0.0.1',
+      OUTBOX_POLL_INTERVAL_MS: '1000',
+      RATE_LIMIT_MAX: '0',
+      ...env,
+    },
     { logger: silent },
   );
 }

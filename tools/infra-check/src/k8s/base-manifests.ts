@@ -49,9 +49,22 @@ const RESOURCES = {
   consumer: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
 } as const;
 
+/**
+ * The container port answering /healthz, /readyz and /metrics: the API's operations
+ * listener (`ops`, OPS_PORT, kept out of its Service), a consumer's one port otherwise.
+ */
+export const opsPortName = (s: DeployedService) => (s.opsPort === s.port ? 'http' : 'ops');
+
+function containerPorts(s: DeployedService) {
+  return [
+    { name: 'http', containerPort: s.port, protocol: 'TCP' },
+    ...(s.opsPort === s.port ? [] : [{ name: 'ops', containerPort: s.opsPort, protocol: 'TCP' }]),
+  ];
+}
+
 function deployment(s: DeployedService): K8sObject {
   const probe = (path: string, extra: Record<string, number>) => ({
-    httpGet: { path, port: 'http' },
+    httpGet: { path, port: opsPortName(s) },
     timeoutSeconds: 2,
     ...extra,
   });
@@ -69,7 +82,7 @@ function deployment(s: DeployedService): K8sObject {
           labels: labels(s),
           annotations: {
             'prometheus.io/scrape': 'true',
-            'prometheus.io/port': String(s.port),
+            'prometheus.io/port': String(s.opsPort),
             'prometheus.io/path': '/metrics',
           },
         },
@@ -88,7 +101,7 @@ function deployment(s: DeployedService): K8sObject {
               name: s.name,
               image: `notify/${s.name}`,
               imagePullPolicy: 'IfNotPresent',
-              ports: [{ name: 'http', containerPort: s.port, protocol: 'TCP' }],
+              ports: containerPorts(s),
               envFrom: [{ configMapRef: { name: configMapName(s) } }, { secretRef: { name: secretName(s) } }],
               resources: RESOURCES[s.kind],
               // Migrations run before the port opens; give them time before liveness counts.
@@ -211,6 +224,9 @@ export function baseConfig(s: DeployedService): Record<string, string> {
     NODE_ENV: 'production',
     HOST: '0.0.0.0',
     PORT: String(s.port),
+    // Probes come from the kubelet and scrapes from the monitoring namespace, so the
+    // operations listener binds every interface; the NetworkPolicies decide who gets in.
+    ...(s.opsPort === s.port ? {} : { OPS_HOST: '0.0.0.0', OPS_PORT: String(s.opsPort) }),
     LOG_LEVEL: 'info',
     DATABASE_SCHEMA: s.schema,
     SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
@@ -225,10 +241,105 @@ export function baseKustomization(): Record<string, unknown> {
   return {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
-    resources: ['keda-trigger-authentication.yaml', ...SERVICES.map((s) => `${s.name}.yaml`)],
+    resources: [
+      'keda-trigger-authentication.yaml',
+      'network-policies.yaml',
+      ...SERVICES.map((s) => `${s.name}.yaml`),
+    ],
     configMapGenerator: SERVICES.map((s) => ({
       name: configMapName(s),
       literals: Object.entries(baseConfig(s)).map(([k, v]) => `${k}=${v}`),
     })),
   };
+}
+
+/** The namespace Prometheus runs in; it may scrape every operations port. */
+export const MONITORING_NAMESPACE = 'monitoring';
+
+type PolicyPort = { readonly port: number; readonly protocol: 'TCP' | 'UDP' };
+const tcp = (...ports: number[]): PolicyPort[] => ports.map((port) => ({ port, protocol: 'TCP' }));
+
+/**
+ * What each workload may reach, by port: the broker and PostgreSQL may live outside the
+ * cluster (managed services), so egress is limited by port rather than by address.
+ */
+export const EGRESS = {
+  dns: [{ port: 53, protocol: 'UDP' }, ...tcp(53)] as PolicyPort[],
+  amqp: tcp(5672, 5671),
+  postgres: tcp(5432),
+  redis: tcp(6379),
+  /** OTLP to a collector, when tracing is switched on (gRPC and HTTP). */
+  otlp: tcp(4317, 4318),
+  /** The console's view of the broker (management API, plain and TLS). */
+  brokerManagement: tcp(15672, 15671),
+  smtp: tcp(25, 465, 587),
+  https: tcp(443),
+} as const;
+
+/** The egress ports a service needs beyond DNS, the broker, PostgreSQL and OTLP. */
+export function providerEgress(s: DeployedService): PolicyPort[] {
+  if (s.kind === 'api') return [...EGRESS.redis, ...EGRESS.brokerManagement];
+  if (s.name === 'email') return [...EGRESS.smtp];
+  if (s.name === 'whatsapp') return [...EGRESS.https];
+  return [];
+}
+
+const WORKLOADS = {
+  matchLabels: { 'app.kubernetes.io/part-of': 'notify' },
+  matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['api', 'consumer'] }],
+};
+
+const policyMeta = (name: string) => ({ name, labels: { 'app.kubernetes.io/part-of': 'notify' } });
+
+/**
+ * Default deny for the six workloads (not for anything else an overlay runs in the
+ * namespace, such as the RabbitMQ cluster), then one policy per workload with what it needs:
+ * the API's public port from anywhere (its Ingress or load balancer), WhatsApp's port from
+ * anywhere too (Twilio's status callbacks), every operations port from the namespace (the
+ * console reads them) and from the monitoring namespace; egress to DNS, the broker,
+ * PostgreSQL, OTLP, and the service's own providers. The console also reads the consumers'
+ * operations ports. Kubelet probes are not subject to NetworkPolicy.
+ */
+export function networkPolicies(): K8sObject[] {
+  const deny: K8sObject = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: policyMeta('default-deny'),
+    spec: { podSelector: WORKLOADS, policyTypes: ['Ingress', 'Egress'] },
+  };
+  const fromInside = [
+    { podSelector: {} },
+    { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': MONITORING_NAMESPACE } } },
+  ];
+  const consumers = SERVICES.filter((s) => s.kind === 'consumer');
+  return [
+    deny,
+    ...SERVICES.map((s): K8sObject => {
+      const publicPort = s.kind === 'api' || s.name === 'whatsapp';
+      const ingress =
+        s.opsPort === s.port
+          ? [{ ...(publicPort ? {} : { from: fromInside }), ports: tcp(s.port) }]
+          : [{ ports: tcp(s.port) }, { from: fromInside, ports: tcp(s.opsPort) }];
+      const egress: Record<string, unknown>[] = [
+        { ports: [...EGRESS.dns, ...EGRESS.amqp, ...EGRESS.postgres, ...EGRESS.otlp, ...providerEgress(s)] },
+      ];
+      if (s.kind === 'api') {
+        egress.push({
+          to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'notify' } } }],
+          ports: tcp(...consumers.map((c) => c.opsPort)),
+        });
+      }
+      return {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: policyMeta(s.name),
+        spec: {
+          podSelector: { matchLabels: selector(s) },
+          policyTypes: ['Ingress', 'Egress'],
+          ingress,
+          egress,
+        },
+      };
+    }),
+  ];
 }

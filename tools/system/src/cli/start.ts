@@ -7,7 +7,7 @@ import { startMailCatcher } from '@notify/mail-catcher';
 import type { MailCatcher } from '@notify/mail-catcher';
 import { DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
-import { localServicePorts } from '../local-ports.js';
+import { localOpsPort, localServicePorts } from '../local-ports.js';
 import { createLineFormatter, wantsPrettyOutput } from '../log-output.js';
 import { checkBroker, checkDatabase, PreflightError } from '../preflight.js';
 import type { ReadinessEvent } from '../readiness.js';
@@ -33,7 +33,7 @@ function readinessLine(width: number) {
     const name = p.name.padEnd(width);
     say(
       event.ready
-        ? `${name} ready after ${seconds(event.afterMs)} (${p.url}, pid ${p.pid})${event.note ? `; ${event.note}` : ''}`
+        ? `${name} ready after ${seconds(event.afterMs)} (${p.url}${p.opsUrl !== p.url ? `, operations ${p.opsUrl}` : ''}, pid ${p.pid})${event.note ? `; ${event.note}` : ''}`
         : `${name} not ready yet after ${seconds(event.afterMs)}: ${event.reason}`,
     );
   };
@@ -130,6 +130,7 @@ async function main() {
       ? { serviceEnv: { whatsapp: { WHATSAPP_STATUS_CALLBACK_URL: env.WHATSAPP_STATUS_CALLBACK_URL } } }
       : {}),
     ports,
+    opsPorts: { 'order-api': localOpsPort(env) },
     onLine: (service, line) => say(formatters.get(service)!(line)),
     onReadiness: readinessLine(width),
     signal: shutdown.signal,

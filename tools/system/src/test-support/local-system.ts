@@ -89,7 +89,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       db,
       logs: (service) => lines.get(service) ?? [],
       async metrics(service) {
-        const r = await fetch(`${stack.get(service).url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+        const r = await fetch(`${stack.get(service).opsUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
         return r.text();
       },
       close,

@@ -62,7 +62,7 @@ async function servicesReady(system: SystemUnderTest, timeoutMs: number): Promis
     const states = await Promise.all(
       [...system.stack.processes.values()].map(async (p) => {
         try {
-          return (await fetch(`${p.url}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200;
+          return (await fetch(`${p.opsUrl}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200;
         } catch {
           return false;
         }
