@@ -1,6 +1,11 @@
 import twilio from 'twilio';
 import { TWILIO_API_BASE_URL } from '../config.js';
-import type { AcceptedMessage, OutboundWhatsapp, WhatsappSender } from '../send-order-whatsapp.js';
+import type {
+  AcceptedMessage,
+  OutboundSms,
+  OutboundWhatsapp,
+  WhatsappSender,
+} from '../send-order-whatsapp.js';
 import { classifyTwilioError } from '../twilio-failure.js';
 
 type RequestOptions = Parameters<twilio.RequestClient['request']>[0];
@@ -38,6 +43,8 @@ export interface TwilioSenderOptions {
   readonly authToken: string;
   /** E.164 sender. */
   readonly from: string;
+  /** E.164 SMS sender for the fallback; undefined: no SMS. */
+  readonly smsFrom?: string | undefined;
   readonly apiBaseUrl: string;
   readonly timeoutMs: number;
 }
@@ -52,6 +59,7 @@ export const whatsappAddress = (e164: string) => `whatsapp:${e164}`;
 export class TwilioWhatsappSender implements WhatsappSender {
   private readonly client: twilio.Twilio;
   private readonly from: string;
+  private readonly smsFrom: string | undefined;
 
   constructor(options: TwilioSenderOptions) {
     const custom = options.apiBaseUrl.replace(/\/$/, '') !== TWILIO_API_BASE_URL;
@@ -64,6 +72,23 @@ export class TwilioWhatsappSender implements WhatsappSender {
         : {}),
     });
     this.from = whatsappAddress(options.from);
+    this.smsFrom = options.smsFrom;
+  }
+
+  /** The fallback: the same Messages API, from the SMS sender, without a channel prefix. */
+  async sendSms(message: OutboundSms): Promise<AcceptedMessage> {
+    if (!this.smsFrom) throw new Error('no SMS sender is configured (TWILIO_SMS_FROM)');
+    try {
+      const created = await this.client.messages.create({
+        to: message.to,
+        from: this.smsFrom,
+        body: message.body,
+        ...(message.statusCallback ? { statusCallback: message.statusCallback } : {}),
+      });
+      return { sid: created.sid, status: created.status };
+    } catch (err) {
+      throw classifyTwilioError(err);
+    }
   }
 
   async send(message: OutboundWhatsapp): Promise<AcceptedMessage> {
