@@ -92,9 +92,11 @@ describe('a full park', () => {
 
     const degraded = await waitFor(
       async () => {
-        const r = await fetch(`${api.url}/readyz`);
-        const body = (await r.json()) as { status: string; reasons?: Record<string, string> };
-        return body.reasons?.consumer?.startsWith('park unavailable') ? { code: r.status, body } : undefined;
+        const r = await api.ops.inject({ url: '/readyz' });
+        const body = r.json<{ status: string; reasons?: Record<string, string> }>();
+        return body.reasons?.consumer?.startsWith('park unavailable')
+          ? { code: r.statusCode, body }
+          : undefined;
       },
       { what: 'readiness naming the full park' },
     );
@@ -109,7 +111,7 @@ describe('a full park', () => {
       timeoutMs: 30_000,
       what: 'one letter waiting in email.dlq',
     });
-    const metrics = (await api.app.inject({ url: '/metrics' })).body;
+    const metrics = (await api.ops.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(new RegExp(`^parked_letters_limit{service="order-api"} ${CAP}$`, 'm'));
 
     // An operator replays one letter: there is room again, and the drain goes on by itself.
@@ -129,9 +131,7 @@ describe('a full park', () => {
     });
     await waitFor(
       async () => {
-        const body = (await (await fetch(`${api.url}/readyz`)).json()) as {
-          reasons?: Record<string, string>;
-        };
+        const body = (await api.ops.inject({ url: '/readyz' })).json<{ reasons?: Record<string, string> }>();
         return body.reasons?.consumer ? undefined : true;
       },
       { what: 'readiness without the park reason' },
