@@ -13,3 +13,4 @@ export * from './start-service.js';
 export * from './main-runner.js';
 export * from './retention.js';
 export * from './unsubscribe-token.js';
+export * from './preference-copy.js';

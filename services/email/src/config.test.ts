@@ -17,6 +17,8 @@ function configError(fn: () => unknown): ConfigError {
 const prodEnv = {
   SMTP_URL: 'smtp://mailer:s3cret-pass@smtp.example.net:587',
   MAIL_FROM: '"Notify Shop" <orders@shop.example.com>',
+  UNSUBSCRIBE_URL: 'https://api.shop.example.com/unsubscribe',
+  UNSUBSCRIBE_SECRET: 'a-real-unsubscribe-secret-0123456789abcdef',
 };
 
 describe('loadEmailConfig', () => {
@@ -32,8 +34,26 @@ describe('loadEmailConfig', () => {
 
   it('refuses to start in production without SMTP_URL and MAIL_FROM, naming both', () => {
     const err = configError(() => loadEmailConfig({}, 'production'));
-    expect(Object.keys(err.variables).sort()).toEqual(['MAIL_FROM', 'SMTP_URL']);
+    expect(Object.keys(err.variables).sort()).toEqual([
+      'MAIL_FROM',
+      'SMTP_URL',
+      'UNSUBSCRIBE_SECRET',
+      'UNSUBSCRIBE_URL',
+    ]);
     expect(err.message).toContain('SMTP_URL is required in production');
+  });
+
+  it('refuses in production the development unsubscribe secret and a plain-http unsubscribe URL', () => {
+    expect(() =>
+      loadEmailConfig(
+        { ...prodEnv, UNSUBSCRIBE_SECRET: 'dev-only-unsubscribe-secret-0123456789abcdef' },
+        'production',
+      ),
+    ).toThrow(/UNSUBSCRIBE_SECRET is an example placeholder/);
+    expect(() =>
+      loadEmailConfig({ ...prodEnv, UNSUBSCRIBE_URL: 'http://api.shop.example.com/unsubscribe' }, 'production'),
+    ).toThrow(/UNSUBSCRIBE_URL must be https/);
+    expect(() => loadEmailConfig({ UNSUBSCRIBE_URL: 'ftp://x' }, 'development')).toThrow(/UNSUBSCRIBE_URL/);
   });
 
   it('refuses the development mail catcher in production, by any loopback name', () => {

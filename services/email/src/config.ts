@@ -1,6 +1,16 @@
 import { LOCALES } from '@notify/contracts';
 import type { Locale } from '@notify/contracts';
-import { bool, ConfigError, loadConfig, makeValidator, requireInProduction, str } from '@notify/service-kit';
+import {
+  bool,
+  ConfigError,
+  DEV_UNSUBSCRIBE_SECRET,
+  loadConfig,
+  makeValidator,
+  refusePlaceholderSecrets,
+  requireInProduction,
+  str,
+  unsubscribeSecret,
+} from '@notify/service-kit';
 import { domainOf, parseMailbox } from './mailbox.js';
 import type { Mailbox } from './mailbox.js';
 import { isLocalMailCatcher, parseSmtpUrl } from './smtp-endpoint.js';
@@ -10,7 +20,11 @@ import type { SmtpEndpoint } from './smtp-endpoint.js';
 export const DEV_SMTP_URL = 'smtp://127.0.0.1:1025';
 export const DEV_MAIL_FROM = '"Notify Shop" <orders@example.com>';
 
+/** The order API's unsubscribe endpoint in the local run. */
+export const DEV_UNSUBSCRIBE_URL = 'http://127.0.0.1:3000/unsubscribe';
+
 export interface EmailConfig {
+  readonly unsubscribe: { readonly url: string; readonly secret: string };
   readonly smtp: SmtpEndpoint;
   readonly from: Mailbox;
   readonly replyTo: Mailbox | undefined;
@@ -39,6 +53,16 @@ const mailbox = makeValidator<string>((input: string) => {
   parseMailbox(input);
   return input;
 });
+const httpUrl = makeValidator<string>((input: string) => {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new Error('must be an http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('must be an http(s) URL');
+  return input;
+});
 const domain = makeValidator<string>((input: string) => {
   if (input && !/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/.test(input))
     throw new Error('must be a domain name');
@@ -52,7 +76,12 @@ const domain = makeValidator<string>((input: string) => {
  */
 export function loadEmailConfig(env: NodeJS.ProcessEnv, nodeEnv: string): EmailConfig {
   const production = nodeEnv === 'production';
-  requireInProduction(nodeEnv, { SMTP_URL: env.SMTP_URL, MAIL_FROM: env.MAIL_FROM });
+  requireInProduction(nodeEnv, {
+    SMTP_URL: env.SMTP_URL,
+    MAIL_FROM: env.MAIL_FROM,
+    UNSUBSCRIBE_URL: env.UNSUBSCRIBE_URL,
+    UNSUBSCRIBE_SECRET: env.UNSUBSCRIBE_SECRET,
+  });
   const c = loadConfig(
     {
       SMTP_URL: smtpUrl({ default: DEV_SMTP_URL, desc: 'SMTP server, smtp://[user:pass@]host:port' }),
@@ -68,9 +97,21 @@ export function loadEmailConfig(env: NodeJS.ProcessEnv, nodeEnv: string): EmailC
       // Credentials must not cross the network in the clear in production.
       SMTP_REQUIRE_TLS: bool({ default: production }),
       SMTP_SEND_LEASE_MS: positiveInt({ default: 120_000, desc: 'How long a send claim is held' }),
+      UNSUBSCRIBE_URL: httpUrl({
+        default: DEV_UNSUBSCRIBE_URL,
+        desc: "The order API's public /unsubscribe URL, put in every mail's List-Unsubscribe header",
+      }),
+      UNSUBSCRIBE_SECRET: unsubscribeSecret({
+        default: DEV_UNSUBSCRIBE_SECRET,
+        desc: "HMAC key of the unsubscribe links: the order API's UNSUBSCRIBE_SECRET",
+      }),
     },
     env,
   );
+  refusePlaceholderSecrets(nodeEnv, { UNSUBSCRIBE_SECRET: c.UNSUBSCRIBE_SECRET });
+  if (production && new URL(c.UNSUBSCRIBE_URL).protocol !== 'https:') {
+    throw new ConfigError({ UNSUBSCRIBE_URL: 'must be https in production (mail clients refuse plain http)' });
+  }
 
   const smtp = parseSmtpUrl(c.SMTP_URL);
   if (production && isLocalMailCatcher(smtp)) {
@@ -89,6 +130,7 @@ export function loadEmailConfig(env: NodeJS.ProcessEnv, nodeEnv: string): EmailC
   }
   const from = parseMailbox(c.MAIL_FROM);
   return {
+    unsubscribe: { url: c.UNSUBSCRIBE_URL, secret: c.UNSUBSCRIBE_SECRET },
     smtp,
     from,
     replyTo: c.MAIL_REPLY_TO ? parseMailbox(c.MAIL_REPLY_TO) : undefined,

@@ -7,6 +7,7 @@ export function confirmationFate(outcome: ConfirmationOutcome): Fate {
   switch (outcome.kind) {
     case 'sent':
     case 'already-sent':
+    case 'skipped':
       return Fates.ack();
     case 'busy':
       return Fates.retry(outcome.reason);

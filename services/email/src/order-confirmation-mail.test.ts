@@ -1,5 +1,6 @@
 import { exampleMessages } from '@notify/contracts';
 import type { EmailMessage } from '@notify/contracts';
+import { verifyUnsubscribeToken } from '@notify/service-kit';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ const settings = {
   replyTo: { address: 'help@example.com' },
   messageIdDomain: 'mail.example.com',
   defaultLocale: 'en-GB' as const,
+  unsubscribe: { url: 'https://api.example.com/unsubscribe', secret: 'unsubscribe-secret-for-tests-0123456789' },
 };
 
 /** The MIME message the sender puts on the wire, parsed back the way a mail client would. */
@@ -22,6 +24,22 @@ async function wireFormat(mail: OutgoingMail) {
 }
 
 describe('composeOrderConfirmation', () => {
+  it('puts an RFC 8058 one-click unsubscribe link, signed for the subscriber, on the wire', async () => {
+    const subscriber = { client: 'shop-eu', customerKey: 'cust-42' };
+    const mail = composeOrderConfirmation({ ...exampleMessages.email, subscriber }, settings);
+    const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+    // Unfolded, as a mail client reads the header (a long one is folded on the wire).
+    const raw = String((await transport.sendMail(nodemailerMessage(mail))).message).replace(/\n[ \t]+/g, ' ');
+    expect(raw).toContain('\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n');
+    expect(raw).toMatch(/\nList-Unsubscribe: <https:\/\/api\.example\.com\/unsubscribe\?token=/);
+    const link = /<([^>]+)>/.exec(String(mail.headers['List-Unsubscribe']))?.[1];
+    const url = new URL(link ?? '');
+    expect(`${url.origin}${url.pathname}`).toBe('https://api.example.com/unsubscribe');
+    expect(
+      verifyUnsubscribeToken(url.searchParams.get('token') ?? '', settings.unsubscribe.secret),
+    ).toEqual({ ...subscriber, channel: 'email' });
+  });
+
   it('derives the Message-ID from the order id, so every attempt carries the same one', () => {
     const a = composeOrderConfirmation(exampleMessages.email, settings);
     const b = composeOrderConfirmation(structuredClone(exampleMessages.email), settings);

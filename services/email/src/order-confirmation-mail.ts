@@ -1,3 +1,4 @@
+import { signUnsubscribeToken } from '@notify/service-kit';
 import type { EmailMessage, Locale } from '@notify/contracts';
 import type { Mailbox } from './mailbox.js';
 import { resolveLocale } from './templates/locale.js';
@@ -18,6 +19,8 @@ export interface OutgoingMail {
 }
 
 export interface SenderSettings {
+  /** Where the one-click unsubscribe link points (the order API's /unsubscribe) and its HMAC key. */
+  readonly unsubscribe: { readonly url: string; readonly secret: string };
   readonly from: Mailbox;
   readonly replyTo: Mailbox | undefined;
   readonly messageIdDomain: string;
@@ -52,6 +55,26 @@ export function composeOrderConfirmation(message: EmailMessage, settings: Sender
       // RFC 3834: tells auto-responders (out-of-office) not to answer.
       'Auto-Submitted': 'auto-generated',
       'Content-Language': locale,
+      ...(message.subscriber ? unsubscribeHeaders(message.subscriber, settings.unsubscribe) : {}),
     },
+  };
+}
+
+/**
+ * RFC 8058 one-click unsubscribe: the link carries a token signed for this subscriber,
+ * and List-Unsubscribe-Post tells the mail client it may POST to it without a page in
+ * between. (The receiving providers trust these headers only under a DKIM signature that
+ * covers them: the outgoing relay's job.)
+ */
+export function unsubscribeHeaders(
+  subscriber: { readonly client: string; readonly customerKey: string },
+  unsubscribe: SenderSettings['unsubscribe'],
+): Record<string, string> {
+  const token = signUnsubscribeToken({ ...subscriber, channel: 'email' }, unsubscribe.secret);
+  const url = new URL(unsubscribe.url);
+  url.searchParams.set('token', token);
+  return {
+    'List-Unsubscribe': `<${url.toString()}>`,
+    'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
   };
 }

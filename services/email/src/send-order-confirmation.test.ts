@@ -11,7 +11,7 @@ const message = exampleMessages.email;
 const at = new Date('2026-11-23T09:00:05.000Z');
 
 /** Ports that record what the use case did; the claim answer and the send outcome are scripted. */
-function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string }>) {
+function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string }>, optedOut = false) {
   const calls: string[] = [];
   const published: unknown[] = [];
   const deps: SendOrderConfirmationDeps = {
@@ -21,7 +21,14 @@ function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string 
         replyTo: undefined,
         messageIdDomain: 'example.com',
         defaultLocale: 'en-GB',
+        unsubscribe: { url: 'https://api.example.com/unsubscribe', secret: 'x'.repeat(32) },
       }),
+    preferences: {
+      optedOut: async (subscriber) => {
+        calls.push(`preferences ${subscriber.client}/${subscriber.customerKey}`);
+        return optedOut;
+      },
+    },
     repository: {
       claim: async (input) => {
         calls.push(`claim ${input.orderId} lease=${input.leaseMs}`);
@@ -57,6 +64,9 @@ function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string 
       failed: async (failure) => {
         published.push({ failed: failure });
       },
+      skipped: async (skip) => {
+        published.push({ skipped: skip });
+      },
     },
     leaseMs: 60_000,
     now: () => at,
@@ -69,7 +79,37 @@ const delivery = (attempt = 1, maxAttempts = 6) =>
 const claimed: ClaimResult = { kind: 'claimed', token: 't1', previous: null };
 const ok = async () => ({ smtpResponse: '250 2.0.0 OK' });
 
+const subscribed = { ...message, subscriber: { client: 'shop-eu', customerKey: 'ada@example.com' } };
+
 describe('sendOrderConfirmation', () => {
+  it('sends nothing to a customer who opted out, gives the claim back and publishes email.skipped', async () => {
+    const h = harness(claimed, ok, true);
+    const outcome = await sendOrderConfirmation(subscribed, delivery(), h.deps);
+    expect(outcome).toEqual({ kind: 'skipped', reason: 'the customer opted out of order emails' });
+    expect(confirmationFate(outcome)).toEqual({ kind: 'ack' });
+    expect(h.calls).toEqual([
+      `claim ${message.orderId} lease=60000`,
+      'preferences shop-eu/ada@example.com',
+      'release t1 the customer opted out of order emails',
+    ]);
+    expect(h.published).toEqual([
+      { skipped: { orderId: message.orderId, reason: 'the customer opted out of order emails', occurredAt: at } },
+    ]);
+  });
+
+  it('announces a mail sent before the opt-out as sent, without asking the preferences', async () => {
+    const record: SentConfirmation = {
+      orderId: message.orderId,
+      recipient: 'ada@example.com',
+      locale: 'en-GB',
+      smtpMessageId: '<first@example.com>',
+      sentAt: new Date('2026-11-23T09:00:01.000Z'),
+    };
+    const h = harness({ kind: 'sent', record }, ok, true);
+    expect((await sendOrderConfirmation(subscribed, delivery(2), h.deps)).kind).toBe('already-sent');
+    expect(h.calls.some((c) => c.startsWith('preferences'))).toBe(false);
+  });
+
   it('claims, sends, records and publishes email.sent, in that order', async () => {
     const h = harness(claimed, ok);
     const outcome = await sendOrderConfirmation(message, delivery(), h.deps);

@@ -1,6 +1,6 @@
 import type { EmailMessage } from '@notify/contracts';
 import { isLastAttempt } from '@notify/service-kit';
-import type { DeliveryMeta, Logger, TraceMeta } from '@notify/service-kit';
+import type { DeliveryMeta, Logger, PreferenceLookup, TraceMeta } from '@notify/service-kit';
 import type { OutgoingMail } from './order-confirmation-mail.js';
 import { classifySmtpError } from './smtp-failure.js';
 
@@ -61,6 +61,8 @@ export interface ConfirmationEvents {
     failure: { orderId: string; reason: string; smtpResponse?: string; occurredAt: Date },
     trace: TraceMeta,
   ): Promise<void>;
+  /** `email.skipped`: the customer opted out; the channel is done. */
+  skipped(skip: { orderId: string; reason: string; occurredAt: Date }, trace: TraceMeta): Promise<void>;
 }
 
 export interface SendOrderConfirmationDeps {
@@ -68,6 +70,8 @@ export interface SendOrderConfirmationDeps {
   readonly repository: ConfirmationRepository;
   readonly sender: MailSender;
   readonly events: ConfirmationEvents;
+  /** The service's copy of customer preferences, asked before every send. */
+  readonly preferences: PreferenceLookup;
   readonly leaseMs: number;
   readonly now?: () => Date;
   /**
@@ -99,6 +103,8 @@ export type ConfirmationOutcome =
    * consumer pauses until the server answers instead of spending attempts.
    */
   | { readonly kind: 'unreachable'; readonly reason: string }
+  /** The customer opted out of order emails: nothing sent, `email.skipped` published. */
+  | { readonly kind: 'skipped'; readonly reason: string }
   /** The server refused the mail for good; recorded and `email.failed` published. */
   | { readonly kind: 'rejected'; readonly reason: string; readonly detail: string };
 
@@ -143,6 +149,16 @@ export async function sendOrderConfirmation(
       kind: 'busy',
       reason: `another delivery of order ${orderId} is sending its confirmation (claim held until ${claim.leaseUntil.toISOString()})`,
     };
+  }
+  // Asked at send time, not when the order was placed: an opt-out reaches orders already
+  // queued. After the claim, so a mail sent before the opt-out is announced as sent.
+  if (message.subscriber && (await deps.preferences.optedOut(message.subscriber))) {
+    const reason = 'the customer opted out of order emails';
+    // Gives the claim up without a send: a later delivery checks the preferences again.
+    await deps.repository.release(orderId, claim.token, { reason });
+    await deps.events.skipped({ orderId, reason, occurredAt: now() }, trace);
+    log?.info('customer opted out of order emails; skipped');
+    return { kind: 'skipped', reason };
   }
   if (claim.previous === 'sending') {
     log?.warn(

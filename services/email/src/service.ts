@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { channelConsumer, startService } from '@notify/service-kit';
+import { channelConsumer, PgPreferenceCopy, preferenceCopyConsumer, startService } from '@notify/service-kit';
 import type { RunningService, StartOptions } from '@notify/service-kit';
 import { AmqpConfirmationEvents } from './adapters/amqp-confirmation-events.js';
 import { PgConfirmationRepository } from './adapters/pg-confirmation-repository.js';
@@ -27,7 +27,9 @@ export function startEmailService(
           { smtpHost: config.smtp.host, smtpPort: config.smtp.port, poolSize: config.poolSize },
           'smtp transport ready',
         );
+        const preferences = new PgPreferenceCopy(pool, 'email');
         const deps = {
+          preferences,
           compose: (message: Parameters<typeof composeOrderConfirmation>[0]) =>
             composeOrderConfirmation(message, config),
           repository: new PgConfirmationRepository(pool),
@@ -41,6 +43,7 @@ export function startEmailService(
               handle: async ({ payload, ctx }) =>
                 confirmationFate(await sendOrderConfirmation(payload, ctx, deps)),
             }),
+            preferenceCopyConsumer('email', preferences),
           ],
           close: () => sender.close(),
         };

@@ -1,10 +1,10 @@
 import { exampleMessages } from '@notify/contracts';
 import { testDeliveryMeta } from '@notify/service-kit/testing';
 import { describe, expect, it } from 'vitest';
-import { assessOrder } from './assess-order.js';
+import { assessOrder, assessOrders } from './assess-order.js';
 import type { AssessmentRepository, AssessmentRequest, StoredAssessment } from './assess-order.js';
 import { loadRules } from './fraud-rules.js';
-import type { HistoryCounts } from './score-order.js';
+import type { Assessment, HistoryCounts } from './score-order.js';
 
 const rules = { ...loadRules(), version: 'unit' };
 
@@ -22,25 +22,44 @@ const stored: StoredAssessment = {
 
 /** Records what the use case asks of its ports. */
 function ports(existing: StoredAssessment | undefined, history: HistoryCounts) {
-  const calls = { requests: [] as AssessmentRequest[], published: [] as StoredAssessment[] };
+  const calls = {
+    requests: [] as AssessmentRequest[],
+    published: [] as StoredAssessment[],
+    windows: 0,
+    unconfirmed: undefined as string | undefined,
+  };
+  const assess = (request: AssessmentRequest, score: (h: HistoryCounts) => Assessment) => {
+    calls.requests.push(request);
+    const a = score(history);
+    return {
+      stored: {
+        ...a,
+        orderId: request.orderId,
+        assessedAt: 'now',
+        rulesVersion: request.rulesVersion,
+        history,
+      },
+      created: true,
+    };
+  };
   const repository: AssessmentRepository = {
     find: async () => existing,
-    assessOnce: async (request, score) => {
-      calls.requests.push(request);
-      const a = score(history);
-      return {
-        stored: {
-          ...a,
-          orderId: request.orderId,
-          assessedAt: 'now',
-          rulesVersion: request.rulesVersion,
-          history,
-        },
-        created: true,
-      };
+    findMany: async (ids) =>
+      new Map(
+        existing ? ids.filter((id) => id === existing.orderId).map((id) => [id, existing] as const) : [],
+      ),
+    assessOnce: async (request, score) => assess(request, score),
+    assessAll: async (items) => {
+      calls.windows++;
+      return items.map((i) => assess(i.request, i.score));
     },
   };
-  const events = { assessed: async (s: StoredAssessment) => void calls.published.push(s) };
+  const events = {
+    assessed: async (s: StoredAssessment) => {
+      if (s.orderId === calls.unconfirmed) throw new Error('publish not confirmed');
+      calls.published.push(s);
+    },
+  };
   return { repository, events, calls };
 }
 
@@ -104,5 +123,44 @@ describe('assessOrder', () => {
       rules,
     });
     expect(calls.requests[0]?.keys.ip).toBeNull();
+  });
+});
+
+describe('assessOrders (a window)', () => {
+  const other = (orderId: string) => ({ ...exampleMessages.fraud, orderId });
+  const ids = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+
+  it('re-publishes the stored assessment and scores the new orders in one store call', async () => {
+    const { repository, events, calls } = ports(stored, { email: 0, phone: 0, ip: 0, emailLookback: 0 });
+    const results = await assessOrders(
+      [
+        { order: exampleMessages.fraud, meta: testDeliveryMeta({ messageId: 'm-1' }) },
+        { order: other(ids[0]!), meta: testDeliveryMeta({ messageId: 'm-2' }) },
+        { order: other(ids[1]!), meta: testDeliveryMeta({ messageId: 'm-3' }) },
+      ],
+      { repository, events, rules },
+    );
+    expect(results.map((r) => r.status === 'fulfilled' && r.value.kind)).toEqual([
+      'duplicate',
+      'assessed',
+      'assessed',
+    ]);
+    expect(calls.windows).toBe(1);
+    expect(calls.requests.map((r) => r.messageId)).toEqual(['m-2', 'm-3']);
+    expect(calls.published.map((p) => p.orderId)).toEqual([stored.orderId, ...ids]);
+  });
+
+  it('fails only the message whose assessment the broker did not confirm', async () => {
+    const { repository, events, calls } = ports(undefined, { email: 0, phone: 0, ip: 0, emailLookback: 0 });
+    calls.unconfirmed = ids[0];
+    const results = await assessOrders(
+      [
+        { order: other(ids[0]!), meta: testDeliveryMeta({ messageId: 'm-1' }) },
+        { order: other(ids[1]!), meta: testDeliveryMeta({ messageId: 'm-2' }) },
+      ],
+      { repository, events, rules },
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect(calls.published.map((p) => p.orderId)).toEqual([ids[1]]);
   });
 });

@@ -34,6 +34,8 @@ export interface AssessmentRequest {
 /** The assessments and the velocity history, in the service's own schema. */
 export interface AssessmentRepository {
   find(orderId: string): Promise<StoredAssessment | undefined>;
+  /** The stored assessments of these orders, by order id, in one query. */
+  findMany(orderIds: readonly string[]): Promise<ReadonlyMap<string, StoredAssessment>>;
   /**
    * Counts the order's history, scores it with `score`, and stores the assessment with
    * the order's own observation, atomically. Orders sharing a key are serialised, so of
@@ -44,6 +46,13 @@ export interface AssessmentRepository {
     request: AssessmentRequest,
     score: (history: HistoryCounts) => Assessment,
   ): Promise<{ stored: StoredAssessment; created: boolean }>;
+  /**
+   * assessOnce for many orders in one transaction, in order (an order counts the ones
+   * before it that share a key); one result per order. All or nothing.
+   */
+  assessAll(
+    items: readonly { request: AssessmentRequest; score: (history: HistoryCounts) => Assessment }[],
+  ): Promise<readonly { stored: StoredAssessment; created: boolean }[]>;
 }
 
 export interface AssessmentEvents {
@@ -84,24 +93,72 @@ export async function assessOrder(
   meta: DeliveryMeta,
   deps: AssessOrderDeps,
 ): Promise<AssessmentOutcome> {
-  const { repository, events, rules } = deps;
+  const { repository } = deps;
   const existing = await repository.find(order.orderId);
-  const { stored, created } = existing
+  const result = existing
     ? { stored: existing, created: false }
-    : await repository.assessOnce(
-        {
-          orderId: order.orderId,
-          messageId: meta.messageId,
-          placedAt: order.placedAt,
-          keys: velocityKeys(order, rules),
-          windows: historyWindows(rules),
-          rulesVersion: rules.version,
-          amount: order.amount,
-          currency: order.currency,
-        },
-        (history) => scoreOrder(order, history, rules),
-      );
-  await events.assessed(stored, meta);
+    : await repository.assessOnce(requestOf(order, meta, deps.rules), scorer(order, deps.rules));
+  return announce(result, meta, deps);
+}
+
+/** One message of a window and its delivery. */
+export interface AssessmentMessage {
+  readonly order: FraudMessage;
+  readonly meta: DeliveryMeta;
+}
+
+/**
+ * assessOrder for a window: the stored assessments in one query, the new ones scored and
+ * stored in one transaction, then every assessment announced at once. Each message's
+ * result is its own (an event the broker did not confirm fails that message only); a
+ * database failure rejects the window before anything is announced.
+ */
+export async function assessOrders(
+  messages: readonly AssessmentMessage[],
+  deps: AssessOrderDeps,
+): Promise<PromiseSettledResult<AssessmentOutcome>[]> {
+  const { repository, rules } = deps;
+  const existing = await repository.findMany(messages.map((m) => m.order.orderId));
+  const fresh = messages.flatMap((m, i) => (existing.has(m.order.orderId) ? [] : [i]));
+  const assessed = await repository.assessAll(
+    fresh.map((i) => {
+      const { order, meta } = messages[i]!;
+      return { request: requestOf(order, meta, rules), score: scorer(order, rules) };
+    }),
+  );
+  const results = new Map(fresh.map((i, k) => [i, assessed[k]!]));
+  return Promise.allSettled(
+    messages.map(({ order, meta }, i) => {
+      const stored = existing.get(order.orderId);
+      return announce(stored ? { stored, created: false } : results.get(i)!, meta, deps);
+    }),
+  );
+}
+
+function requestOf(order: FraudMessage, meta: DeliveryMeta, rules: FraudRules): AssessmentRequest {
+  return {
+    orderId: order.orderId,
+    messageId: meta.messageId,
+    placedAt: order.placedAt,
+    keys: velocityKeys(order, rules),
+    windows: historyWindows(rules),
+    rulesVersion: rules.version,
+    amount: order.amount,
+    currency: order.currency,
+  };
+}
+
+function scorer(order: FraudMessage, rules: FraudRules): (history: HistoryCounts) => Assessment {
+  return (history) => scoreOrder(order, history, rules);
+}
+
+/** Publishes the assessment, counts a first one, and logs it. */
+async function announce(
+  { stored, created }: { stored: StoredAssessment; created: boolean },
+  meta: DeliveryMeta,
+  deps: AssessOrderDeps,
+): Promise<AssessmentOutcome> {
+  await deps.events.assessed(stored, meta);
   if (created) deps.decisions?.assessed(stored.decision);
   meta.logger?.info(
     {

@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { channelConsumer, Counter, RetentionSweeper, startService } from '@notify/service-kit';
+import { channelConsumer, Counter, RetentionSweeper, settledFates, startService } from '@notify/service-kit';
 import type { RunningService, StartOptions } from '@notify/service-kit';
 import { AmqpAssessmentEvents } from './adapters/amqp-assessment-events.js';
 import { PgAssessmentRepository } from './adapters/pg-assessment-repository.js';
-import { assessOrder } from './assess-order.js';
+import { assessOrder, assessOrders } from './assess-order.js';
 import { loadFraudConfig } from './config.js';
 import type { FraudConfig } from './config.js';
 import { assessmentFate } from './fate.js';
@@ -53,6 +53,16 @@ export function startFraudService(
           consumers: [
             channelConsumer('fraud', {
               handle: async ({ payload, ctx }) => assessmentFate(await assessOrder(payload, ctx, deps)),
+              window: {
+                handle: async (deliveries) =>
+                  settledFates(
+                    await assessOrders(
+                      deliveries.map((d) => ({ order: d.payload, meta: d.ctx })),
+                      deps,
+                    ),
+                    assessmentFate,
+                  ),
+              },
             }),
           ],
           tasks: [retention],

@@ -48,6 +48,14 @@ describe('loadOrderApiConfig', () => {
     });
   });
 
+  it('caps the dead-letter park at 100,000 letters by default, and refuses a cap that keeps nothing', () => {
+    expect(loadOrderApiConfig({}).PARKED_LETTERS_MAX).toBe(100_000);
+    expect(loadOrderApiConfig({ PARKED_LETTERS_MAX: '500' }).PARKED_LETTERS_MAX).toBe(500);
+    for (const bad of ['0', '-1', '2.5']) {
+      expect(() => loadOrderApiConfig({ PARKED_LETTERS_MAX: bad }), bad).toThrow(/PARKED_LETTERS_MAX/);
+    }
+  });
+
   it('names each bad variable without echoing its value', () => {
     let err: unknown;
     try {

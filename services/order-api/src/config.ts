@@ -145,6 +145,10 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       }),
       RETENTION_INTERVAL: duration({ default: 600_000, desc: 'Time between retention sweeps' }),
       RETENTION_ENABLED: bool({ default: true, desc: 'Run the retention sweeper in this process' }),
+      PARKED_LETTERS_MAX: num({
+        default: 100_000,
+        desc: 'Most dead letters and unroutable messages the park keeps; when full, the rest wait in their broker queues (not ready, parked_letters_limit) until letters are replayed',
+      }),
       UNSUBSCRIBE_SECRET: unsubscribeSecret({
         default: DEV_UNSUBSCRIBE_SECRET,
         desc: "HMAC key of the email unsubscribe links (the email service's UNSUBSCRIBE_SECRET); refused as the development value in production",
@@ -156,6 +160,9 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     env,
   );
+  if (!Number.isInteger(config.PARKED_LETTERS_MAX) || config.PARKED_LETTERS_MAX < 1) {
+    throw new ConfigError({ PARKED_LETTERS_MAX: 'must be a whole number of letters, 1 or more' });
+  }
   // The development secret is no secret: production names its own.
   requireInProduction(config.NODE_ENV, { UNSUBSCRIBE_SECRET: env.UNSUBSCRIBE_SECRET });
   const fileEntries = config.API_KEYS_FILE ? readKeysFile(config.API_KEYS_FILE) : [];

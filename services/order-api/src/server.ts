@@ -97,7 +97,7 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
         })
       : null;
     const statuses = new StatusRepository(pool);
-    const letters = new ParkedLetters(pool);
+    const letters = new ParkedLetters(pool, config.PARKED_LETTERS_MAX);
     const parkMetrics = createParkMetrics(registry, letters, logger);
 
     const preferences = new PreferenceRepository(pool);

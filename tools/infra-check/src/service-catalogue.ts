@@ -48,7 +48,11 @@ const DEPLOYMENT: Record<ServiceName, DeploymentFacts> = {
     requiredInProduction: ['API_KEYS', 'UNSUBSCRIBE_SECRET'],
     secrets: ['API_KEYS', 'UNSUBSCRIBE_SECRET'],
   },
-  email: { kind: 'consumer', requiredInProduction: ['SMTP_URL', 'MAIL_FROM'], secrets: ['SMTP_URL'] },
+  email: {
+    kind: 'consumer',
+    requiredInProduction: ['SMTP_URL', 'MAIL_FROM', 'UNSUBSCRIBE_URL', 'UNSUBSCRIBE_SECRET'],
+    secrets: ['SMTP_URL', 'UNSUBSCRIBE_SECRET'],
+  },
   whatsapp: {
     kind: 'consumer',
     requiredInProduction: [

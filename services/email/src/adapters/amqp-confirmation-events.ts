@@ -40,4 +40,12 @@ export class AmqpConfirmationEvents implements ConfirmationEvents {
       outcomeEventOptions(failure.orderId, `${failure.orderId}:${events.emailFailed.routingKey}`, trace),
     );
   }
+
+  async skipped(skip: { orderId: string; reason: string; occurredAt: Date }, trace: TraceMeta): Promise<void> {
+    await this.publisher.publish(
+      events.emailSkipped,
+      { orderId: skip.orderId, occurredAt: skip.occurredAt.toISOString(), reason: skip.reason },
+      outcomeEventOptions(skip.orderId, `${skip.orderId}:${events.emailSkipped.routingKey}`, trace),
+    );
+  }
 }

@@ -27,6 +27,7 @@ function mailFor(recipient: string) {
       replyTo: undefined,
       messageIdDomain: 'example.com',
       defaultLocale: 'en-GB',
+      unsubscribe: { url: 'http://127.0.0.1:3000/unsubscribe', secret: 'x'.repeat(32) },
     },
   );
 }

@@ -127,6 +127,32 @@ describe('PgAssessmentRepository', () => {
     expect(counts).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 
+  it('assesses a window in one transaction, each order counting the ones before it that share a key', async () => {
+    const c = customer();
+    const items = [0, 1, 2].map((i) => ({
+      request: request({ ...c, email: `${i}-${c.email}` }, at(i)),
+      score: recordHistory,
+    }));
+    const results = await repo.assessAll([...items, items[0]!]);
+    expect(results.map((r) => r.created)).toEqual([true, true, true, false]);
+    expect(results.map((r) => r.stored.history.phone)).toEqual([0, 1, 2, 0]);
+    const found = await repo.findMany(items.map((i) => i.request.orderId));
+    expect(found.size).toBe(3);
+  });
+
+  it('of windows sharing a key and assessed at the same time, each pair is counted exactly once', async () => {
+    const c = customer();
+    const windows = Array.from({ length: 4 }, (_, w) =>
+      Array.from({ length: 3 }, (_, i) => ({
+        request: request({ email: `${w}-${i}-${c.email}`, phone: `${c.phone}${w}${i}`, ip: c.ip }, at(0)),
+        score: recordHistory,
+      })),
+    );
+    const results = (await Promise.all(windows.map((w) => repo.assessAll(w)))).flat();
+    const counts = results.map((r) => r.stored.history.ip ?? 0).sort((a, b) => a - b);
+    expect(counts).toEqual(Array.from({ length: 12 }, (_, i) => i));
+  });
+
   it('keeps no email, phone or IP in the clear', async () => {
     const c = customer();
     await historyOf(c, at(0));

@@ -77,84 +77,150 @@ export class PgAssessmentRepository implements AssessmentRepository {
     return r.rows[0] ? toStored(r.rows[0]) : undefined;
   }
 
+  async findMany(orderIds: readonly string[]): Promise<ReadonlyMap<string, StoredAssessment>> {
+    const r = await this.pool.query<AssessmentRow>(
+      `SELECT ${COLUMNS} FROM assessments WHERE order_id = ANY($1::uuid[])`,
+      [orderIds],
+    );
+    return byOrderId(r.rows.map(toStored), orderIds);
+  }
+
   async assessOnce(
     request: AssessmentRequest,
     score: (history: HistoryCounts) => Assessment,
   ): Promise<{ stored: StoredAssessment; created: boolean }> {
-    const email = keyDigest('email', request.keys.email);
-    const phone = keyDigest('phone', request.keys.phone);
-    const ip = request.keys.ip === null ? null : keyDigest('ip', request.keys.ip);
+    const [result] = await this.assessAll([{ request, score }]);
+    return result!;
+  }
 
+  /**
+   * assessOnce for a window in one transaction: the locks of every key of every order in
+   * one statement, one check for orders assessed meanwhile, then each order counted and
+   * stored in turn (an order counts those before it in the window, as it would have
+   * counted them committed), and one commit.
+   */
+  async assessAll(
+    items: readonly { request: AssessmentRequest; score: (history: HistoryCounts) => Assessment }[],
+  ): Promise<readonly { stored: StoredAssessment; created: boolean }[]> {
+    if (items.length === 0) return [];
+    const digests = items.map(({ request }) => ({
+      email: keyDigest('email', request.keys.email),
+      phone: keyDigest('phone', request.keys.phone),
+      ip: request.keys.ip === null ? null : keyDigest('ip', request.keys.ip),
+    }));
     return withTransaction(this.pool, async (client) => {
-      await lockKeys(client, [email, phone, ...(ip ? [ip] : [])]);
-
+      await lockKeys(
+        client,
+        digests.flatMap((d) => [d.email, d.phone, ...(d.ip ? [d.ip] : [])]),
+      );
       // A concurrent delivery of the same order may have committed while we waited.
       const before = await client.query<AssessmentRow>(
-        `SELECT ${COLUMNS} FROM assessments WHERE order_id = $1`,
-        [request.orderId],
+        `SELECT ${COLUMNS} FROM assessments WHERE order_id = ANY($1::uuid[])`,
+        [items.map((i) => i.request.orderId)],
       );
-      if (before.rows[0]) return { stored: toStored(before.rows[0]), created: false };
-
-      const w = request.windows;
-      const counts = await client.query<{
-        email: string;
-        phone: string;
-        ip: string | null;
-        email_lookback: string;
-      }>(COUNT_HISTORY, [
-        request.orderId,
-        email,
-        phone,
-        ip,
-        request.placedAt,
-        w.emailMinutes,
-        w.phoneMinutes,
-        w.ipMinutes,
-        w.lookbackMinutes,
-      ]);
-      const c = counts.rows[0]!;
-      const history: HistoryCounts = {
-        email: Number(c.email),
-        phone: Number(c.phone),
-        ip: c.ip === null ? null : Number(c.ip),
-        emailLookback: Number(c.email_lookback),
-      };
-      const assessment = score(history);
-
-      const inserted = await client.query<AssessmentRow>(
-        `INSERT INTO assessments
-           (order_id, message_id, score, decision, rules, history, rules_version, amount, currency)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (order_id) DO NOTHING
-         RETURNING ${COLUMNS}`,
-        [
-          request.orderId,
-          request.messageId,
-          assessment.score,
-          assessment.decision,
-          JSON.stringify(assessment.rules),
-          JSON.stringify(history),
-          request.rulesVersion,
-          request.amount,
-          request.currency,
-        ],
+      const done = byOrderId(
+        before.rows.map(toStored),
+        items.map((i) => i.request.orderId),
       );
-      if (!inserted.rows[0]) {
-        // Only reachable if the same order id arrived with different keys; the first one stands.
-        const existing = await client.query<AssessmentRow>(
-          `SELECT ${COLUMNS} FROM assessments WHERE order_id = $1`,
-          [request.orderId],
-        );
-        return { stored: toStored(existing.rows[0]!), created: false };
+      const results: { stored: StoredAssessment; created: boolean }[] = [];
+      for (const [k, { request, score }] of items.entries()) {
+        const stored = done.get(request.orderId);
+        if (stored) {
+          results.push({ stored, created: false });
+          continue;
+        }
+        const result = await assessLocked(client, request, score, digests[k]!);
+        if (result.created) done.set(request.orderId, result.stored);
+        results.push(result);
       }
-      await client.query(
-        `INSERT INTO observations (order_id, placed_at, email_hash, phone_hash, ip_hash)
-         VALUES ($1, $2, $3, $4, $5)`,
-        [request.orderId, request.placedAt, email, phone, ip],
-      );
-      return { stored: toStored(inserted.rows[0]), created: true };
+      return results;
     });
   }
+}
+
+/** Counts, scores and stores one order whose keys this transaction holds locked. */
+async function assessLocked(
+  client: PoolClient,
+  request: AssessmentRequest,
+  score: (history: HistoryCounts) => Assessment,
+  { email, phone, ip }: { email: Buffer; phone: Buffer; ip: Buffer | null },
+): Promise<{ stored: StoredAssessment; created: boolean }> {
+  const w = request.windows;
+  const counts = await client.query<{
+    email: string;
+    phone: string;
+    ip: string | null;
+    email_lookback: string;
+  }>(COUNT_HISTORY, [
+    request.orderId,
+    email,
+    phone,
+    ip,
+    request.placedAt,
+    w.emailMinutes,
+    w.phoneMinutes,
+    w.ipMinutes,
+    w.lookbackMinutes,
+  ]);
+  const c = counts.rows[0]!;
+  const history: HistoryCounts = {
+    email: Number(c.email),
+    phone: Number(c.phone),
+    ip: c.ip === null ? null : Number(c.ip),
+    emailLookback: Number(c.email_lookback),
+  };
+  const assessment = score(history);
+  // The assessment and the order's own observation in one statement.
+  const inserted = await client.query<AssessmentRow>(
+    `WITH assessed AS (
+       INSERT INTO assessments
+         (order_id, message_id, score, decision, rules, history, rules_version, amount, currency)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (order_id) DO NOTHING
+       RETURNING ${COLUMNS}
+     ), observed AS (
+       INSERT INTO observations (order_id, placed_at, email_hash, phone_hash, ip_hash)
+       SELECT order_id, $10, $11, $12, $13 FROM assessed
+     )
+     SELECT * FROM assessed`,
+    [
+      request.orderId,
+      request.messageId,
+      assessment.score,
+      assessment.decision,
+      JSON.stringify(assessment.rules),
+      JSON.stringify(history),
+      request.rulesVersion,
+      request.amount,
+      request.currency,
+      request.placedAt,
+      email,
+      phone,
+      ip,
+    ],
+  );
+  if (!inserted.rows[0]) {
+    // Only reachable if the same order id arrived with different keys; the first one stands.
+    const existing = await client.query<AssessmentRow>(
+      `SELECT ${COLUMNS} FROM assessments WHERE order_id = $1`,
+      [request.orderId],
+    );
+    return { stored: toStored(existing.rows[0]!), created: false };
+  }
+  return { stored: toStored(inserted.rows[0]), created: true };
+}
+
+/** Assessments by order id, also under the spelling the caller used (PostgreSQL answers a uuid in lower case). */
+function byOrderId(
+  stored: readonly StoredAssessment[],
+  asAsked: readonly string[],
+): Map<string, StoredAssessment> {
+  const map = new Map(stored.map((s) => [s.orderId.toLowerCase(), s]));
+  for (const id of asAsked) {
+    const s = map.get(id.toLowerCase());
+    if (s) map.set(id, s);
+  }
+  return map;
 }
 
 /**
@@ -165,7 +231,10 @@ export class PgAssessmentRepository implements AssessmentRepository {
  */
 async function lockKeys(client: PoolClient, digests: readonly Buffer[]): Promise<void> {
   const ids = [...new Set(digests.map((d) => d.readInt32BE(0)))].sort((a, b) => a - b);
-  for (const id of ids) {
-    await client.query('SELECT pg_advisory_xact_lock($1::int4, $2::int4)', [LOCK_CLASS, id]);
-  }
+  // One statement, the locks taken row by row in the subquery's order.
+  await client.query(
+    `SELECT count(pg_advisory_xact_lock($1::int4, id))
+     FROM (SELECT id FROM unnest($2::int4[]) WITH ORDINALITY AS k (id, n) ORDER BY n) AS ordered`,
+    [LOCK_CLASS, ids],
+  );
 }

@@ -58,10 +58,16 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set(CHANNELS);
 /** Counters of what was parked, and a gauge of what is parked now (read from the table when scraped). */
 export function createParkMetrics(
   registry: Registry,
-  letters: Pick<ParkedLetters, 'counts'>,
+  letters: Pick<ParkedLetters, 'counts' | 'maxLetters'>,
   logger?: Logger,
 ): ParkMetrics {
   const registers = [registry];
+  const limit = new Gauge({
+    name: 'parked_letters_limit',
+    help: 'The most letters the park keeps (PARKED_LETTERS_MAX); at sum(parked_letters) the drains stop and letters wait in the broker',
+    registers,
+  });
+  limit.set(letters.maxLetters);
   const parkedTotal = new Counter({
     name: 'dead_letters_parked_total',
     help: 'Messages moved from a dead-letter or the unroutable queue into the park, by queue and reason',

@@ -5,6 +5,7 @@ import type {
   LetterProperties,
   ReplayableLetter,
 } from '@notify/messaging';
+import { DependencyUnavailableError } from '@notify/messaging';
 import { withTransaction } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
 
@@ -90,14 +91,30 @@ function letterOf(r: Row): ParkedLetter {
  * locked so two replays never publish it twice.
  */
 export class ParkedLetters {
-  constructor(private readonly pool: Pool) {}
+  /**
+   * @param maxLetters The park's cap (PARKED_LETTERS_MAX): once it holds this many letters,
+   *   `park` refuses new ones (see there) instead of dropping any. Drains running side by
+   *   side may each add one past it.
+   */
+  constructor(
+    private readonly pool: Pool,
+    readonly maxLetters = Number.POSITIVE_INFINITY,
+  ) {}
 
-  /** Keeps a letter; true when it was new (a second park of the same queue and id keeps the first). */
+  /**
+   * Keeps a letter; true when it was new (a second park of the same queue and id keeps the
+   * first). When the park is full it throws DependencyUnavailableError('park'): the drain
+   * then holds the message, leaves the rest in the broker's queue and stops taking more
+   * (not ready, naming the cap) until replays or deletions make room, and goes on by itself.
+   * No letter is ever dropped to make room.
+   */
   async park(l: CapturedLetter): Promise<boolean> {
+    const cap = Number.isFinite(this.maxLetters) ? this.maxLetters : null;
     const { rowCount } = await this.pool.query(
       `INSERT INTO parked_letters (queue, message_id, exchange, routing_key, properties, headers, body, reason,
          detail, dead_lettered_at, first_death, attempts, replays, published_by)
-       VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11::jsonb, $12, $13, $14)
+       SELECT $1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11::jsonb, $12, $13, $14
+       WHERE $15::bigint IS NULL OR (SELECT count(*) FROM parked_letters) < $15::bigint
        ON CONFLICT ON CONSTRAINT parked_letters_once DO NOTHING`,
       [
         l.queue,
@@ -114,9 +131,20 @@ export class ParkedLetters {
         l.attempts,
         l.replays,
         l.publishedBy,
+        cap,
       ],
     );
-    return rowCount === 1;
+    if (rowCount === 1) return true;
+    if (cap === null) return false;
+    const { rowCount: kept } = await this.pool.query(
+      'SELECT 1 FROM parked_letters WHERE queue = $1 AND message_id = $2',
+      [l.queue, l.messageId],
+    );
+    if (kept) return false;
+    throw new DependencyUnavailableError(
+      'park',
+      `the park is full (PARKED_LETTERS_MAX=${cap} letters); replay or delete parked letters to make room, the rest wait in ${l.queue}`,
+    );
   }
 
   /** Count, oldest and reasons of each of `queues` (in that order), from three indexed queries. */
