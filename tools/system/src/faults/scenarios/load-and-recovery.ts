@@ -183,7 +183,7 @@ export function watchConsumerReasons(ctx: ScenarioContext, services: readonly Se
           .filter((s) => !seen.has(s))
           .map(async (s) => {
             try {
-              const r = await fetch(`${ctx.system.stack.get(s).url}/readyz`, {
+              const r = await fetch(`${ctx.system.stack.get(s).opsUrl}/readyz`, {
                 signal: AbortSignal.timeout(2_000),
               });
               const reason = ((await r.json()) as Readyz).reasons?.consumer;
