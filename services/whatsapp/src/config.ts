@@ -10,7 +10,7 @@ import {
   str,
   url,
 } from '@notify/service-kit';
-import type { CommonConfig } from '@notify/service-kit';
+import type { CommonConfig, SendLimits } from '@notify/service-kit';
 
 export const TWILIO_API_BASE_URL = 'https://api.twilio.com';
 /** Where the WhatsApp sandbox (tools/whatsapp-sandbox) listens on a developer's machine. */
@@ -84,6 +84,8 @@ export interface WhatsappConfig {
   /** The public URL Twilio posts status callbacks to; undefined = this process's own address (development). */
   readonly statusCallbackUrl: string | undefined;
   readonly requestTimeoutMs: number;
+  /** Calls to Twilio in flight at once, and started per second at most (0: no limit). */
+  readonly limits: SendLimits;
 }
 
 function isLocalHost(baseUrl: string): boolean {
@@ -130,6 +132,12 @@ export function loadWhatsappConfig(
       TWILIO_CONTENT_SIDS: contentSidsByLocale({ default: {} }),
       WHATSAPP_STATUS_CALLBACK_URL: url({ default: undefined }),
       TWILIO_REQUEST_TIMEOUT_MS: num({ default: 15_000 }),
+      TWILIO_CONCURRENCY: num({ default: 8, desc: 'Calls to Twilio in flight at once' }),
+      // Twilio's default WhatsApp sender throughput is 80 messages per second.
+      TWILIO_MAX_PER_SECOND: num({
+        default: 80,
+        desc: 'Calls to Twilio started per second at most; 0 for no limit',
+      }),
     },
     env,
   );
@@ -158,6 +166,9 @@ export function loadWhatsappConfig(
     else problems.TWILIO_CONTENT_SID = 'is required when WHATSAPP_MODE=template';
   }
   if (c.TWILIO_REQUEST_TIMEOUT_MS <= 0) problems.TWILIO_REQUEST_TIMEOUT_MS = 'must be positive';
+  if (!Number.isInteger(c.TWILIO_CONCURRENCY) || c.TWILIO_CONCURRENCY < 1)
+    problems.TWILIO_CONCURRENCY = 'must be a positive integer';
+  if (!(c.TWILIO_MAX_PER_SECOND >= 0)) problems.TWILIO_MAX_PER_SECOND = 'must be 0 (no limit) or more';
   if (Object.keys(problems).length) throw new ConfigError(problems);
 
   return {
@@ -171,5 +182,6 @@ export function loadWhatsappConfig(
     contentSidsByLocale: c.TWILIO_CONTENT_SIDS,
     statusCallbackUrl: c.WHATSAPP_STATUS_CALLBACK_URL,
     requestTimeoutMs: c.TWILIO_REQUEST_TIMEOUT_MS,
+    limits: { concurrency: c.TWILIO_CONCURRENCY, perSecond: c.TWILIO_MAX_PER_SECOND },
   };
 }

@@ -60,6 +60,7 @@ export async function startWhatsappService(
             from: config.from,
             apiBaseUrl: config.apiBaseUrl,
             timeoutMs: config.requestTimeoutMs,
+            limits: config.limits,
           }),
           repository,
           events,

@@ -1,4 +1,6 @@
 import twilio from 'twilio';
+import { SendLimiter } from '@notify/service-kit';
+import type { SendLimits } from '@notify/service-kit';
 import { TWILIO_API_BASE_URL } from '../config.js';
 import type { AcceptedMessage, OutboundWhatsapp, WhatsappSender } from '../send-order-whatsapp.js';
 import { classifyTwilioError } from '../twilio-failure.js';
@@ -40,6 +42,8 @@ export interface TwilioSenderOptions {
   readonly from: string;
   readonly apiBaseUrl: string;
   readonly timeoutMs: number;
+  /** What Twilio allows this account: calls in flight and started per second. */
+  readonly limits?: SendLimits;
 }
 
 /** WhatsApp addresses are the E.164 number with a channel prefix. */
@@ -52,8 +56,10 @@ export const whatsappAddress = (e164: string) => `whatsapp:${e164}`;
 export class TwilioWhatsappSender implements WhatsappSender {
   private readonly client: twilio.Twilio;
   private readonly from: string;
+  private readonly limiter: SendLimiter | undefined;
 
   constructor(options: TwilioSenderOptions) {
+    this.limiter = options.limits ? new SendLimiter(options.limits) : undefined;
     const custom = options.apiBaseUrl.replace(/\/$/, '') !== TWILIO_API_BASE_URL;
     this.client = twilio(options.accountSid, options.authToken, {
       timeout: options.timeoutMs,
@@ -66,7 +72,12 @@ export class TwilioWhatsappSender implements WhatsappSender {
     this.from = whatsappAddress(options.from);
   }
 
-  async send(message: OutboundWhatsapp): Promise<AcceptedMessage> {
+  /** Sends within Twilio's limits: beyond them, a send waits for its turn rather than being throttled. */
+  send(message: OutboundWhatsapp): Promise<AcceptedMessage> {
+    return this.limiter ? this.limiter.run(() => this.sendNow(message)) : this.sendNow(message);
+  }
+
+  private async sendNow(message: OutboundWhatsapp): Promise<AcceptedMessage> {
     const content =
       message.content.kind === 'template'
         ? {
