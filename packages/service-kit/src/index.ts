@@ -14,3 +14,4 @@ export * from './main-runner.js';
 export * from './retention.js';
 export * from './unsubscribe-token.js';
 export * from './preference-copy.js';
+export * from './send-limiter.js';

@@ -32,6 +32,8 @@ export interface EmailConfig {
   readonly messageIdDomain: string;
   readonly defaultLocale: Locale;
   readonly poolSize: number;
+  /** Mails handed to the SMTP server per second at most; 0 for no limit. */
+  readonly maxPerSecond: number;
   readonly maxMessagesPerConnection: number;
   readonly connectionTimeoutMs: number;
   readonly greetingTimeoutMs: number;
@@ -43,6 +45,11 @@ export interface EmailConfig {
 const positiveInt = makeValidator<number>((input: string) => {
   const n = Number(input);
   if (!Number.isInteger(n) || n < 1) throw new Error('must be a positive integer');
+  return n;
+});
+const nonNegativeInt = makeValidator<number>((input: string) => {
+  const n = Number(input);
+  if (!Number.isInteger(n) || n < 0) throw new Error('must be 0 or a positive integer');
   return n;
 });
 const smtpUrl = makeValidator<string>((input: string) => {
@@ -90,6 +97,10 @@ export function loadEmailConfig(env: NodeJS.ProcessEnv, nodeEnv: string): EmailC
       MAIL_MESSAGE_ID_DOMAIN: domain({ default: '', desc: 'Message-ID domain (default: MAIL_FROM domain)' }),
       MAIL_DEFAULT_LOCALE: str({ choices: [...LOCALES], default: 'en-GB' }),
       SMTP_POOL_SIZE: positiveInt({ default: 10, desc: 'Concurrent SMTP connections' }),
+      SMTP_MAX_PER_SECOND: nonNegativeInt({
+        default: 0,
+        desc: "Mails sent per second at most (the relay's limit); 0 for no limit",
+      }),
       SMTP_MAX_MESSAGES_PER_CONNECTION: positiveInt({ default: 100 }),
       SMTP_CONNECTION_TIMEOUT_MS: positiveInt({ default: 10_000 }),
       SMTP_GREETING_TIMEOUT_MS: positiveInt({ default: 10_000 }),
@@ -110,7 +121,9 @@ export function loadEmailConfig(env: NodeJS.ProcessEnv, nodeEnv: string): EmailC
   );
   refusePlaceholderSecrets(nodeEnv, { UNSUBSCRIBE_SECRET: c.UNSUBSCRIBE_SECRET });
   if (production && new URL(c.UNSUBSCRIBE_URL).protocol !== 'https:') {
-    throw new ConfigError({ UNSUBSCRIBE_URL: 'must be https in production (mail clients refuse plain http)' });
+    throw new ConfigError({
+      UNSUBSCRIBE_URL: 'must be https in production (mail clients refuse plain http)',
+    });
   }
 
   const smtp = parseSmtpUrl(c.SMTP_URL);
@@ -137,6 +150,7 @@ export function loadEmailConfig(env: NodeJS.ProcessEnv, nodeEnv: string): EmailC
     messageIdDomain: c.MAIL_MESSAGE_ID_DOMAIN || domainOf(from.address),
     defaultLocale: c.MAIL_DEFAULT_LOCALE as Locale,
     poolSize: c.SMTP_POOL_SIZE,
+    maxPerSecond: c.SMTP_MAX_PER_SECOND,
     maxMessagesPerConnection: c.SMTP_MAX_MESSAGES_PER_CONNECTION,
     connectionTimeoutMs: c.SMTP_CONNECTION_TIMEOUT_MS,
     greetingTimeoutMs: c.SMTP_GREETING_TIMEOUT_MS,

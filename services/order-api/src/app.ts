@@ -15,6 +15,7 @@ import { StatusRepository } from './adapters/status-repository.js';
 import { ParkedLetters } from './dead-letters/parked-letters.js';
 import type { ApiClient } from './http/api-clients.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
+import type { SharedRateLimitStore } from './http/rate-limit-store.js';
 import type { ApiInstance } from './http/api-instance.js';
 import { acceptJsonOnly } from './http/json-body-parser.js';
 import { HttpProblem, problemFor, sendProblem, statusTitle } from './http/problem.js';
@@ -35,6 +36,8 @@ export interface AppOptions {
   /** Requests per client per window; 0 disables rate limiting. */
   readonly rateLimitMax: number;
   readonly rateLimitWindowMs: number;
+  /** Counters in Redis, shared by every replica; without it each process counts alone. */
+  readonly rateLimitStore?: SharedRateLimitStore;
   readonly bodyLimitBytes: number;
   /** Proxies trusted for X-Forwarded-For: none, every hop (not in production), a hop count, or IPs/CIDRs. */
   readonly trustProxy: boolean | number | readonly string[];
@@ -144,6 +147,14 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
       global: true,
       max: options.rateLimitMax,
       timeWindow: options.rateLimitWindowMs,
+      ...(options.rateLimitStore
+        ? {
+            redis: options.rateLimitStore.redis,
+            nameSpace: options.rateLimitStore.nameSpace,
+            // Redis away: take the request rather than fail it; the store logs the outage.
+            skipOnError: true,
+          }
+        : {}),
       keyGenerator: (request) => (request.clientId !== 'anonymous' ? request.clientId : request.ip),
       errorResponseBuilder: (_request, context) =>
         new HttpProblem(429, statusTitle(429), {

@@ -78,6 +78,20 @@ function readKeysFile(path: string): ApiKeyEntry[] {
   }
 }
 
+/** Empty (no Redis) or a redis:// or rediss:// URL. */
+const redisUrl = makeValidator<string>((input: string) => {
+  if (input === '') return '';
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new Error('must be a redis:// or rediss:// URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new Error('must be a redis:// or rediss:// URL');
+  return input;
+});
+
 export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(
     {
@@ -100,6 +114,14 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
       }),
       RATE_LIMIT_MAX: num({ default: 6_000, desc: 'Requests per client per window; 0 disables' }),
       RATE_LIMIT_WINDOW: duration({ default: 60_000, desc: 'Rate limit window' }),
+      REDIS_URL: redisUrl({
+        default: '',
+        desc: "Redis holding the rate limit's counters, shared by every replica (empty: in this process's memory)",
+      }),
+      RATE_LIMIT_REDIS_PREFIX: str({
+        default: 'order-api:rate-limit:',
+        desc: "Prefix of the rate limit's keys in Redis",
+      }),
       BODY_LIMIT_BYTES: num({ default: 64 * 1024 }),
       TRUST_PROXY: trustProxy({
         default: false,
@@ -174,6 +196,7 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
     DATABASE_URL: config.DATABASE_URL,
     AMQP_URL: config.AMQP_URL,
     UNSUBSCRIBE_SECRET: config.UNSUBSCRIBE_SECRET,
+    REDIS_URL: config.REDIS_URL,
   });
   let clients: ApiClient[];
   try {

@@ -22,6 +22,7 @@ import { loadOrderApiConfig } from './config.js';
 import type { OrderApiConfig } from './config.js';
 import type { ApiInstance } from './http/api-instance.js';
 import { createApiMetrics, registerStreamGauge } from './metrics.js';
+import { closeRateLimitStore, connectRateLimitStore } from './http/rate-limit-store.js';
 import { OutboxSignal } from './outbox/outbox-signal.js';
 import { outboxNotifyChannel, OutboxStore } from './outbox/outbox-store.js';
 import { OutboxRelay } from './outbox/relay.js';
@@ -107,6 +108,14 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
       logger,
       config.PREFERENCES_REPUBLISH_INTERVAL,
     );
+    const rateLimitStore =
+      config.REDIS_URL && config.RATE_LIMIT_MAX > 0
+        ? await connectRateLimitStore({
+            url: config.REDIS_URL,
+            nameSpace: config.RATE_LIMIT_REDIS_PREFIX,
+            logger,
+          })
+        : null;
     const app = await buildApp({
       preferences: { preferences, propagation, unsubscribeSecret: config.UNSUBSCRIBE_SECRET },
       pool,
@@ -135,6 +144,7 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
         clients: config.clients,
         rateLimitMax: config.RATE_LIMIT_MAX,
         rateLimitWindowMs: config.RATE_LIMIT_WINDOW,
+        ...(rateLimitStore ? { rateLimitStore } : {}),
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         trustProxy: config.TRUST_PROXY,
         timeouts: httpTimeouts(common),
@@ -156,6 +166,7 @@ export const orderApiService: ServiceDefinition<OrderApiRunConfig, OrderApiParts
       app,
       relay,
       tasks,
+      ...(rateLimitStore ? { close: () => closeRateLimitStore(rateLimitStore) } : {}),
       consumers: [
         ...(config.STATUS_CONSUMER_ENABLED
           ? [

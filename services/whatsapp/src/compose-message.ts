@@ -22,8 +22,17 @@ export function foldWhitespace(text: string): string {
 
 type SessionText = (v: { name: string; reference: string; items: number; total: string }) => string;
 
-const plural = (locale: Locale, n: number, one: string, other: string) =>
-  new Intl.PluralRules(locale).select(n) === 'one' ? one : other;
+// One PluralRules per locale for the life of the process: building one costs far more than using it.
+const pluralRules = new Map<Locale, Intl.PluralRules>();
+
+function plural(locale: Locale, n: number, one: string, other: string): string {
+  let rules = pluralRules.get(locale);
+  if (!rules) {
+    rules = new Intl.PluralRules(locale);
+    pluralRules.set(locale, rules);
+  }
+  return rules.select(n) === 'one' ? one : other;
+}
 
 const SESSION_TEXTS: Record<Locale, SessionText> = {
   'en-GB': (v) =>

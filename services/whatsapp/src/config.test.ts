@@ -29,6 +29,19 @@ function configError(fn: () => unknown): ConfigError {
 }
 
 describe('loadWhatsappConfig', () => {
+  it("keeps Twilio's default WhatsApp throughput unless told otherwise, and refuses limits that stop every send", () => {
+    const dev = { NODE_ENV: 'development' } as const;
+    expect(loadWhatsappConfig({}, dev).limits).toEqual({ concurrency: 8, perSecond: 80 });
+    expect(loadWhatsappConfig({ TWILIO_CONCURRENCY: '32', TWILIO_MAX_PER_SECOND: '0' }, dev).limits).toEqual({
+      concurrency: 32,
+      perSecond: 0,
+    });
+    const err = configError(() =>
+      loadWhatsappConfig({ TWILIO_CONCURRENCY: '0', TWILIO_MAX_PER_SECOND: '-5' }, dev),
+    );
+    expect(Object.keys(err.variables).sort()).toEqual(['TWILIO_CONCURRENCY', 'TWILIO_MAX_PER_SECOND']);
+  });
+
   it('in production, names each missing Twilio variable', () => {
     const err = configError(() =>
       loadWhatsappConfig({ TWILIO_WHATSAPP_FROM: REAL.TWILIO_WHATSAPP_FROM }, { NODE_ENV: 'production' }),

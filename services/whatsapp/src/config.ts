@@ -10,7 +10,7 @@ import {
   str,
   url,
 } from '@notify/service-kit';
-import type { CommonConfig } from '@notify/service-kit';
+import type { CommonConfig, SendLimits } from '@notify/service-kit';
 
 export const TWILIO_API_BASE_URL = 'https://api.twilio.com';
 /** Where the WhatsApp sandbox (tools/whatsapp-sandbox) listens on a developer's machine. */
@@ -97,6 +97,8 @@ export interface WhatsappConfig {
   /** E.164 SMS sender for the fallback when WhatsApp cannot reach a number; undefined: no fallback. */
   readonly smsFrom: string | undefined;
   readonly requestTimeoutMs: number;
+  /** Calls to Twilio in flight at once, and started per second at most (0: no limit). */
+  readonly limits: SendLimits;
 }
 
 function isLocalHost(baseUrl: string): boolean {
@@ -151,6 +153,12 @@ export function loadWhatsappConfig(
         desc: 'SMS sender (E.164) for the fallback when WhatsApp cannot reach a number; unset: no SMS',
       }),
       TWILIO_REQUEST_TIMEOUT_MS: num({ default: 15_000 }),
+      TWILIO_CONCURRENCY: num({ default: 8, desc: 'Calls to Twilio in flight at once' }),
+      // Twilio's default WhatsApp sender throughput is 80 messages per second.
+      TWILIO_MAX_PER_SECOND: num({
+        default: 80,
+        desc: 'Calls to Twilio started per second at most; 0 for no limit',
+      }),
     },
     env,
   );
@@ -184,6 +192,9 @@ export function loadWhatsappConfig(
     else problems.TWILIO_CONTENT_SID = 'is required when WHATSAPP_MODE=template';
   }
   if (c.TWILIO_REQUEST_TIMEOUT_MS <= 0) problems.TWILIO_REQUEST_TIMEOUT_MS = 'must be positive';
+  if (!Number.isInteger(c.TWILIO_CONCURRENCY) || c.TWILIO_CONCURRENCY < 1)
+    problems.TWILIO_CONCURRENCY = 'must be a positive integer';
+  if (!(c.TWILIO_MAX_PER_SECOND >= 0)) problems.TWILIO_MAX_PER_SECOND = 'must be 0 (no limit) or more';
   if (Object.keys(problems).length) throw new ConfigError(problems);
 
   return {
@@ -201,5 +212,6 @@ export function loadWhatsappConfig(
       (c.WHATSAPP_STATUS_CALLBACK_URL ? new URL(INBOUND_PATH, c.WHATSAPP_STATUS_CALLBACK_URL).href : undefined),
     smsFrom: c.TWILIO_SMS_FROM,
     requestTimeoutMs: c.TWILIO_REQUEST_TIMEOUT_MS,
+    limits: { concurrency: c.TWILIO_CONCURRENCY, perSecond: c.TWILIO_MAX_PER_SECOND },
   };
 }

@@ -74,6 +74,7 @@ export async function startWhatsappService(
             smsFrom: config.smsFrom,
             apiBaseUrl: config.apiBaseUrl,
             timeoutMs: config.requestTimeoutMs,
+            limits: config.limits,
           }),
           repository,
           events,

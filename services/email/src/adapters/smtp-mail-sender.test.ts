@@ -12,6 +12,7 @@ import { SmtpMailSender } from './smtp-mail-sender.js';
 
 const timeouts = {
   poolSize: 2,
+  maxPerSecond: 0,
   maxMessagesPerConnection: 100,
   connectionTimeoutMs: 2_000,
   greetingTimeoutMs: 500,
@@ -121,6 +122,25 @@ describe('SMTP mailer against the mail catcher', () => {
     expect(sent.smtpResponse).toMatch(/^250 .*queued as /);
     const mail = await catcher.waitFor((m) => m.envelope.to.includes('accepted@example.com'));
     expect(mail.messageId).toBe('<order-confirmation.3f2c1a9e-7b4d-4c8e-9f1a-2b3c4d5e6f70@example.com>');
+  });
+
+  it('with SMTP_MAX_PER_SECOND, holds mails back so no second carries more than the limit', async () => {
+    catcher.setBehaviour({});
+    const limited = new SmtpMailSender({
+      ...timeouts,
+      maxPerSecond: 2,
+      greetingTimeoutMs: 10_000,
+      smtp: parseSmtpUrl(catcher.smtpUrl),
+    });
+    try {
+      const started = performance.now();
+      await Promise.all(['r1', 'r2', 'r3'].map((r) => limited.send(mailFor(`${r}@rate.example.com`))));
+      // Two fit in the first second; the third waits for the next one. A lower bound only:
+      // a loaded machine may take longer, never shorter.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(900);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('classifies 451 as transient and 550 as permanent with the reply', async () => {

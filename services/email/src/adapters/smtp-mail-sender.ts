@@ -10,6 +10,7 @@ export type SmtpSettings = Pick<
   EmailConfig,
   | 'smtp'
   | 'poolSize'
+  | 'maxPerSecond'
   | 'maxMessagesPerConnection'
   | 'connectionTimeoutMs'
   | 'greetingTimeoutMs'
@@ -48,6 +49,8 @@ export class SmtpMailSender implements MailSender {
       requireTLS: config.requireTls,
       ...(config.smtp.auth ? { auth: { user: config.smtp.auth.user, pass: config.smtp.auth.pass } } : {}),
       maxConnections: config.poolSize,
+      // Relays cap sends per second; nodemailer's pool holds mails back to stay under it.
+      ...(config.maxPerSecond > 0 ? { rateLimit: config.maxPerSecond, rateDelta: 1000 } : {}),
       maxMessages: config.maxMessagesPerConnection,
       connectionTimeout: config.connectionTimeoutMs,
       greetingTimeout: config.greetingTimeoutMs,

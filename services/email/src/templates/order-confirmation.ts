@@ -1,7 +1,7 @@
 import { formatMoney } from '@notify/contracts';
 import type { EmailMessage, Locale } from '@notify/contracts';
 import { CATALOGUES } from './catalogue.js';
-import { addressLines, formatDateTime } from './format.js';
+import { addressLines, formatDateTime, quantityFormat } from './format.js';
 import { renderOrderConfirmationHtml } from './order-confirmation-html.js';
 import { renderOrderConfirmationText } from './order-confirmation-text.js';
 
@@ -56,7 +56,7 @@ export function orderConfirmationView(
   const { order } = message;
   const money = (minor: number) => formatMoney(minor, order.currency, locale);
   const reference = clean(order.reference);
-  const quantity = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
+  const quantity = quantityFormat(locale);
   return {
     locale,
     subject: t.subject(reference),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { channelConsumers, exampleMessages, fullTopology, HEADERS, notifications } from '@notify/contracts';
+import { fullTopology } from '@notify/contracts';
 import { Broker, Publisher } from '@notify/messaging';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
@@ -8,6 +8,7 @@ import type { TestDatabase } from '@notify/service-kit/testing';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrderApi } from '../server.js';
+import { deadLetter } from '../test-support/dead-letter.js';
 import type { RunningOrderApi } from '../server.js';
 
 // The park has a cap (PARKED_LETTERS_MAX). A full park must never drop a letter to make
@@ -53,32 +54,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Dead-letters an email message the way the consumer runner does. */
-async function deadLetter(): Promise<string> {
-  const t = channelConsumers.email;
-  const orderId = randomUUID();
-  const messageId = `${orderId}:email`;
-  await publisher.publishRaw({
-    exchange: t.deadLetterExchange.name,
-    routingKey: t.deadLetterRoutingKey,
-    content: Buffer.from(JSON.stringify({ ...structuredClone(exampleMessages.email), orderId })),
-    properties: {
-      messageId,
-      correlationId: orderId,
-      type: notifications.email.type,
-      contentType: 'application/json',
-      headers: {
-        [HEADERS.deathReason]: 'permanent-failure',
-        [HEADERS.deathAt]: new Date().toISOString(),
-        [HEADERS.routingKey]: 'email',
-        [HEADERS.originalQueue]: 'email',
-        [HEADERS.attempt]: 1,
-      },
-    },
-  });
-  return messageId;
-}
-
 async function parkedIds(): Promise<string[]> {
   const { rows } = await api.pool.query<{ message_id: string }>(
     'SELECT message_id FROM parked_letters ORDER BY id',
@@ -88,13 +63,17 @@ async function parkedIds(): Promise<string[]> {
 
 describe('a full park', () => {
   it('leaves further dead letters in the broker, says so, and parks them by itself once replays made room', async () => {
-    const ids = [await deadLetter(), await deadLetter(), await deadLetter()];
+    const ids: string[] = [];
+    for (let i = 0; i < CAP + 1; i++)
+      ids.push(await deadLetter(publisher, 'email', randomUUID(), 'permanent-failure'));
 
     const degraded = await waitFor(
       async () => {
-        const r = await fetch(`${api.url}/readyz`);
-        const body = (await r.json()) as { status: string; reasons?: Record<string, string> };
-        return body.reasons?.consumer?.startsWith('park unavailable') ? { code: r.status, body } : undefined;
+        const r = await api.ops.inject({ url: '/readyz' });
+        const body = r.json<{ status: string; reasons?: Record<string, string> }>();
+        return body.reasons?.consumer?.startsWith('park unavailable')
+          ? { code: r.statusCode, body }
+          : undefined;
       },
       { what: 'readiness naming the full park' },
     );
@@ -109,7 +88,7 @@ describe('a full park', () => {
       timeoutMs: 30_000,
       what: 'one letter waiting in email.dlq',
     });
-    const metrics = (await api.app.inject({ url: '/metrics' })).body;
+    const metrics = (await api.ops.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(new RegExp(`^parked_letters_limit{service="order-api"} ${CAP}$`, 'm'));
 
     // An operator replays one letter: there is room again, and the drain goes on by itself.
@@ -129,9 +108,7 @@ describe('a full park', () => {
     });
     await waitFor(
       async () => {
-        const body = (await (await fetch(`${api.url}/readyz`)).json()) as {
-          reasons?: Record<string, string>;
-        };
+        const body = (await api.ops.inject({ url: '/readyz' })).json<{ reasons?: Record<string, string> }>();
         return body.reasons?.consumer ? undefined : true;
       },
       { what: 'readiness without the park reason' },

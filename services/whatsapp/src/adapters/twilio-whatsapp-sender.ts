@@ -1,4 +1,6 @@
 import twilio from 'twilio';
+import { SendLimiter } from '@notify/service-kit';
+import type { SendLimits } from '@notify/service-kit';
 import { TWILIO_API_BASE_URL } from '../config.js';
 import type {
   AcceptedMessage,
@@ -47,6 +49,8 @@ export interface TwilioSenderOptions {
   readonly smsFrom?: string | undefined;
   readonly apiBaseUrl: string;
   readonly timeoutMs: number;
+  /** What Twilio allows this account: calls in flight and started per second. */
+  readonly limits?: SendLimits;
 }
 
 /** WhatsApp addresses are the E.164 number with a channel prefix. */
@@ -60,8 +64,10 @@ export class TwilioWhatsappSender implements WhatsappSender {
   private readonly client: twilio.Twilio;
   private readonly from: string;
   private readonly smsFrom: string | undefined;
+  private readonly limiter: SendLimiter | undefined;
 
   constructor(options: TwilioSenderOptions) {
+    this.limiter = options.limits ? new SendLimiter(options.limits) : undefined;
     const custom = options.apiBaseUrl.replace(/\/$/, '') !== TWILIO_API_BASE_URL;
     this.client = twilio(options.accountSid, options.authToken, {
       timeout: options.timeoutMs,
@@ -75,8 +81,12 @@ export class TwilioWhatsappSender implements WhatsappSender {
     this.smsFrom = options.smsFrom;
   }
 
-  /** The fallback: the same Messages API, from the SMS sender, without a channel prefix. */
-  async sendSms(message: OutboundSms): Promise<AcceptedMessage> {
+  /** The fallback: the same Messages API (and account limits), from the SMS sender, without a channel prefix. */
+  sendSms(message: OutboundSms): Promise<AcceptedMessage> {
+    return this.limiter ? this.limiter.run(() => this.sendSmsNow(message)) : this.sendSmsNow(message);
+  }
+
+  private async sendSmsNow(message: OutboundSms): Promise<AcceptedMessage> {
     if (!this.smsFrom) throw new Error('no SMS sender is configured (TWILIO_SMS_FROM)');
     try {
       const created = await this.client.messages.create({
@@ -91,7 +101,12 @@ export class TwilioWhatsappSender implements WhatsappSender {
     }
   }
 
-  async send(message: OutboundWhatsapp): Promise<AcceptedMessage> {
+  /** Sends within Twilio's limits: beyond them, a send waits for its turn rather than being throttled. */
+  send(message: OutboundWhatsapp): Promise<AcceptedMessage> {
+    return this.limiter ? this.limiter.run(() => this.sendNow(message)) : this.sendNow(message);
+  }
+
+  private async sendNow(message: OutboundWhatsapp): Promise<AcceptedMessage> {
     const content =
       message.content.kind === 'template'
         ? {
