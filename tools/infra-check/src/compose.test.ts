@@ -151,6 +151,20 @@ describe('infra/compose.yaml', () => {
     }
   });
 
+  it("runs Redis for the order API's shared rate limit, password from infra/.env, not published", () => {
+    const redis = service('redis');
+    expect(redis.ports ?? []).toEqual([]);
+    expect(environment(redis).REDIS_PASSWORD).toBe(env.get('REDIS_PASSWORD'));
+    const url = new URL(environment(service('order-api')).REDIS_URL as string);
+    expect([url.protocol, url.hostname, url.port, url.password]).toEqual([
+      'redis:',
+      'redis',
+      '6379',
+      env.get('REDIS_PASSWORD'),
+    ]);
+    expect(Object.keys(service('order-api').depends_on ?? {})).toContain('redis');
+  });
+
   it('refers only to variables that .env.example sets or that have a default', () => {
     for (const r of references(text)) {
       if (!r.hasDefault) expect(env.has(r.name), r.name).toBe(true);

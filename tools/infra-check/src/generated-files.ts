@@ -9,6 +9,7 @@ import {
   serviceManifests,
 } from './k8s/base-manifests.js';
 import type { K8sObject } from './k8s/base-manifests.js';
+import { redisManifests } from './k8s/redis-manifests.js';
 import {
   DEVELOPMENT_ADMIN,
   buildDefinitions,
@@ -65,6 +66,7 @@ export async function generatedFiles(): Promise<GeneratedFile[]> {
       text: yamlDocuments([queueDepthAuthentication()]),
     },
     { path: 'infra/k8s/base/network-policies.yaml', text: yamlDocuments(networkPolicies()) },
+    { path: 'infra/k8s/base/redis.yaml', text: yamlDocuments(redisManifests()) },
     ...SERVICES.map((s) => ({
       path: `infra/k8s/base/${s.name}.yaml`,
       text: yamlDocuments(serviceManifests(s) satisfies K8sObject[]),

@@ -296,6 +296,52 @@ describe.each(['production', 'rabbitmq-cluster'])('the %s overlay', (overlay) =>
   });
 });
 
+describe("the production overlay's Redis (the order API's shared rate limit)", () => {
+  const objects = () => rendered.get('production') as K8sObject[];
+
+  it('runs one Redis with its password from its own Secret, which the order API shares through REDIS_URL', () => {
+    const set = find(objects(), 'StatefulSet', 'redis');
+    expect(set.spec.replicas).toBe(1);
+    const pod = set.spec.template.spec;
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    const [c] = pod.containers;
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+    });
+    const passwordRef = c.env.find((e: { name: string }) => e.name === 'REDIS_PASSWORD').valueFrom
+      .secretKeyRef;
+    const redisSecret = find(objects(), 'Secret', passwordRef.name);
+    const password = decode(redisSecret, passwordRef.key);
+    expect(password).toBeTruthy();
+    expect(c.args).toContain('$(REDIS_PASSWORD)');
+    const svc = find(objects(), 'Service', 'redis');
+    expect(svc.spec.ports).toEqual([{ name: 'redis', port: 6379, targetPort: 'redis', protocol: 'TCP' }]);
+
+    const api = find(objects(), 'Deployment', 'order-api');
+    const secretName = api.spec.template.spec.containers[0].envFrom.find(
+      (r: { secretRef?: { name: string } }) => r.secretRef,
+    ).secretRef.name;
+    const url = new URL(decode(find(objects(), 'Secret', secretName), 'REDIS_URL'));
+    expect([url.hostname, url.port, url.password]).toEqual(['redis', '6379', password]);
+  });
+
+  it('lets only the order API in, on 6379, and nothing out', () => {
+    const set = find(objects(), 'StatefulSet', 'redis');
+    const policies = policiesSelecting(objects(), set.spec.template.metadata.labels);
+    expect(policies.map((p) => p.metadata.name)).toEqual(['redis']);
+    const [policy] = policies as [Obj];
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.egress).toEqual([]);
+    expect(policy.spec.ingress).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'order-api' } } }],
+        ports: [{ port: 6379, protocol: 'TCP' }],
+      },
+    ]);
+  });
+});
+
 describe('the rabbitmq-cluster overlay', () => {
   it('runs three RabbitMQ nodes that import the definitions and share the broker settings', async () => {
     const objects = rendered.get('rabbitmq-cluster') as K8sObject[];

@@ -46,7 +46,8 @@ const DEPLOYMENT: Record<ServiceName, DeploymentFacts> = {
   'order-api': {
     kind: 'api',
     requiredInProduction: ['API_KEYS', 'UNSUBSCRIBE_SECRET'],
-    secrets: ['API_KEYS', 'UNSUBSCRIBE_SECRET'],
+    // REDIS_URL carries Redis's password; without it each replica counts its own rate limit.
+    secrets: ['API_KEYS', 'UNSUBSCRIBE_SECRET', 'REDIS_URL'],
   },
   email: {
     kind: 'consumer',

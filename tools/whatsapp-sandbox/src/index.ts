@@ -9,8 +9,11 @@ export {
   CALLBACK_STATUSES,
   DEFAULT_SANDBOX_BEHAVIOUR,
   InvalidBehaviourError,
+  NOT_ON_WHATSAPP_NUMBER,
   SandboxBehaviourSchema,
 } from './sandbox-behaviour.js';
+export { WHATSAPP_ERROR_CODES } from './twilio-errors.js';
+export type { WhatsappErrorCode } from './twilio-errors.js';
 export type { CallbackStatus, ResolvedSandboxBehaviour, SandboxBehaviour } from './sandbox-behaviour.js';
 export type { CallbackAttempt, MessageResource, SandboxMessage, StatusChange } from './sandbox-message.js';
 export type { MessagePredicate } from './message-store.js';

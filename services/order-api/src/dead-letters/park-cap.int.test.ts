@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { channelConsumers, exampleMessages, fullTopology, HEADERS, notifications } from '@notify/contracts';
+import { fullTopology } from '@notify/contracts';
 import { Broker, Publisher } from '@notify/messaging';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
@@ -8,6 +8,7 @@ import type { TestDatabase } from '@notify/service-kit/testing';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrderApi } from '../server.js';
+import { deadLetter } from '../test-support/dead-letter.js';
 import type { RunningOrderApi } from '../server.js';
 
 // The park has a cap (PARKED_LETTERS_MAX). A full park must never drop a letter to make
@@ -53,32 +54,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Dead-letters an email message the way the consumer runner does. */
-async function deadLetter(): Promise<string> {
-  const t = channelConsumers.email;
-  const orderId = randomUUID();
-  const messageId = `${orderId}:email`;
-  await publisher.publishRaw({
-    exchange: t.deadLetterExchange.name,
-    routingKey: t.deadLetterRoutingKey,
-    content: Buffer.from(JSON.stringify({ ...structuredClone(exampleMessages.email), orderId })),
-    properties: {
-      messageId,
-      correlationId: orderId,
-      type: notifications.email.type,
-      contentType: 'application/json',
-      headers: {
-        [HEADERS.deathReason]: 'permanent-failure',
-        [HEADERS.deathAt]: new Date().toISOString(),
-        [HEADERS.routingKey]: 'email',
-        [HEADERS.originalQueue]: 'email',
-        [HEADERS.attempt]: 1,
-      },
-    },
-  });
-  return messageId;
-}
-
 async function parkedIds(): Promise<string[]> {
   const { rows } = await api.pool.query<{ message_id: string }>(
     'SELECT message_id FROM parked_letters ORDER BY id',
@@ -88,7 +63,9 @@ async function parkedIds(): Promise<string[]> {
 
 describe('a full park', () => {
   it('leaves further dead letters in the broker, says so, and parks them by itself once replays made room', async () => {
-    const ids = [await deadLetter(), await deadLetter(), await deadLetter()];
+    const ids: string[] = [];
+    for (let i = 0; i < CAP + 1; i++)
+      ids.push(await deadLetter(publisher, 'email', randomUUID(), 'permanent-failure'));
 
     const degraded = await waitFor(
       async () => {

@@ -1,15 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import {
-  channelConsumers,
-  events,
-  exampleMessages,
-  fullTopology,
-  HEADERS,
-  notifications,
-  orderEventsConsumer,
-  UNROUTABLE_QUEUE,
-} from '@notify/contracts';
+import { events, fullTopology, HEADERS, orderEventsConsumer, UNROUTABLE_QUEUE } from '@notify/contracts';
 import { Broker, Publisher } from '@notify/messaging';
 import { createTestVhost, waitFor } from '@notify/messaging/testing';
 import type { TestVhost } from '@notify/messaging/testing';
@@ -20,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderViewBody } from '../http/order-schemas.js';
 import { startOrderApi } from '../server.js';
 import type { RunningOrderApi } from '../server.js';
+import { deadLetter } from '../test-support/dead-letter.js';
 import { validOrder } from '../test-support/order-fixtures.js';
 import { startTestApi } from '../test-support/test-api.js';
 
@@ -105,41 +97,19 @@ async function parkedRows(): Promise<unknown[]> {
   return rows;
 }
 
-/** Dead-letters a message the way the consumer runner does: a confirmed publish to the queue's dead-letter exchange. */
-async function deadLetter(channel: 'email' | 'whatsapp', orderId: string, reason: string): Promise<string> {
-  const t = channelConsumers[channel];
-  const messageId = `${orderId}:${channel}`;
-  await publisher.publishRaw({
-    exchange: t.deadLetterExchange.name,
-    routingKey: t.deadLetterRoutingKey,
-    content: Buffer.from(JSON.stringify({ ...structuredClone(exampleMessages[channel]), orderId })),
-    properties: {
-      messageId,
-      correlationId: orderId,
-      type: notifications[channel].type,
-      contentType: 'application/json',
-      headers: {
-        [HEADERS.deathReason]: reason,
-        [HEADERS.deathDetail]: `${reason} detail`,
-        [HEADERS.deathAt]: new Date().toISOString(),
-        [HEADERS.routingKey]: channel,
-        [HEADERS.originalQueue]: channel,
-        [HEADERS.attempt]: 3,
-        traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
-      },
-    },
-  });
-  return messageId;
-}
-
 describe('the dead-letter park', () => {
   it('lists a hundred times without changing a letter, leaves the broker queue empty, and replays each chosen letter once', async () => {
     const emailIds: string[] = [];
     for (let i = 0; i < 5; i++)
       emailIds.push(
-        await deadLetter('email', randomUUID(), i < 3 ? 'permanent-failure' : 'max-attempts-exceeded'),
+        await deadLetter(
+          publisher,
+          'email',
+          randomUUID(),
+          i < 3 ? 'permanent-failure' : 'max-attempts-exceeded',
+        ),
       );
-    const whatsappId = await deadLetter('whatsapp', randomUUID(), 'permanent-failure');
+    const whatsappId = await deadLetter(publisher, 'whatsapp', randomUUID(), 'permanent-failure');
     await waitFor(async () => (await get<{ total: number }>('/dead-letters')).total === 6 || undefined, {
       what: 'six letters parked',
     });

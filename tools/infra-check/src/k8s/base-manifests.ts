@@ -244,6 +244,7 @@ export function baseKustomization(): Record<string, unknown> {
     resources: [
       'keda-trigger-authentication.yaml',
       'network-policies.yaml',
+      'redis.yaml',
       ...SERVICES.map((s) => `${s.name}.yaml`),
     ],
     configMapGenerator: SERVICES.map((s) => ({

@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNELS, channelConsumers } from '@notify/contracts';
-import { answerCounts } from '../order-traffic.js';
 import {
+  answered503WhileDown,
   beyondRetryBudgetMs,
   clientNote,
+  databaseOutageWindows,
   everyServiceReady,
   loadAroundFault,
   nothingDeadLettered,
   pausedFor,
-  sendBoundMs,
   watchConsumerReasons,
 } from './load-and-recovery.js';
 import { check } from './scenario.js';
@@ -66,23 +66,13 @@ export const databaseLongOutage: Scenario = {
     }
     const seen = await watch.stop();
     const orders = await load.finish();
-    const answers = answerCounts(orders);
     return {
       orders,
       faultEnd,
-      windows: (['email', 'whatsapp'] as const).map((effect) => ({
-        effect,
-        from: faultStart - sendBoundMs(ctx.profile, effect),
-        to: faultEnd,
-        cause: 'PostgreSQL down between the provider answer and the commit',
-      })),
+      windows: databaseOutageWindows(ctx.profile, faultStart, faultEnd),
       checks: [
         check('a backlog in every work queue when the database went down', everyQueue, backlog),
-        check(
-          'the API answered 503 while the database was down',
-          (answers['503'] ?? 0) > 0,
-          `503 x${answers['503'] ?? 0}`,
-        ),
+        answered503WhileDown(orders),
         pausedFor(seen, CHANNELS, () => 'database'),
         await everyServiceReady(ctx),
       ],

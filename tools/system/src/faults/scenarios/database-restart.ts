@@ -1,11 +1,11 @@
-import { answerCounts } from '../order-traffic.js';
 import {
   acceptedBetween,
+  answered503WhileDown,
   clientNote,
+  databaseOutageWindows,
   everyServiceReady,
   loadAroundFault,
   outage,
-  sendBoundMs,
 } from './load-and-recovery.js';
 import { check } from './scenario.js';
 import type { Scenario } from './scenario.js';
@@ -27,23 +27,13 @@ export const databaseRestart: Scenario = {
     );
     const faultEnd = Date.now();
     const orders = await load.finish();
-    const answers = answerCounts(orders);
     const after = acceptedBetween(orders, faultEnd, Number.MAX_SAFE_INTEGER);
     return {
       orders,
       faultEnd,
-      windows: (['email', 'whatsapp'] as const).map((effect) => ({
-        effect,
-        from: faultStart - sendBoundMs(ctx.profile, effect),
-        to: faultEnd,
-        cause: 'PostgreSQL down between the provider answer and the commit',
-      })),
+      windows: databaseOutageWindows(ctx.profile, faultStart, faultEnd),
       checks: [
-        check(
-          'the API answered 503 while the database was down',
-          (answers['503'] ?? 0) > 0,
-          `503 x${answers['503'] ?? 0}`,
-        ),
+        answered503WhileDown(orders),
         check(
           'the API recovered by itself',
           after > 0 && api.starts === apiStarts && api.running,

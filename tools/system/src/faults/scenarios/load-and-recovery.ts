@@ -93,6 +93,29 @@ export async function outage(ms: number, down: () => Promise<void>, up: () => Pr
 }
 
 /**
+ * The documented window a PostgreSQL outage opens: a provider send under way when the
+ * database went (or while it was away) may have lost its record.
+ */
+export function databaseOutageWindows(
+  profile: FaultProfile,
+  faultStart: number,
+  faultEnd: number,
+): CrashWindow[] {
+  return (['email', 'whatsapp'] as const).map((effect) => ({
+    effect,
+    from: faultStart - sendBoundMs(profile, effect),
+    to: faultEnd,
+    cause: 'PostgreSQL down between the provider answer and the commit',
+  }));
+}
+
+/** The order API refuses orders (503) while its database is down, rather than accepting what it cannot store. */
+export function answered503WhileDown(orders: readonly PlacedOrder[]): Check {
+  const n = answerCounts(orders)['503'] ?? 0;
+  return check('the API answered 503 while the database was down', n > 0, `503 x${n}`);
+}
+
+/**
  * How long one send of the service can be under way: its own bound (the email service's
  * send lease, which it checks outlasts every SMTP timeout; the Twilio request timeout). A
  * copy the provider accepted within that time before the sender died, or while its
