@@ -93,7 +93,13 @@ describe('sendOrderConfirmation', () => {
       'release t1 the customer opted out of order emails',
     ]);
     expect(h.published).toEqual([
-      { skipped: { orderId: message.orderId, reason: 'the customer opted out of order emails', occurredAt: at } },
+      {
+        skipped: {
+          orderId: message.orderId,
+          reason: 'the customer opted out of order emails',
+          occurredAt: at,
+        },
+      },
     ]);
   });
 

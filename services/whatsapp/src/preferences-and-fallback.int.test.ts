@@ -108,7 +108,10 @@ async function eventsFor(orderId: string, routingKey: string, n: number): Promis
     async () => {
       seen.push(...(await vh.take(EVENTS_QUEUE, 500)));
       const mine = seen
-        .map((m) => ({ routingKey: m.routing_key, payload: JSON.parse(m.payload) as Record<string, unknown> }))
+        .map((m) => ({
+          routingKey: m.routing_key,
+          payload: JSON.parse(m.payload) as Record<string, unknown>,
+        }))
         .filter((e) => e.payload['orderId'] === orderId);
       return mine.filter((e) => e.routingKey === routingKey).length >= n ? mine : null;
     },
@@ -155,13 +158,22 @@ describe('opt-outs', () => {
     const subscriber = { client: 'shop-eu', customerKey: `cust-${randomUUID().slice(0, 8)}` };
     await publisher.publish(
       preferencesChanged,
-      { subscriber, email: { optedOut: false }, whatsapp: { optedOut: true }, version: 1, updatedAt: new Date().toISOString() },
+      {
+        subscriber,
+        email: { optedOut: false },
+        whatsapp: { optedOut: true },
+        version: 1,
+        updatedAt: new Date().toISOString(),
+      },
       { messageId: `${subscriber.client}:${subscriber.customerKey}:v1` },
     );
     await waitFor(
       async () =>
-        (await pool.query('SELECT 1 FROM customer_preferences WHERE customer_key = $1', [subscriber.customerKey]))
-          .rowCount === 1,
+        (
+          await pool.query('SELECT 1 FROM customer_preferences WHERE customer_key = $1', [
+            subscriber.customerKey,
+          ])
+        ).rowCount === 1,
       { timeoutMs: 30_000, what: 'the preferences copy' },
     );
     const message = order({ subscriber });
@@ -178,7 +190,9 @@ describe('opt-outs', () => {
   it('skips a number that replied STOP (signed webhook), on WhatsApp and SMS alike, until it replies START', async () => {
     const number = phone();
     sandbox.setBehaviour({ whatsappErrors: [{ number, code: 63016 }] });
-    expect((await postInbound({ From: `whatsapp:${number}`, To: `whatsapp:${FROM}`, Body: 'STOP' })).status).toBe(200);
+    expect(
+      (await postInbound({ From: `whatsapp:${number}`, To: `whatsapp:${FROM}`, Body: 'STOP' })).status,
+    ).toBe(200);
     const unsigned = await fetch(service.inboundUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -204,9 +218,10 @@ describe('opt-outs', () => {
     await publish(first);
     const events = await eventsFor(first.orderId, 'whatsapp.skipped', 1);
     expect(events.filter((e) => e.routingKey === 'whatsapp.failed')).toEqual([]);
-    const stored = await pool.query<{ source: string }>('SELECT source FROM phone_opt_outs WHERE phone = $1', [
-      number,
-    ]);
+    const stored = await pool.query<{ source: string }>(
+      'SELECT source FROM phone_opt_outs WHERE phone = $1',
+      [number],
+    );
     expect(stored.rows[0]?.source).toBe('twilio-21610');
     // The sandbox would now accept it: that nothing arrives shows the service did not try.
     sandbox.setBehaviour({});
