@@ -51,7 +51,10 @@ describe('loadEmailConfig', () => {
       ),
     ).toThrow(/UNSUBSCRIBE_SECRET is an example placeholder/);
     expect(() =>
-      loadEmailConfig({ ...prodEnv, UNSUBSCRIBE_URL: 'http://api.shop.example.com/unsubscribe' }, 'production'),
+      loadEmailConfig(
+        { ...prodEnv, UNSUBSCRIBE_URL: 'http://api.shop.example.com/unsubscribe' },
+        'production',
+      ),
     ).toThrow(/UNSUBSCRIBE_URL must be https/);
     expect(() => loadEmailConfig({ UNSUBSCRIBE_URL: 'ftp://x' }, 'development')).toThrow(/UNSUBSCRIBE_URL/);
   });

@@ -13,7 +13,10 @@ const settings = {
   replyTo: { address: 'help@example.com' },
   messageIdDomain: 'mail.example.com',
   defaultLocale: 'en-GB' as const,
-  unsubscribe: { url: 'https://api.example.com/unsubscribe', secret: 'unsubscribe-secret-for-tests-0123456789' },
+  unsubscribe: {
+    url: 'https://api.example.com/unsubscribe',
+    secret: 'unsubscribe-secret-for-tests-0123456789',
+  },
 };
 
 /** The MIME message the sender puts on the wire, parsed back the way a mail client would. */
@@ -35,9 +38,10 @@ describe('composeOrderConfirmation', () => {
     const link = /<([^>]+)>/.exec(String(mail.headers['List-Unsubscribe']))?.[1];
     const url = new URL(link ?? '');
     expect(`${url.origin}${url.pathname}`).toBe('https://api.example.com/unsubscribe');
-    expect(
-      verifyUnsubscribeToken(url.searchParams.get('token') ?? '', settings.unsubscribe.secret),
-    ).toEqual({ ...subscriber, channel: 'email' });
+    expect(verifyUnsubscribeToken(url.searchParams.get('token') ?? '', settings.unsubscribe.secret)).toEqual({
+      ...subscriber,
+      channel: 'email',
+    });
   });
 
   it('derives the Message-ID from the order id, so every attempt carries the same one', () => {

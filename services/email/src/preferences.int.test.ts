@@ -102,7 +102,9 @@ describe('email preferences', () => {
       timeoutMs: 30_000,
       what: 'two email.skipped events',
     });
-    expect(eventsOf(order.orderId, 'email.skipped')[0]?.reason).toBe('the customer opted out of order emails');
+    expect(eventsOf(order.orderId, 'email.skipped')[0]?.reason).toBe(
+      'the customer opted out of order emails',
+    );
     // The decision is taken before any SMTP conversation: nothing was sent, nor will be.
     expect(suite.catcher.messages().filter((m) => m.headers['x-order-id'] === order.orderId)).toEqual([]);
     expect(eventsOf(order.orderId, 'email.sent')).toEqual([]);
@@ -116,7 +118,10 @@ describe('email preferences', () => {
   it('follows the newest version only: an opt-in after the opt-out sends again, a late older message changes nothing', async () => {
     await setPreferences('cust-back', true, 1);
     await setPreferences('cust-back', false, 2);
-    await waitFor(async () => (await copiedVersion('cust-back')) === 2, { timeoutMs: 30_000, what: 'version 2' });
+    await waitFor(async () => (await copiedVersion('cust-back')) === 2, {
+      timeoutMs: 30_000,
+      what: 'version 2',
+    });
     await setPreferences('cust-back', true, 1);
     // A marker behind the late message on the same queue: once it is copied, so was the late one.
     await setPreferences('cust-marker', false, 1);

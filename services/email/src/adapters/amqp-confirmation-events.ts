@@ -41,7 +41,10 @@ export class AmqpConfirmationEvents implements ConfirmationEvents {
     );
   }
 
-  async skipped(skip: { orderId: string; reason: string; occurredAt: Date }, trace: TraceMeta): Promise<void> {
+  async skipped(
+    skip: { orderId: string; reason: string; occurredAt: Date },
+    trace: TraceMeta,
+  ): Promise<void> {
     await this.publisher.publish(
       events.emailSkipped,
       { orderId: skip.orderId, occurredAt: skip.occurredAt.toISOString(), reason: skip.reason },
