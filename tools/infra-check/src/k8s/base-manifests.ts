@@ -218,6 +218,12 @@ export function serviceManifests(s: DeployedService): K8sObject[] {
   ];
 }
 
+/**
+ * Work pool per replica in Kubernetes (DATABASE_POOL_MAX), smaller than the local
+ * defaults: many replicas share one PostgreSQL (docs/deployment.md, connection budget).
+ */
+export const KUBERNETES_POOL_MAX = { api: 10, consumer: 6 } as const;
+
 /** Settings every deployment shares; service-specific ones come from an overlay's config files. */
 export function baseConfig(s: DeployedService): Record<string, string> {
   return {
@@ -229,6 +235,7 @@ export function baseConfig(s: DeployedService): Record<string, string> {
     ...(s.opsPort === s.port ? {} : { OPS_HOST: '0.0.0.0', OPS_PORT: String(s.opsPort) }),
     LOG_LEVEL: 'info',
     DATABASE_SCHEMA: s.schema,
+    DATABASE_POOL_MAX: String(KUBERNETES_POOL_MAX[s.kind]),
     SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     // The broker's topology is created by the definitions import; the services' users may
     // not declare anything, so they only check that it is there (docs/deployment.md).
