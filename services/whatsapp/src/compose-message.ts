@@ -77,3 +77,11 @@ export function composeWhatsapp(message: WhatsappMessage, settings: ContentSetti
     body: SESSION_TEXTS[message.locale]({ name, reference: v.orderReference, items: v.itemCount, total }),
   };
 }
+
+/** The SMS fallback's text: the session text in the customer's language, whatever the WhatsApp mode. */
+export function composeSmsText(message: WhatsappMessage): string {
+  const v = message.variables;
+  const total = formatMoney(v.total, v.currency, message.locale);
+  const name = foldWhitespace(v.customerName) || '-';
+  return SESSION_TEXTS[message.locale]({ name, reference: v.orderReference, items: v.itemCount, total });
+}

@@ -26,6 +26,10 @@ export const SANDBOX_WHATSAPP_FROM = '+15005550006';
 export const SANDBOX_CONTENT_SID = `HX${'0'.repeat(32)}`;
 
 export const STATUS_CALLBACK_PATH = '/twilio/status';
+/** Incoming messages (STOP / START) from Twilio's messaging webhook. */
+export const INBOUND_PATH = '/twilio/inbound';
+/** The sandbox's SMS sender for the fallback (Twilio's magic test number, refused in production). */
+export const SANDBOX_SMS_FROM = '+15005550006';
 
 export const WHATSAPP_MODES = ['template', 'session'] as const;
 export type WhatsappMode = (typeof WHATSAPP_MODES)[number];
@@ -44,6 +48,11 @@ const whatsappSender = makeValidator<string>((input: string) => {
   if (!E164_PATTERN.test(bare))
     throw new Error('must be a phone number in E.164 form, like +14155238886 or whatsapp:+14155238886');
   return bare;
+});
+
+const e164Sender = makeValidator<string>((input: string) => {
+  if (!E164_PATTERN.test(input)) throw new Error('must be a phone number in E.164 form, like +14155238886');
+  return input;
 });
 
 const contentSid = makeValidator<string>((input: string) => {
@@ -83,6 +92,10 @@ export interface WhatsappConfig {
   readonly contentSidsByLocale: Partial<Record<Locale, string>>;
   /** The public URL Twilio posts status callbacks to; undefined = this process's own address (development). */
   readonly statusCallbackUrl: string | undefined;
+  /** The public URL of the incoming-message webhook (what Twilio signs); undefined: beside the status callback URL. */
+  readonly inboundUrl: string | undefined;
+  /** E.164 SMS sender for the fallback when WhatsApp cannot reach a number; undefined: no fallback. */
+  readonly smsFrom: string | undefined;
   readonly requestTimeoutMs: number;
   /** Calls to Twilio in flight at once, and started per second at most (0: no limit). */
   readonly limits: SendLimits;
@@ -131,6 +144,14 @@ export function loadWhatsappConfig(
       TWILIO_CONTENT_SID: contentSid({ default: '' }),
       TWILIO_CONTENT_SIDS: contentSidsByLocale({ default: {} }),
       WHATSAPP_STATUS_CALLBACK_URL: url({ default: undefined }),
+      WHATSAPP_INBOUND_URL: url({
+        default: undefined,
+        desc: `Public URL of ${INBOUND_PATH} as Twilio calls it (default: the status callback URL's origin)`,
+      }),
+      TWILIO_SMS_FROM: e164Sender({
+        default: sandboxDefaults ? SANDBOX_SMS_FROM : undefined,
+        desc: 'SMS sender (E.164) for the fallback when WhatsApp cannot reach a number; unset: no SMS',
+      }),
       TWILIO_REQUEST_TIMEOUT_MS: num({ default: 15_000 }),
       TWILIO_CONCURRENCY: num({ default: 8, desc: 'Calls to Twilio in flight at once' }),
       // Twilio's default WhatsApp sender throughput is 80 messages per second.
@@ -153,7 +174,12 @@ export function loadWhatsappConfig(
   // Example and sandbox credentials never reach Twilio from production (CHANGE-ME, the
   // sandbox's token, Twilio's magic test number).
   if (production) {
-    for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_WHATSAPP_FROM'] as const) {
+    for (const name of [
+      'TWILIO_ACCOUNT_SID',
+      'TWILIO_AUTH_TOKEN',
+      'TWILIO_WHATSAPP_FROM',
+      'TWILIO_SMS_FROM',
+    ] as const) {
       if (!problems[name] && isPlaceholderSecret(env[name]))
         problems[name] =
           'is an example placeholder or sandbox value, which is refused with NODE_ENV=production';
@@ -181,6 +207,10 @@ export function loadWhatsappConfig(
     contentSid: content,
     contentSidsByLocale: c.TWILIO_CONTENT_SIDS,
     statusCallbackUrl: c.WHATSAPP_STATUS_CALLBACK_URL,
+    inboundUrl:
+      c.WHATSAPP_INBOUND_URL ??
+      (c.WHATSAPP_STATUS_CALLBACK_URL ? new URL(INBOUND_PATH, c.WHATSAPP_STATUS_CALLBACK_URL).href : undefined),
+    smsFrom: c.TWILIO_SMS_FROM,
     requestTimeoutMs: c.TWILIO_REQUEST_TIMEOUT_MS,
     limits: { concurrency: c.TWILIO_CONCURRENCY, perSecond: c.TWILIO_MAX_PER_SECOND },
   };

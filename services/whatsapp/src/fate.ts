@@ -7,6 +7,7 @@ export function whatsappFate(outcome: WhatsappOutcome): Fate {
   switch (outcome.kind) {
     case 'sent':
     case 'duplicate':
+    case 'skipped':
       return Fates.ack();
     case 'deferred':
       return Fates.retry(outcome.reason);

@@ -7,6 +7,7 @@ import type {
   AcceptedMessage,
   MessageEvents,
   MessageRepository,
+  OutboundSms,
   OutboundWhatsapp,
   SendOnceResult,
   SentRecord,
@@ -31,6 +32,8 @@ function memoryRepository(): MessageRepository & { records: Map<string, SentReco
         messageSid: accepted.sid,
         acceptedStatus: 'queued',
         acceptedAt: '2026-01-02T03:04:05.000Z',
+        via: accepted.via ?? 'whatsapp',
+        ...(accepted.fallbackReason ? { fallbackReason: accepted.fallbackReason } : {}),
       };
       records.set(claim.orderId, record);
       return { outcome: 'sent', record, earlyStatuses: [] };
@@ -53,12 +56,24 @@ function recordingEvents() {
     async failed(failure) {
       published.push({ kind: 'failed', payload: failure });
     },
+    async skipped(skip) {
+      published.push({ kind: 'skipped', payload: skip });
+    },
   };
   return { events, published };
 }
 
-function setup(send: (m: OutboundWhatsapp) => Promise<AcceptedMessage>) {
+interface SetupOptions {
+  sendSms?: (m: OutboundSms) => Promise<AcceptedMessage>;
+  customerOptedOut?: boolean;
+  optedOutNumbers?: string[];
+  smsFallback?: boolean;
+}
+
+function setup(send: (m: OutboundWhatsapp) => Promise<AcceptedMessage>, options: SetupOptions = {}) {
   const sent: OutboundWhatsapp[] = [];
+  const sms: OutboundSms[] = [];
+  const optedOut = new Map<string, string>((options.optedOutNumbers ?? []).map((n) => [n, 'stop-keyword']));
   const repository = memoryRepository();
   const { events, published } = recordingEvents();
   const lines: { level: number; msg: string }[] = [];
@@ -69,15 +84,109 @@ function setup(send: (m: OutboundWhatsapp) => Promise<AcceptedMessage>) {
         sent.push(m);
         return send(m);
       },
+      sendSms: async (m: OutboundSms) => {
+        sms.push(m);
+        if (!options.sendSms) throw new Error('no SMS expected');
+        return options.sendSms(m);
+      },
     },
     repository,
     events,
     content: { mode: 'session' as const, contentSid: '', contentSidsByLocale: {} },
     statusCallbackUrl: () => 'https://hooks.example.com/twilio/status',
+    preferences: { optedOut: async () => options.customerOptedOut ?? false },
+    optOuts: {
+      isOptedOut: async (phone: string) => optedOut.has(phone),
+      optOut: async (phone: string, source: string) => !optedOut.has(phone) && !!optedOut.set(phone, source),
+      optIn: async (phone: string) => optedOut.delete(phone),
+    },
+    smsFallback: options.smsFallback ?? true,
   };
   const ctx = testDeliveryMeta({ messageId: `${exampleMessages.whatsapp.orderId}:whatsapp`, logger });
-  return { sent, repository, published, deps, ctx, lines };
+  return { sent, sms, optedOut, repository, published, deps, ctx, lines };
 }
+
+const SMS_SID = `SM${'b'.repeat(32)}`;
+const notOnWhatsapp = () =>
+  new WhatsappDeliveryError('Twilio answered 400 with error 63003: message refused', {
+    retryable: false,
+    httpStatus: 400,
+    errorCode: 63003,
+  });
+const unsubscribed = () =>
+  new WhatsappDeliveryError('Twilio answered 400 with error 21610: message refused', {
+    retryable: false,
+    httpStatus: 400,
+    errorCode: 21610,
+  });
+const subscribed = { ...exampleMessages.whatsapp, subscriber: { client: 'shop-eu', customerKey: 'cust-42' } };
+
+describe('sendOrderWhatsapp: preferences and SMS fallback', () => {
+  it('sends nothing to a customer who opted out and publishes whatsapp.skipped', async () => {
+    const t = setup(async () => ({ sid: SID, status: 'queued' }), { customerOptedOut: true });
+    const outcome = await sendOrderWhatsapp(subscribed, t.ctx, t.deps);
+    expect(outcome).toEqual({ kind: 'skipped', reason: 'the customer opted out of WhatsApp messages' });
+    expect(whatsappFate(outcome)).toEqual({ kind: 'ack' });
+    expect(t.sent).toEqual([]);
+    expect(t.published.map((p) => p.kind)).toEqual(['skipped']);
+  });
+
+  it('sends nothing to a number that said STOP, neither WhatsApp nor SMS', async () => {
+    const t = setup(async () => Promise.reject(notOnWhatsapp()), {
+      optedOutNumbers: [exampleMessages.whatsapp.to],
+      sendSms: async () => ({ sid: SMS_SID, status: 'queued' }),
+    });
+    expect((await sendOrderWhatsapp(subscribed, t.ctx, t.deps)).kind).toBe('skipped');
+    expect(t.sent).toEqual([]);
+    expect(t.sms).toEqual([]);
+  });
+
+  it('remembers a number Twilio reports unsubscribed (21610) and reports the order skipped, not failed', async () => {
+    const t = setup(async () => Promise.reject(unsubscribed()));
+    const outcome = await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps);
+    expect(outcome.kind).toBe('skipped');
+    expect(t.optedOut.get(exampleMessages.whatsapp.to)).toBe('twilio-21610');
+    expect(t.published.map((p) => p.kind)).toEqual(['skipped']);
+  });
+
+  it('sends one SMS when the number is not on WhatsApp, records it as the order message, and a duplicate sends nothing', async () => {
+    const t = setup(async () => Promise.reject(notOnWhatsapp()), {
+      sendSms: async () => ({ sid: SMS_SID, status: 'queued' }),
+    });
+    const outcome = await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps);
+    expect(outcome.kind).toBe('sent');
+    expect(t.sms).toEqual([
+      {
+        to: exampleMessages.whatsapp.to,
+        body: expect.stringContaining('ORD-3F2C1A9E') as string,
+        statusCallback: 'https://hooks.example.com/twilio/status',
+      },
+    ]);
+    expect(t.published[0]).toEqual({
+      kind: 'sent',
+      payload: expect.objectContaining({ messageSid: SMS_SID, via: 'sms', fallbackReason: expect.stringContaining('63003') as string }),
+    });
+    const again = await sendOrderWhatsapp(exampleMessages.whatsapp, { ...t.ctx, messageId: 'again' }, t.deps);
+    expect(again.kind).toBe('duplicate');
+    expect(t.sent).toHaveLength(1);
+    expect(t.sms).toHaveLength(1);
+  });
+
+  it('does not fall back for errors SMS cannot get round, nor without an SMS sender', async () => {
+    const invalid = new WhatsappDeliveryError('Twilio answered 400 with error 21211: message refused', {
+      retryable: false,
+      httpStatus: 400,
+      errorCode: 21211,
+    });
+    const t = setup(async () => Promise.reject(invalid), {
+      sendSms: async () => ({ sid: SMS_SID, status: 'queued' }),
+    });
+    expect((await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps)).kind).toBe('rejected');
+    const u = setup(async () => Promise.reject(notOnWhatsapp()), { smsFallback: false });
+    expect((await sendOrderWhatsapp(exampleMessages.whatsapp, u.ctx, u.deps)).kind).toBe('rejected');
+    expect([...t.sms, ...u.sms]).toEqual([]);
+  });
+});
 
 describe('sendOrderWhatsapp', () => {
   it('sends once with the status callback and publishes whatsapp.sent', async () => {

@@ -1,9 +1,9 @@
 import type { WhatsappMessage } from '@notify/contracts';
 import { isLastAttempt } from '@notify/service-kit';
-import type { DeliveryMeta, TraceMeta } from '@notify/service-kit';
-import { composeWhatsapp } from './compose-message.js';
+import type { DeliveryMeta, PreferenceLookup, TraceMeta } from '@notify/service-kit';
+import { composeSmsText, composeWhatsapp } from './compose-message.js';
 import type { ContentSettings, WhatsappContent } from './compose-message.js';
-import { WhatsappDeliveryError } from './twilio-failure.js';
+import { SMS_FALLBACK_CODES, UNSUBSCRIBED_CODE, WhatsappDeliveryError } from './twilio-failure.js';
 import type { WhatsappStatus } from './whatsapp-status.js';
 
 export interface OutboundWhatsapp {
@@ -17,11 +17,35 @@ export interface AcceptedMessage {
   readonly sid: string;
   /** Twilio's status on acceptance, normally `queued`. */
   readonly status: string;
+  /** Absent: WhatsApp. */
+  readonly via?: 'whatsapp' | 'sms';
+  /** Why it went as SMS: the WhatsApp error. */
+  readonly fallbackReason?: string;
+}
+
+export interface OutboundSms {
+  /** E.164. */
+  readonly to: string;
+  readonly body: string;
+  readonly statusCallback: string | undefined;
 }
 
 /** Sends one message; throws WhatsappDeliveryError when the provider refused or did not answer. */
 export interface WhatsappSender {
   send(message: OutboundWhatsapp): Promise<AcceptedMessage>;
+  /** The same Messages API from the SMS sender; throws WhatsappDeliveryError likewise. */
+  sendSms(message: OutboundSms): Promise<AcceptedMessage>;
+}
+
+export type OptOutSource = 'stop-keyword' | 'twilio-21610';
+
+/** Numbers that asked this sender to stop, for every client's orders. */
+export interface PhoneOptOuts {
+  isOptedOut(phone: string): Promise<boolean>;
+  /** True when the number was not opted out before. */
+  optOut(phone: string, source: OptOutSource): Promise<boolean>;
+  /** True when the number was opted out before. */
+  optIn(phone: string): Promise<boolean>;
 }
 
 /** The order's message as stored once Twilio accepted it. */
@@ -33,6 +57,8 @@ export interface SentRecord {
   readonly acceptedStatus: WhatsappStatus;
   /** UTC ISO 8601; the `occurredAt` of every `whatsapp.sent` event for the order. */
   readonly acceptedAt: string;
+  readonly via: 'whatsapp' | 'sms';
+  readonly fallbackReason?: string;
 }
 
 /** One status of a message as first recorded; re-publications reuse it unchanged. */
@@ -77,6 +103,8 @@ export interface MessageEvents {
     failure: { orderId: string; reason: string; errorCode: number | undefined },
     trace: TraceMeta,
   ): Promise<void>;
+  /** `whatsapp.skipped`: the customer or the number opted out; the channel is done. */
+  skipped(skip: { orderId: string; reason: string }, trace: TraceMeta): Promise<void>;
 }
 
 export interface SendOrderWhatsappDeps {
@@ -86,6 +114,19 @@ export interface SendOrderWhatsappDeps {
   readonly content: ContentSettings;
   /** Where Twilio should post status callbacks; undefined sends none. */
   readonly statusCallbackUrl: () => string | undefined;
+  /** The service's copy of customer preferences. */
+  readonly preferences: PreferenceLookup;
+  readonly optOuts: PhoneOptOuts;
+  /** SMS fallback when WhatsApp cannot reach the number; false when no SMS sender is configured. */
+  readonly smsFallback: boolean;
+}
+
+/** Thrown inside the send so that nothing is recorded: the customer does not want the message. */
+class SkipSend extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'SkipSend';
+  }
 }
 
 export type WhatsappOutcome =
@@ -101,6 +142,8 @@ export type WhatsappOutcome =
    * consumer pauses until Twilio answers instead of spending attempts or dead-lettering.
    */
   | { readonly kind: 'unreachable'; readonly reason: string }
+  /** The customer or the number opted out: nothing sent, `whatsapp.skipped` published. */
+  | { readonly kind: 'skipped'; readonly reason: string }
   /** Twilio refused the message for good; `whatsapp.failed` published. */
   | { readonly kind: 'rejected'; readonly reason: string; readonly detail: string | undefined };
 
@@ -127,9 +170,14 @@ export async function sendOrderWhatsapp(
   try {
     result = await deps.repository.sendOnce(
       { orderId: message.orderId, messageId: meta.messageId, to: message.to, traceparent: meta.traceparent },
-      () => deps.sender.send(outbound),
+      () => sendOrFallBack(message, outbound, deps, meta),
     );
   } catch (err) {
+    if (err instanceof SkipSend) {
+      log?.info({ reason: err.reason }, 'not sending: opted out');
+      await deps.events.skipped({ orderId: message.orderId, reason: err.reason }, meta);
+      return { kind: 'skipped', reason: err.reason };
+    }
     if (!(err instanceof WhatsappDeliveryError)) throw err;
     if (err.retryable) {
       const noAnswer = err.httpStatus === undefined;
@@ -155,6 +203,9 @@ export async function sendOrderWhatsapp(
     return { kind: 'rejected', reason: err.message, detail: err.detail };
   }
 
+  if (result.outcome === 'sent' && result.record.via === 'sms') {
+    log?.info({ messageSid: result.record.messageSid, reason: result.record.fallbackReason }, 'sent as SMS');
+  }
   if (result.outcome === 'duplicate') {
     log?.info(
       { messageSid: result.record.messageSid },
@@ -171,4 +222,51 @@ export async function sendOrderWhatsapp(
     for (const status of result.earlyStatuses) await deps.events.status(status, meta);
   }
   return { kind: result.outcome, record: result.record };
+}
+
+/**
+ * Runs inside the order's claim (sendOnce), so at most one of all deliveries of the order
+ * gets here without a recorded message: the preferences are asked at send time (an
+ * opt-out reaches orders queued before it), and a WhatsApp error that SMS can get round
+ * sends the same notification as SMS, recorded as the order's one message.
+ */
+async function sendOrFallBack(
+  message: WhatsappMessage,
+  outbound: OutboundWhatsapp,
+  deps: SendOrderWhatsappDeps,
+  meta: DeliveryMeta,
+): Promise<AcceptedMessage> {
+  if (message.subscriber && (await deps.preferences.optedOut(message.subscriber))) {
+    throw new SkipSend('the customer opted out of WhatsApp messages');
+  }
+  if (await deps.optOuts.isOptedOut(message.to)) {
+    throw new SkipSend('the number asked this sender to stop (STOP)');
+  }
+  try {
+    return await deps.sender.send(outbound);
+  } catch (err) {
+    if (!(err instanceof WhatsappDeliveryError) || err.errorCode === undefined) throw err;
+    if (err.errorCode === UNSUBSCRIBED_CODE) throw await numberUnsubscribed(message.to, deps);
+    if (!deps.smsFallback || !SMS_FALLBACK_CODES.has(err.errorCode)) throw err;
+    meta.logger?.info({ twilioCode: err.errorCode }, 'WhatsApp cannot reach the number; sending SMS');
+    try {
+      const sms = await deps.sender.sendSms({
+        to: message.to,
+        body: composeSmsText(message),
+        statusCallback: outbound.statusCallback,
+      });
+      return { ...sms, via: 'sms', fallbackReason: `WhatsApp error ${err.errorCode}: ${err.message}` };
+    } catch (smsErr) {
+      if (smsErr instanceof WhatsappDeliveryError && smsErr.errorCode === UNSUBSCRIBED_CODE) {
+        throw await numberUnsubscribed(message.to, deps);
+      }
+      throw smsErr;
+    }
+  }
+}
+
+/** Twilio says the number unsubscribed (21610): remembered, so nothing more is tried. */
+async function numberUnsubscribed(phone: string, deps: SendOrderWhatsappDeps): Promise<SkipSend> {
+  await deps.optOuts.optOut(phone, 'twilio-21610');
+  return new SkipSend('the number unsubscribed from this sender (Twilio 21610)');
 }

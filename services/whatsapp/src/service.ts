@@ -1,14 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { channelConsumer, startService } from '@notify/service-kit';
+import { channelConsumer, PgPreferenceCopy, preferenceCopyConsumer, startService } from '@notify/service-kit';
 import type { RunningService, ServiceParts, StartOptions } from '@notify/service-kit';
 import { AmqpMessageEvents } from './adapters/amqp-message-events.js';
 import { PgMessageRepository } from './adapters/pg-message-repository.js';
+import { PgPhoneOptOuts } from './adapters/pg-phone-opt-outs.js';
 import { TwilioWhatsappSender } from './adapters/twilio-whatsapp-sender.js';
-import { loadWhatsappConfig, STATUS_CALLBACK_PATH } from './config.js';
+import { INBOUND_PATH, loadWhatsappConfig, STATUS_CALLBACK_PATH } from './config.js';
 import type { WhatsappConfig } from './config.js';
 import { whatsappFate } from './fate.js';
 import { sendOrderWhatsapp } from './send-order-whatsapp.js';
+import { inboundMessageRoutes } from './inbound-message-route.js';
 import { statusCallbackRoutes } from './status-callback-route.js';
 
 /**
@@ -21,10 +23,13 @@ export const DEFAULT_PREFETCH = 8;
 export interface WhatsappParts extends ServiceParts {
   /** The URL Twilio is told to post status callbacks to, and that signatures are checked against. */
   readonly statusCallbackUrl: () => string;
+  /** The incoming-message webhook's URL as Twilio signs it. */
+  readonly inboundUrl: () => string;
 }
 
 export type WhatsappService = RunningService<WhatsappConfig, WhatsappParts> & {
   readonly statusCallbackUrl: string;
+  readonly inboundUrl: string;
 };
 
 /** Starts the WhatsApp service: consumes the `whatsapp` queue and takes Twilio's status callbacks. */
@@ -51,13 +56,22 @@ export async function startWhatsappService(
         // this process, whose port is bound before the first message is consumed.
         const statusCallbackUrl = () =>
           config.statusCallbackUrl ?? `http://127.0.0.1:${port()}${STATUS_CALLBACK_PATH}`;
+        const inboundUrl = () =>
+          config.inboundUrl ?? `http://127.0.0.1:${port()}${INBOUND_PATH}`;
         const repository = new PgMessageRepository(pool);
         const events = new AmqpMessageEvents(publisher);
+        const preferences = new PgPreferenceCopy(pool, 'whatsapp');
+        const optOuts = new PgPhoneOptOuts(pool);
+        if (!config.smsFrom) log.warn('no TWILIO_SMS_FROM: numbers WhatsApp cannot reach get no SMS');
         const deps = {
+          preferences,
+          optOuts,
+          smsFallback: config.smsFrom !== undefined,
           sender: new TwilioWhatsappSender({
             accountSid: config.accountSid,
             authToken: config.authToken,
             from: config.from,
+            smsFrom: config.smsFrom,
             apiBaseUrl: config.apiBaseUrl,
             timeoutMs: config.requestTimeoutMs,
             limits: config.limits,
@@ -73,6 +87,7 @@ export async function startWhatsappService(
         };
         return {
           statusCallbackUrl,
+          inboundUrl,
           consumers: [
             channelConsumer('whatsapp', {
               handle: async ({ payload, ctx }) => whatsappFate(await sendOrderWhatsapp(payload, ctx, deps)),
@@ -84,19 +99,26 @@ export async function startWhatsappService(
                 return true;
               },
             }),
+            preferenceCopyConsumer('whatsapp', preferences),
           ],
-          routes: statusCallbackRoutes({
-            authToken: config.authToken,
-            callbackUrl: statusCallbackUrl,
-            repository,
-            events,
-            logger,
-          }),
+          routes: async (app) => {
+            await statusCallbackRoutes({
+              authToken: config.authToken,
+              callbackUrl: statusCallbackUrl,
+              repository,
+              events,
+              logger,
+            })(app);
+            await inboundMessageRoutes({ authToken: config.authToken, inboundUrl, optOuts, logger })(app);
+          },
         };
       },
     },
     env,
     options,
   );
-  return Object.assign(running, { statusCallbackUrl: running.parts.statusCallbackUrl() });
+  return Object.assign(running, {
+    statusCallbackUrl: running.parts.statusCallbackUrl(),
+    inboundUrl: running.parts.inboundUrl(),
+  });
 }

@@ -54,6 +54,7 @@ beforeEach(async () => {
   const events: MessageEvents = {
     sent: async () => undefined,
     failed: async () => undefined,
+    skipped: async () => undefined,
     status: async (record, trace) => {
       published.push(record);
       traces.push(trace.traceparent);

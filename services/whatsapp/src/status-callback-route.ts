@@ -1,43 +1,13 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import twilio from 'twilio';
 import { STATUS_CALLBACK_PATH } from './config.js';
 import { MalformedCallbackError, recordStatusCallback } from './record-status-callback.js';
 import type { StatusRepository } from './record-status-callback.js';
 import type { MessageEvents } from './send-order-whatsapp.js';
+import { problem, registerTwilioWebhook } from './twilio-webhook.js';
 
-/** Twilio's status callbacks are a dozen short fields; anything much larger is not one. */
-export const CALLBACK_BODY_LIMIT = 16 * 1024;
-
-export type FormParams = Record<string, string | string[]>;
-
-/** A name sent more than once becomes a list, which is how Twilio signs it too. */
-export function parseForm(body: string): FormParams {
-  const params: FormParams = {};
-  for (const [name, value] of new URLSearchParams(body)) {
-    const previous = params[name];
-    if (previous === undefined) params[name] = value;
-    else if (Array.isArray(previous)) previous.push(value);
-    else params[name] = [previous, value];
-  }
-  return params;
-}
-
-function singleValues(params: FormParams): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(params)) {
-    const v = Array.isArray(value) ? value[value.length - 1] : value;
-    if (v !== undefined) out[name] = v;
-  }
-  return out;
-}
-
-function problem(reply: FastifyReply, status: number, title: string, detail: string) {
-  return reply
-    .code(status)
-    .type('application/problem+json')
-    .send({ type: 'about:blank', title, status, detail });
-}
+export { CALLBACK_BODY_LIMIT, parseForm } from './twilio-webhook.js';
+export type { FormParams } from './twilio-webhook.js';
 
 export interface StatusCallbackRouteDeps {
   readonly authToken: string;
@@ -56,38 +26,15 @@ export interface StatusCallbackRouteDeps {
 export function statusCallbackRoutes(deps: StatusCallbackRouteDeps) {
   const log = deps.logger.child({ component: 'status-callback' });
   return async (app: FastifyInstance) => {
-    // Encapsulated: the form parser and its size cap apply to this route only.
-    await app.register(async (scope) => {
-      scope.addContentTypeParser(
-        'application/x-www-form-urlencoded',
-        { parseAs: 'string', bodyLimit: CALLBACK_BODY_LIMIT },
-        (_req, body, done) => done(null, parseForm(typeof body === 'string' ? body : body.toString('utf8'))),
-      );
-
-      scope.post(STATUS_CALLBACK_PATH, async (req, reply) => {
-        const params = (req.body ?? {}) as FormParams;
-        if (typeof params !== 'object' || Array.isArray(params)) {
-          return problem(reply, 415, 'Unsupported Media Type', 'expected application/x-www-form-urlencoded');
-        }
-        const signature = req.headers['x-twilio-signature'];
-        const valid =
-          typeof signature === 'string' &&
-          signature !== '' &&
-          twilio.validateRequest(deps.authToken, signature, deps.callbackUrl(), params);
-        if (!valid) {
-          log.warn(
-            { ip: req.ip, signed: typeof signature === 'string' },
-            'status callback with a missing or invalid signature refused',
-          );
-          return problem(
-            reply,
-            403,
-            'Forbidden',
-            'X-Twilio-Signature is missing or does not match this request',
-          );
-        }
+    await registerTwilioWebhook(app, {
+      path: STATUS_CALLBACK_PATH,
+      authToken: deps.authToken,
+      url: deps.callbackUrl,
+      log,
+      what: 'status callback',
+      handle: async (fields, _req, reply) => {
         try {
-          const outcome = await recordStatusCallback(singleValues(params), {
+          const outcome = await recordStatusCallback(fields, {
             repository: deps.repository,
             events: deps.events,
             logger: log,
@@ -105,7 +52,7 @@ export function statusCallbackRoutes(deps: StatusCallbackRouteDeps) {
             'the status could not be recorded or published; try again',
           );
         }
-      });
+      },
     });
   };
 }

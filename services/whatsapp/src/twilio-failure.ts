@@ -2,6 +2,18 @@
 const THROTTLING_CODES: ReadonlySet<number> = new Set([20429, 63018]);
 const AUTHENTICATION_CODE = 20003;
 
+/** The recipient unsubscribed from this sender (replied STOP): nothing may go to it. */
+export const UNSUBSCRIBED_CODE = 21610;
+
+/**
+ * WhatsApp cannot carry the message to this number, though SMS may: 63003 the number is
+ * not a WhatsApp user (channel could not find the To address), 63024 invalid recipient,
+ * 63016 outside the 24-hour window without a template, 63027 the template does not exist
+ * or is not approved for the language, 63032 WhatsApp does not deliver to this user.
+ * (Twilio's mapping of WhatsApp's own codes: 1006/1013/1021, 1002/1026, 470, 2001/2003, 472.)
+ */
+export const SMS_FALLBACK_CODES: ReadonlySet<number> = new Set([63003, 63024, 63016, 63027, 63032]);
+
 /**
  * A failed create-message call, classified: whether trying again later can succeed, and
  * what Twilio said. The adapter throws it; the use case turns it into an outcome

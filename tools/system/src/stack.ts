@@ -16,11 +16,15 @@ export interface StandInUrls {
     readonly accountSid: string;
     readonly authToken: string;
     readonly from: string;
+    /** SMS sender of the fallback when WhatsApp cannot reach a number; absent: no fallback. */
+    readonly smsFrom?: string;
   };
 }
 
 /** The sender number of Twilio's WhatsApp sandbox, which the local stand-in accepts too. */
 export const SANDBOX_WHATSAPP_FROM = '+14155238886';
+/** An SMS sender the local stand-in accepts (Twilio's test number; production refuses it). */
+export const SANDBOX_SMS_FROM = '+15005550006';
 
 /** What the services need to reach a mail catcher and a WhatsApp sandbox of this process. */
 export function standInUrls(
@@ -36,6 +40,7 @@ export function standInUrls(
       accountSid: sandbox.accountSid,
       authToken: sandbox.authToken,
       from: SANDBOX_WHATSAPP_FROM,
+      smsFrom: SANDBOX_SMS_FROM,
     },
   };
 }
@@ -88,6 +93,7 @@ export function environmentFor(name: ServiceName, port: number, o: StackOptions)
     own.TWILIO_ACCOUNT_SID = o.twilio.accountSid;
     own.TWILIO_AUTH_TOKEN = o.twilio.authToken;
     own.TWILIO_WHATSAPP_FROM = o.twilio.from;
+    if (o.twilio.smsFrom) own.TWILIO_SMS_FROM = o.twilio.smsFrom;
     own.WHATSAPP_STATUS_CALLBACK_URL = `http://127.0.0.1:${port}${WHATSAPP_CALLBACK_PATH}`;
   }
   return { ...common, ...own, ...o.serviceEnv?.[name] };

@@ -1,8 +1,13 @@
 import type { FormParams } from './form-body.js';
 import { listParam, singleParam } from './form-body.js';
 import { twilioErrors } from './twilio-errors.js';
+import type { TwilioApiError } from './twilio-errors.js';
+
+/** A WhatsApp message (`whatsapp:` addresses) or an SMS (bare E.164 addresses). */
+export type SandboxChannel = 'whatsapp' | 'sms';
 
 export interface CreateMessageInput {
+  channel: SandboxChannel;
   to: string;
   from: string;
   body: string | null;
@@ -13,6 +18,7 @@ export interface CreateMessageInput {
 }
 
 const WHATSAPP_ADDRESS = /^whatsapp:\+[1-9][0-9]{6,14}$/;
+const SMS_ADDRESS = /^\+[1-9][0-9]{6,14}$/;
 const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
 const MAX_BODY_LENGTH = 1600;
 
@@ -49,20 +55,25 @@ function isCallbackUrl(value: string): boolean {
 }
 
 /**
- * Checks a create-message form the way Twilio does for a WhatsApp sender, in the order it
- * reports problems, and throws the matching TwilioApiError. `isRejected` lets the fault
- * controls refuse numbers that are well formed.
+ * Checks a create-message form the way Twilio does for a WhatsApp or an SMS sender (the
+ * `To` address says which), in the order it reports problems, and throws the matching
+ * TwilioApiError. `isRejected` lets the fault controls refuse numbers that are well
+ * formed; `refusal` answers what Twilio answers for a number it knows (unsubscribed, not
+ * on WhatsApp), after the form itself was found valid.
  */
 export function readCreateMessage(
   params: FormParams,
   isRejected: (to: string) => boolean,
+  refusal: (to: string, channel: SandboxChannel) => TwilioApiError | null = () => null,
 ): CreateMessageInput {
   const to = singleParam(params, 'To')?.trim();
   if (!to) throw twilioErrors.missingTo();
   const from = singleParam(params, 'From')?.trim();
   if (!from) throw twilioErrors.missingFrom();
-  if (!WHATSAPP_ADDRESS.test(to) || isRejected(to)) throw twilioErrors.invalidTo(to);
-  if (!WHATSAPP_ADDRESS.test(from)) throw twilioErrors.invalidFrom(from);
+  const channel: SandboxChannel = to.startsWith('whatsapp:') ? 'whatsapp' : 'sms';
+  const address = channel === 'whatsapp' ? WHATSAPP_ADDRESS : SMS_ADDRESS;
+  if (!address.test(to) || isRejected(to)) throw twilioErrors.invalidTo(to);
+  if (!address.test(from)) throw twilioErrors.invalidFrom(from);
 
   const body = singleParam(params, 'Body');
   const contentSid = singleParam(params, 'ContentSid') || null;
@@ -83,5 +94,8 @@ export function readCreateMessage(
     throw twilioErrors.invalidStatusCallback(statusCallback);
   }
 
-  return { to, from, body: body || null, contentSid, contentVariables, mediaUrls, statusCallback };
+  const refused = refusal(to.replace(/^whatsapp:/, ''), channel);
+  if (refused) throw refused;
+
+  return { channel, to, from, body: body || null, contentSid, contentVariables, mediaUrls, statusCallback };
 }

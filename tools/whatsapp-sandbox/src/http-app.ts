@@ -109,7 +109,11 @@ export function buildHttpApp(deps: SandboxHttpDeps): FastifyInstance {
       // Twilio reads only form-encoded parameters; any other body counts as no parameters at all.
       const isForm = /^application\/x-www-form-urlencoded\b/i.test(request.headers['content-type'] ?? '');
       const params: FormParams = isForm && request.body ? request.body : {};
-      const input = readCreateMessage(params, (to) => behaviour.isRejected(to));
+      const input = readCreateMessage(
+        params,
+        (to) => behaviour.isRejected(to),
+        (to, channel) => behaviour.refusalFor(to, channel),
+      );
       const now = new Date().toISOString();
       const message: SandboxMessage = {
         sid: newMessageSid(),
@@ -124,7 +128,7 @@ export function buildHttpApp(deps: SandboxHttpDeps): FastifyInstance {
         callbacks: [],
       };
       store.add(message);
-      request.log.info({ messageSid: message.sid, to: message.to }, 'message accepted');
+      request.log.info({ messageSid: message.sid, to: message.to, channel: message.channel }, 'message accepted');
       deps.callbacks.start(message, behaviour.get());
       return reply.code(201).send(toMessageResource(message));
     },

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { NOT_ON_WHATSAPP_NUMBER } from './sandbox-behaviour.js';
 import { startWhatsappSandbox } from './whatsapp-sandbox.js';
 import type { WhatsappSandbox } from './whatsapp-sandbox.js';
 
@@ -233,5 +234,51 @@ describe('production guard', () => {
   it('refuses to start when NODE_ENV is production', async () => {
     vi.stubEnv('NODE_ENV', 'production');
     await expect(startWhatsappSandbox()).rejects.toThrow(/refuses to start with NODE_ENV=production/);
+  });
+});
+
+describe('numbers WhatsApp cannot reach, SMS and opt-outs', () => {
+  const SMS_FROM = '+15005550006';
+
+  it('accepts an SMS (bare E.164 addresses) and keeps which channel each message went on', async () => {
+    const sms = await postMessage({ To: '+4915112345678', From: SMS_FROM, Body: 'hi' });
+    expect(sms.status).toBe(201);
+    expect(sms.body).toMatchObject({ to: '+4915112345678', from: SMS_FROM, status: 'queued' });
+    const wa = await postMessage({ To: TO, From: FROM, Body: 'hi' });
+    expect(wa.status).toBe(201);
+    expect(sandbox.messages().map((m) => m.channel)).toEqual(['sms', 'whatsapp']);
+    // An SMS from a WhatsApp sender (or the other way round) is no valid message.
+    expect((await postMessage({ To: '+4915112345678', From: FROM, Body: 'hi' })).body).toMatchObject({
+      code: 21212,
+    });
+  });
+
+  it('answers 63003 for WhatsApp to the not-on-WhatsApp number by default, and takes an SMS to it', async () => {
+    const wa = await postMessage({ To: `whatsapp:${NOT_ON_WHATSAPP_NUMBER}`, From: FROM, Body: 'hi' });
+    expect(wa.status).toBe(400);
+    expect(wa.body).toMatchObject({ code: 63003, message: 'Channel could not find To address' });
+    const sms = await postMessage({ To: NOT_ON_WHATSAPP_NUMBER, From: SMS_FROM, Body: 'hi' });
+    expect(sms.status).toBe(201);
+    expect(sandbox.messages()).toHaveLength(1);
+  });
+
+  it('answers the configured WhatsApp error per number, and 21610 on both channels to an unsubscribed number', async () => {
+    sandbox.setBehaviour({
+      whatsappErrors: [{ number: '+4915112345678', code: 63016 }],
+      unsubscribedNumbers: ['+4915100000001'],
+    });
+    expect((await postMessage({ To: TO, From: FROM, Body: 'hi' })).body).toMatchObject({ code: 63016 });
+    for (const [to, from] of [
+      ['whatsapp:+4915100000001', FROM],
+      ['+4915100000001', SMS_FROM],
+    ] as const) {
+      expect((await postMessage({ To: to, From: from, Body: 'hi' })).body).toMatchObject({
+        code: 21610,
+        status: 400,
+      });
+    }
+    // Setting a behaviour replaces the default list: the demo number is on WhatsApp now.
+    const demo = await postMessage({ To: `whatsapp:${NOT_ON_WHATSAPP_NUMBER}`, From: FROM, Body: 'hi' });
+    expect(demo.status).toBe(201);
   });
 });

@@ -1,5 +1,8 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
+import type { SandboxChannel } from './create-message.js';
+import { twilioErrors, WHATSAPP_ERROR_CODES } from './twilio-errors.js';
+import type { TwilioApiError, WhatsappErrorCode } from './twilio-errors.js';
 
 export const CALLBACK_STATUSES = ['sending', 'sent', 'delivered', 'read', 'failed', 'undelivered'] as const;
 export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
@@ -41,9 +44,27 @@ export const SandboxBehaviourSchema = Type.Object(
     callbackDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
     callbackRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
     callbackErrorCode: Type.Optional(Type.Integer({ minimum: 1, maximum: 99_999 })),
+    whatsappErrors: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            number: Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' }),
+            code: Type.Unsafe<WhatsappErrorCode>({ type: 'integer', enum: [...WHATSAPP_ERROR_CODES] }),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 1000 },
+      ),
+    ),
+    unsubscribedNumbers: Type.Optional(
+      Type.Array(Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' }), { maxItems: 1000 }),
+    ),
   },
   { additionalProperties: false },
 );
+
+/** A number the sandbox says is not on WhatsApp (63003) unless told otherwise: `npm start` shows the SMS fallback with it. */
+export const NOT_ON_WHATSAPP_NUMBER = '+447700900999';
 
 export type SandboxBehaviour = Static<typeof SandboxBehaviourSchema>;
 
@@ -64,6 +85,10 @@ export interface ResolvedSandboxBehaviour {
   callbackRetries: number;
   /** ErrorCode sent with `failed` and `undelivered`; 30008 is Twilio's "Unknown error". */
   callbackErrorCode: number;
+  /** Numbers WhatsApp cannot reach, with the error a WhatsApp message to them gets (SMS goes through). */
+  whatsappErrors: { number: string; code: WhatsappErrorCode }[];
+  /** Numbers that unsubscribed from the sender: any message to them gets 21610. */
+  unsubscribedNumbers: string[];
 }
 
 export const DEFAULT_SANDBOX_BEHAVIOUR: ResolvedSandboxBehaviour = {
@@ -75,6 +100,8 @@ export const DEFAULT_SANDBOX_BEHAVIOUR: ResolvedSandboxBehaviour = {
   callbackDelayMs: 50,
   callbackRetries: 3,
   callbackErrorCode: 30008,
+  whatsappErrors: [{ number: NOT_ON_WHATSAPP_NUMBER, code: 63003 }],
+  unsubscribedNumbers: [],
 };
 
 export class InvalidBehaviourError extends Error {
@@ -87,6 +114,8 @@ function copy(behaviour: ResolvedSandboxBehaviour): ResolvedSandboxBehaviour {
     failNext: behaviour.failNext ? { ...behaviour.failNext } : null,
     rejectNumbers: [...behaviour.rejectNumbers],
     callbackStatuses: [...behaviour.callbackStatuses],
+    whatsappErrors: behaviour.whatsappErrors.map((e) => ({ ...e })),
+    unsubscribedNumbers: [...behaviour.unsubscribedNumbers],
   };
 }
 
@@ -120,6 +149,8 @@ export class SandboxBehaviourState {
       callbackDelayMs: behaviour.callbackDelayMs ?? defaults.callbackDelayMs,
       callbackRetries: behaviour.callbackRetries ?? defaults.callbackRetries,
       callbackErrorCode: behaviour.callbackErrorCode ?? defaults.callbackErrorCode,
+      whatsappErrors: (behaviour.whatsappErrors ?? defaults.whatsappErrors).map((e) => ({ ...e })),
+      unsubscribedNumbers: [...(behaviour.unsubscribedNumbers ?? defaults.unsubscribedNumbers)],
     };
     this.rejectMatchers = matchers;
   }
@@ -132,6 +163,14 @@ export class SandboxBehaviourState {
     return this.current.rejectNumbers.some(
       (entry, index) => entry === to || (this.rejectMatchers[index]?.test(to) ?? false),
     );
+  }
+
+  /** What Twilio answers a well-formed message to `number` (E.164) on `channel`, or null to accept it. */
+  refusalFor(number: string, channel: SandboxChannel): TwilioApiError | null {
+    if (this.current.unsubscribedNumbers.includes(number)) return twilioErrors.unsubscribed();
+    if (channel !== 'whatsapp') return null;
+    const known = this.current.whatsappErrors.find((e) => e.number === number);
+    return known ? twilioErrors.whatsapp(known.code) : null;
   }
 
   /** Uses up one injected failure if any is left and returns its HTTP status. */

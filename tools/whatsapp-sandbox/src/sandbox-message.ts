@@ -25,6 +25,8 @@ export interface CallbackAttempt {
 
 export interface SandboxMessage {
   sid: string;
+  /** WhatsApp, or SMS (the fallback): what the `To` address said. */
+  channel: 'whatsapp' | 'sms';
   accountSid: string;
   to: string;
   from: string;

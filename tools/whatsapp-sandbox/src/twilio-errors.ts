@@ -27,6 +27,21 @@ export class TwilioApiError extends Error {
   }
 }
 
+/**
+ * The WhatsApp errors the sandbox answers for configured numbers: the ones where WhatsApp
+ * cannot reach the number but SMS may (Twilio's mapping of WhatsApp's codes).
+ */
+export const WHATSAPP_ERROR_MESSAGES = {
+  63003: 'Channel could not find To address',
+  63016:
+    'Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.',
+  63024: 'Invalid message recipient',
+  63027: 'Template does not exist for a language and locale',
+  63032: 'We cannot send this message to this user because of a WhatsApp limitation.',
+} as const;
+export type WhatsappErrorCode = keyof typeof WHATSAPP_ERROR_MESSAGES;
+export const WHATSAPP_ERROR_CODES = Object.keys(WHATSAPP_ERROR_MESSAGES).map(Number) as WhatsappErrorCode[];
+
 export const twilioErrors = {
   authenticate: () => new TwilioApiError(401, 20003, 'Authenticate'),
   notFound: (path: string) => new TwilioApiError(404, 20404, `The requested resource ${path} was not found`),
@@ -42,6 +57,8 @@ export const twilioErrors = {
   invalidContentVariables: (reason: string) =>
     new TwilioApiError(400, 21656, `The ContentVariables Parameter is invalid: ${reason}`),
   invalidStatusCallback: (url: string) => new TwilioApiError(400, 21609, `Invalid 'StatusCallback': ${url}`),
+  unsubscribed: () => new TwilioApiError(400, 21610, 'Attempt to send to unsubscribed recipient'),
+  whatsapp: (code: WhatsappErrorCode) => new TwilioApiError(400, code, WHATSAPP_ERROR_MESSAGES[code]),
   injected: (status: 429 | 500 | 503) => {
     switch (status) {
       case 429:

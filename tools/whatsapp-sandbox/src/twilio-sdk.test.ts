@@ -97,10 +97,11 @@ describe('the real twilio SDK against the sandbox', () => {
     expect(error.message).toMatch(/^Invalid 'To' Phone Number/);
     expect(error.moreInfo).toBe('https://www.twilio.com/docs/errors/21211');
 
+    // An SMS address to a WhatsApp sender: the sender is no SMS sender.
     const plainSms = await expectRestException(() =>
       client.messages.create({ to: '+4915112345678', from: FROM, body: 'hi' }),
     );
-    expect(plainSms.code).toBe(21211);
+    expect(plainSms.code).toBe(21212);
     expect(sandbox.messages()).toEqual([]);
   });
 

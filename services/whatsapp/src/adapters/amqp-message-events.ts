@@ -21,6 +21,8 @@ export class AmqpMessageEvents implements MessageEvents {
         to: record.to,
         messageSid: record.messageSid,
         status: record.acceptedStatus,
+        ...(record.via === 'sms' ? { via: 'sms' as const } : {}),
+        ...(record.fallbackReason ? { fallbackReason: record.fallbackReason } : {}),
       },
       outcomeEventOptions(record.orderId, `${record.orderId}:whatsapp.sent`, trace),
     );
@@ -53,6 +55,14 @@ export class AmqpMessageEvents implements MessageEvents {
         ...(failure.errorCode !== undefined ? { errorCode: failure.errorCode } : {}),
       },
       outcomeEventOptions(failure.orderId, `${failure.orderId}:whatsapp.failed`, trace),
+    );
+  }
+
+  async skipped(skip: { orderId: string; reason: string }, trace: TraceMeta): Promise<void> {
+    await this.publisher.publish(
+      events.whatsappSkipped,
+      { orderId: skip.orderId, occurredAt: new Date().toISOString(), reason: skip.reason },
+      outcomeEventOptions(skip.orderId, `${skip.orderId}:whatsapp.skipped`, trace),
     );
   }
 }

@@ -21,6 +21,8 @@ interface MessageRow {
   accepted_status: string;
   accepted_at: Date;
   status: string;
+  via: 'whatsapp' | 'sms';
+  fallback_reason: string | null;
 }
 
 interface HistoryRow {
@@ -29,7 +31,8 @@ interface HistoryRow {
   occurred_at: Date;
 }
 
-const MESSAGE_COLUMNS = 'order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status';
+const MESSAGE_COLUMNS =
+  'order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, via, fallback_reason';
 
 /** Only a well-formed traceparent is stored; anything else is no trace at all. */
 function validTraceparent(v: string | undefined): string | null {
@@ -48,6 +51,8 @@ function toSentRecord(row: MessageRow): SentRecord {
     messageSid: row.message_sid,
     acceptedStatus: toStatus(row.accepted_status),
     acceptedAt: row.accepted_at.toISOString(),
+    via: row.via,
+    ...(row.fallback_reason ? { fallbackReason: row.fallback_reason } : {}),
   };
 }
 
@@ -115,10 +120,20 @@ async function recordAccepted(
   const at = new Date().toISOString();
   await lock(client, `whatsapp:sid:${accepted.sid}`);
   const inserted = await client.query<MessageRow>(
-    `INSERT INTO messages (order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, updated_at, traceparent)
-     VALUES ($1, $2, $3, $4, $5, $6, $5, $6, $7)
+    `INSERT INTO messages (order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, updated_at, traceparent, via, fallback_reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $5, $6, $7, $8, $9)
      RETURNING ${MESSAGE_COLUMNS}`,
-    [claim.orderId, claim.messageId, claim.to, accepted.sid, status, at, validTraceparent(claim.traceparent)],
+    [
+      claim.orderId,
+      claim.messageId,
+      claim.to,
+      accepted.sid,
+      status,
+      at,
+      validTraceparent(claim.traceparent),
+      accepted.via ?? 'whatsapp',
+      accepted.fallbackReason?.slice(0, 1000) ?? null,
+    ],
   );
   const row = inserted.rows[0] as MessageRow;
   await applyStatus(client, row, { status, errorCode: undefined, at, source: 'api' });

@@ -2,7 +2,12 @@ import twilio from 'twilio';
 import { SendLimiter } from '@notify/service-kit';
 import type { SendLimits } from '@notify/service-kit';
 import { TWILIO_API_BASE_URL } from '../config.js';
-import type { AcceptedMessage, OutboundWhatsapp, WhatsappSender } from '../send-order-whatsapp.js';
+import type {
+  AcceptedMessage,
+  OutboundSms,
+  OutboundWhatsapp,
+  WhatsappSender,
+} from '../send-order-whatsapp.js';
 import { classifyTwilioError } from '../twilio-failure.js';
 
 type RequestOptions = Parameters<twilio.RequestClient['request']>[0];
@@ -40,6 +45,8 @@ export interface TwilioSenderOptions {
   readonly authToken: string;
   /** E.164 sender. */
   readonly from: string;
+  /** E.164 SMS sender for the fallback; undefined: no SMS. */
+  readonly smsFrom?: string | undefined;
   readonly apiBaseUrl: string;
   readonly timeoutMs: number;
   /** What Twilio allows this account: calls in flight and started per second. */
@@ -56,6 +63,7 @@ export const whatsappAddress = (e164: string) => `whatsapp:${e164}`;
 export class TwilioWhatsappSender implements WhatsappSender {
   private readonly client: twilio.Twilio;
   private readonly from: string;
+  private readonly smsFrom: string | undefined;
   private readonly limiter: SendLimiter | undefined;
 
   constructor(options: TwilioSenderOptions) {
@@ -70,6 +78,27 @@ export class TwilioWhatsappSender implements WhatsappSender {
         : {}),
     });
     this.from = whatsappAddress(options.from);
+    this.smsFrom = options.smsFrom;
+  }
+
+  /** The fallback: the same Messages API (and account limits), from the SMS sender, without a channel prefix. */
+  sendSms(message: OutboundSms): Promise<AcceptedMessage> {
+    return this.limiter ? this.limiter.run(() => this.sendSmsNow(message)) : this.sendSmsNow(message);
+  }
+
+  private async sendSmsNow(message: OutboundSms): Promise<AcceptedMessage> {
+    if (!this.smsFrom) throw new Error('no SMS sender is configured (TWILIO_SMS_FROM)');
+    try {
+      const created = await this.client.messages.create({
+        to: message.to,
+        from: this.smsFrom,
+        body: message.body,
+        ...(message.statusCallback ? { statusCallback: message.statusCallback } : {}),
+      });
+      return { sid: created.sid, status: created.status };
+    } catch (err) {
+      throw classifyTwilioError(err);
+    }
   }
 
   /** Sends within Twilio's limits: beyond them, a send waits for its turn rather than being throttled. */

@@ -12,7 +12,7 @@ import { createLineFormatter, wantsPrettyOutput } from '../log-output.js';
 import { checkBroker, checkDatabase, PreflightError } from '../preflight.js';
 import type { ReadinessEvent } from '../readiness.js';
 import type { ServiceProcess } from '../service-process.js';
-import { SANDBOX_WHATSAPP_FROM, startStack } from '../stack.js';
+import { SANDBOX_SMS_FROM, SANDBOX_WHATSAPP_FROM, startStack } from '../stack.js';
 import type { Stack } from '../stack.js';
 import { stopSignalPolicy } from '../stop-signals.js';
 
@@ -122,6 +122,10 @@ async function main() {
       accountSid: env.TWILIO_ACCOUNT_SID ?? sandbox?.accountSid ?? DEV_ACCOUNT_SID,
       authToken: env.TWILIO_AUTH_TOKEN ?? sandbox?.authToken ?? DEV_AUTH_TOKEN,
       from: env.TWILIO_WHATSAPP_FROM ?? SANDBOX_WHATSAPP_FROM,
+      // The sandbox takes SMS too, so the local run shows the fallback (its not-on-WhatsApp number).
+      ...((env.TWILIO_SMS_FROM ?? (sandbox ? SANDBOX_SMS_FROM : undefined))
+        ? { smsFrom: env.TWILIO_SMS_FROM ?? SANDBOX_SMS_FROM }
+        : {}),
     },
     env: pretty ? { LOG_PRETTY: '0' } : {},
     // Real Twilio cannot call 127.0.0.1: with a real account, a public URL (a tunnel) given

@@ -1,0 +1,218 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { EXCHANGES, exampleMessages, notifications, preferencesChanged } from '@notify/contracts';
+import type { WhatsappMessage } from '@notify/contracts';
+import { Broker, Publisher } from '@notify/messaging';
+import { createTestVhost, waitFor } from '@notify/messaging/testing';
+import type { PeekedMessage, TestVhost } from '@notify/messaging/testing';
+import { createPool } from '@notify/service-kit';
+import type { Pool } from '@notify/service-kit';
+import { createTestDatabase } from '@notify/service-kit/testing';
+import type { TestDatabase } from '@notify/service-kit/testing';
+import { startWhatsappSandbox } from '@notify/whatsapp-sandbox';
+import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
+import pino from 'pino';
+import twilio from 'twilio';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startWhatsappService } from './service.js';
+import type { WhatsappService } from './service.js';
+
+// Customer preferences, self-service opt-outs and the SMS fallback, against the sandbox:
+// an opted-out customer or number gets nothing on either channel and the order's channel
+// is reported skipped; a number WhatsApp cannot reach gets the notification as exactly one
+// SMS, however often the message is delivered.
+
+const EVENTS_QUEUE = 'test.whatsapp-prefs-events';
+const FROM = '+14155238886';
+const SMS_FROM = '+14155230000';
+
+let vh: TestVhost;
+let db: TestDatabase;
+let sandbox: WhatsappSandbox;
+let service: WhatsappService;
+let broker: Broker;
+let publisher: Publisher;
+let pool: Pool;
+const seen: PeekedMessage[] = [];
+
+beforeAll(async () => {
+  [vh, db, sandbox] = await Promise.all([
+    createTestVhost('whatsapp-prefs'),
+    createTestDatabase('whatsapp_prefs'),
+    startWhatsappSandbox({ port: 0, accountSid: `AC${'8'.repeat(32)}`, authToken: 'whatsapp-prefs-token' }),
+  ]);
+  service = await startWhatsappService(
+    {
+      AMQP_URL: vh.url,
+      DATABASE_URL: db.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      NODE_ENV: 'test',
+      TWILIO_ACCOUNT_SID: sandbox.accountSid,
+      TWILIO_AUTH_TOKEN: sandbox.authToken,
+      TWILIO_WHATSAPP_FROM: FROM,
+      TWILIO_SMS_FROM: SMS_FROM,
+      TWILIO_API_BASE_URL: sandbox.url,
+      WHATSAPP_MODE: 'session',
+    },
+    { logger: pino({ level: 'silent' }), retry: { delaysMs: [150, 300], maxAttempts: 3 } },
+  );
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${service.port}/readyz`)).status === 200, {
+    what: 'whatsapp service ready',
+  });
+  broker = await Broker.connect({
+    url: vh.url,
+    connectionName: 'whatsapp-prefs-test',
+    topology: {
+      exchanges: [EXCHANGES.events],
+      queues: [{ name: EVENTS_QUEUE, arguments: {} }],
+      bindings: [{ exchange: EXCHANGES.events.name, queue: EVENTS_QUEUE, routingKey: 'whatsapp.#' }],
+    },
+  });
+  await broker.waitUntilConnected();
+  publisher = new Publisher(broker);
+  pool = createPool({ url: db.url, schema: 'whatsapp' });
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await publisher?.close();
+  await broker?.close();
+  await pool?.end();
+  await sandbox?.close();
+  await vh?.delete();
+  await db?.drop();
+});
+
+beforeEach(() => {
+  sandbox.clear();
+  sandbox.setBehaviour({});
+});
+
+const phone = () => `+4477009${String(randomInt(0, 100_000)).padStart(5, '0')}`;
+
+function order(patch: Partial<WhatsappMessage> = {}): WhatsappMessage {
+  return { ...structuredClone(exampleMessages.whatsapp), orderId: randomUUID(), to: phone(), ...patch };
+}
+
+async function publish(message: WhatsappMessage, messageId = `${message.orderId}:whatsapp`) {
+  await publisher.publish(notifications.whatsapp, message, { messageId, correlationId: message.orderId });
+}
+
+interface SeenEvent {
+  routingKey: string;
+  payload: Record<string, unknown>;
+}
+
+async function eventsFor(orderId: string, routingKey: string, n: number): Promise<SeenEvent[]> {
+  return waitFor(
+    async () => {
+      seen.push(...(await vh.take(EVENTS_QUEUE, 500)));
+      const mine = seen
+        .map((m) => ({ routingKey: m.routing_key, payload: JSON.parse(m.payload) as Record<string, unknown> }))
+        .filter((e) => e.payload['orderId'] === orderId);
+      return mine.filter((e) => e.routingKey === routingKey).length >= n ? mine : null;
+    },
+    { timeoutMs: 30_000, what: `${n} ${routingKey} for ${orderId}` },
+  );
+}
+
+const to = (number: string) => sandbox.messages().filter((m) => m.to.replace(/^whatsapp:/, '') === number);
+
+async function postInbound(params: Record<string, string>) {
+  return fetch(service.inboundUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilio.getExpectedTwilioSignature(sandbox.authToken, service.inboundUrl, params),
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+}
+
+describe('SMS fallback', () => {
+  it('sends a number the sandbox says is not on WhatsApp exactly one SMS, also when the message is delivered again and replayed', async () => {
+    const message = order();
+    sandbox.setBehaviour({ whatsappErrors: [{ number: message.to, code: 63003 }] });
+    await publish(message);
+    const [sent] = (await eventsFor(message.orderId, 'whatsapp.sent', 1)).filter(
+      (e) => e.routingKey === 'whatsapp.sent',
+    );
+    expect(sent?.payload).toMatchObject({ to: message.to, via: 'sms' });
+    expect(String(sent?.payload['fallbackReason'])).toContain('63003');
+    await publish(message);
+    await publish(message, `${message.orderId}:whatsapp:replay`);
+    await eventsFor(message.orderId, 'whatsapp.sent', 3);
+    const sms = to(message.to);
+    expect(sms).toHaveLength(1);
+    expect(sms[0]).toMatchObject({ channel: 'sms', from: SMS_FROM, to: message.to });
+    expect(sms[0]?.body).toContain(message.variables.orderReference);
+    expect(sms[0]?.sid).toBe(sent?.payload['messageSid']);
+  });
+});
+
+describe('opt-outs', () => {
+  it('skips the customer who opted out of WhatsApp through the API (its preferences copy), sending nothing', async () => {
+    const subscriber = { client: 'shop-eu', customerKey: `cust-${randomUUID().slice(0, 8)}` };
+    await publisher.publish(
+      preferencesChanged,
+      { subscriber, email: { optedOut: false }, whatsapp: { optedOut: true }, version: 1, updatedAt: new Date().toISOString() },
+      { messageId: `${subscriber.client}:${subscriber.customerKey}:v1` },
+    );
+    await waitFor(
+      async () =>
+        (await pool.query('SELECT 1 FROM customer_preferences WHERE customer_key = $1', [subscriber.customerKey]))
+          .rowCount === 1,
+      { timeoutMs: 30_000, what: 'the preferences copy' },
+    );
+    const message = order({ subscriber });
+    await publish(message);
+    await publish(message);
+    const events = await eventsFor(message.orderId, 'whatsapp.skipped', 2);
+    expect(events.find((e) => e.routingKey === 'whatsapp.skipped')?.payload['reason']).toBe(
+      'the customer opted out of WhatsApp messages',
+    );
+    expect(events.filter((e) => e.routingKey === 'whatsapp.sent')).toEqual([]);
+    expect(to(message.to)).toEqual([]);
+  });
+
+  it('skips a number that replied STOP (signed webhook), on WhatsApp and SMS alike, until it replies START', async () => {
+    const number = phone();
+    sandbox.setBehaviour({ whatsappErrors: [{ number, code: 63016 }] });
+    expect((await postInbound({ From: `whatsapp:${number}`, To: `whatsapp:${FROM}`, Body: 'STOP' })).status).toBe(200);
+    const unsigned = await fetch(service.inboundUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ From: `whatsapp:${number}`, Body: 'START' }).toString(),
+    });
+    expect(unsigned.status).toBe(403);
+    const first = order({ to: number });
+    await publish(first);
+    await eventsFor(first.orderId, 'whatsapp.skipped', 1);
+    expect(to(number)).toEqual([]);
+
+    expect((await postInbound({ From: number, To: SMS_FROM, Body: 'start' })).status).toBe(200);
+    const second = order({ to: number });
+    await publish(second);
+    await eventsFor(second.orderId, 'whatsapp.sent', 1);
+    expect(to(number).map((m) => m.channel)).toEqual(['sms']);
+  });
+
+  it('remembers a number Twilio reports unsubscribed (21610): skipped, and the next order tries nothing', async () => {
+    const number = phone();
+    sandbox.setBehaviour({ unsubscribedNumbers: [number] });
+    const first = order({ to: number });
+    await publish(first);
+    const events = await eventsFor(first.orderId, 'whatsapp.skipped', 1);
+    expect(events.filter((e) => e.routingKey === 'whatsapp.failed')).toEqual([]);
+    const stored = await pool.query<{ source: string }>('SELECT source FROM phone_opt_outs WHERE phone = $1', [
+      number,
+    ]);
+    expect(stored.rows[0]?.source).toBe('twilio-21610');
+    // The sandbox would now accept it: that nothing arrives shows the service did not try.
+    sandbox.setBehaviour({});
+    const second = order({ to: number });
+    await publish(second);
+    await eventsFor(second.orderId, 'whatsapp.skipped', 1);
+    expect(to(number)).toEqual([]);
+  });
+});
