@@ -62,6 +62,23 @@ function containerPorts(s: DeployedService) {
   ];
 }
 
+/** A container of the restricted Pod Security Standard, with a read-only root filesystem. */
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+} as const;
+
+/** A pod that runs as a non-root user under the default seccomp profile. */
+export function restrictedPod(uid: number) {
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+    seccompProfile: { type: 'RuntimeDefault' },
+  } as const;
+}
+
 function deployment(s: DeployedService): K8sObject {
   const probe = (path: string, extra: Record<string, number>) => ({
     httpGet: { path, port: opsPortName(s) },
@@ -90,12 +107,7 @@ function deployment(s: DeployedService): K8sObject {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: NODE_UID,
-            runAsGroup: NODE_UID,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: restrictedPod(NODE_UID),
           containers: [
             {
               name: s.name,
@@ -111,11 +123,7 @@ function deployment(s: DeployedService): K8sObject {
               ...(s.kind === 'api'
                 ? { lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } } }
                 : {}),
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
+              securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
             },
           ],
