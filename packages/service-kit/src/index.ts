@@ -15,3 +15,4 @@ export * from './retention.js';
 export * from './unsubscribe-token.js';
 export * from './preference-copy.js';
 export * from './send-limiter.js';
+export * from './uuid-keys.js';

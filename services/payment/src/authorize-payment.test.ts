@@ -3,7 +3,7 @@ import type { PaymentMessage } from '@notify/contracts';
 import type { DeliveryMeta, TraceMeta } from '@notify/service-kit';
 import { testDeliveryMeta } from '@notify/service-kit/testing';
 import { describe, expect, it } from 'vitest';
-import { authorizePayment } from './authorize-payment.js';
+import { authorizePayment, authorizePayments } from './authorize-payment.js';
 import type { AttemptRef, Payment, PaymentRepository } from './authorize-payment.js';
 import { GatewayRequestError, GatewayTransientError } from './payment-gateway.js';
 import type { AuthorizationRequest, AuthorizationResult, PaymentGateway } from './payment-gateway.js';
@@ -32,20 +32,39 @@ function memoryPorts(
       return answer(req, options?.signal);
     },
   };
+  const windowCalls: string[] = [];
+  const start = (a: { redelivered: boolean }) => {
+    attempts.push({ attemptNo: attempts.length + 1, outcome: 'pending', redelivered: a.redelivered });
+    return { id: String(attempts.length), attemptNo: attempts.length };
+  };
+  const fail = (ref: AttemptRef, f: object) => {
+    Object.assign(attempts[ref.attemptNo - 1]!, { outcome: 'error', ...f });
+  };
+  const record = (ref: AttemptRef, p: Payment, latencyMs: number) => {
+    Object.assign(attempts[ref.attemptNo - 1]!, { outcome: p.status, latencyMs });
+    const stored = payments.get(p.orderId) ?? p;
+    payments.set(p.orderId, stored);
+    return stored;
+  };
   const repository: PaymentRepository = {
     findByOrderId: async (id) => payments.get(id),
-    startAttempt: async (a) => {
-      attempts.push({ attemptNo: attempts.length + 1, outcome: 'pending', redelivered: a.redelivered });
-      return { id: String(attempts.length), attemptNo: attempts.length };
+    findByOrderIds: async (ids) => {
+      windowCalls.push('findByOrderIds');
+      return new Map(ids.flatMap((id) => (payments.has(id) ? [[id, payments.get(id)!] as const] : [])));
     },
-    recordFailure: async (ref: AttemptRef, f) => {
-      Object.assign(attempts[ref.attemptNo - 1]!, { outcome: 'error', ...f });
+    startAttempt: async (a) => start(a),
+    startAttempts: async (list) => {
+      windowCalls.push('startAttempts');
+      return list.map(start);
     },
-    recordResult: async (ref: AttemptRef, p, latencyMs) => {
-      Object.assign(attempts[ref.attemptNo - 1]!, { outcome: p.status, latencyMs });
-      const stored = payments.get(p.orderId) ?? p;
-      payments.set(p.orderId, stored);
-      return stored;
+    recordFailure: async (ref: AttemptRef, f) => fail(ref, f),
+    recordResult: async (ref: AttemptRef, p, latencyMs) => record(ref, p, latencyMs),
+    finishAll: async (items) => {
+      windowCalls.push('finishAll');
+      return items.map((i) => {
+        if ('failure' in i) return void fail(i.attempt, i.failure);
+        return record(i.attempt, i.payment, i.latencyMs);
+      });
     },
   };
   const events = {
@@ -60,7 +79,7 @@ function memoryPorts(
     gatewayTimeoutMs,
     now: () => new Date('2026-11-23T09:00:00.000Z'),
   });
-  return { payments, attempts, published, calls, deps };
+  return { payments, attempts, published, calls, deps, windowCalls };
 }
 
 /** A delivery of message m1; its trace tells which delivery published an event. */
@@ -220,5 +239,65 @@ describe('authorizePayment', () => {
     };
     expect(await authorizePayment(message(), meta(), racing)).toEqual({ kind: 'declined', payment: first });
     expect(ports.published.at(-1)?.payment).toBe(first);
+  });
+});
+
+describe('authorizePayments (a window)', () => {
+  const order = (orderId: string, token = 'tok_approve') =>
+    message({ orderId, paymentMethodToken: token } as Partial<PaymentMessage>);
+  const ids = [
+    '11111111-1111-4111-8111-111111111111',
+    '22222222-2222-4222-8222-222222222222',
+    '33333333-3333-4333-8333-333333333333',
+  ];
+
+  it('reads, starts and records the window in one call each; every order keeps its own outcome', async () => {
+    const ports = memoryPorts(async (req) =>
+      req.token === 'tok_gateway_error'
+        ? Promise.reject(new GatewayTransientError('503 from processor'))
+        : { status: 'authorized', authorizationId: `auth_${req.idempotencyKey}` },
+    );
+    await authorizePayment(order(ids[0]!), meta(), ports.deps());
+    ports.windowCalls.length = 0;
+    const results = await authorizePayments(
+      [
+        { message: order(ids[0]!), meta: meta({ messageId: 'm1', traceparent: 'trace-1' }) },
+        { message: order(ids[1]!), meta: meta({ messageId: 'm2', traceparent: 'trace-2' }) },
+        {
+          message: order(ids[2]!, 'tok_gateway_error'),
+          meta: meta({ messageId: 'm3', traceparent: 'trace-3' }),
+        },
+      ],
+      ports.deps(),
+    );
+    expect(results.map((r) => r.status === 'fulfilled' && r.value.kind)).toEqual([
+      'duplicate',
+      'authorized',
+      'gateway-error',
+    ]);
+    expect(ports.windowCalls).toEqual(['findByOrderIds', 'startAttempts', 'finishAll']);
+    expect(ports.calls.map((c) => c.idempotencyKey)).toEqual([ids[0], ids[1], ids[2]]);
+    expect(ports.attempts.map((a) => a.outcome)).toEqual(['authorized', 'authorized', 'error']);
+    expect(ports.published.map((p) => p.trace)).toEqual(['trace-of-m1', 'trace-1', 'trace-2']);
+  });
+
+  it('fails only the message whose decision the broker did not confirm', async () => {
+    const ports = memoryPorts(approve);
+    const deps = ports.deps();
+    const events = {
+      paymentDecided: async (p: Payment) => {
+        if (p.orderId === ids[0]) throw new Error('publish not confirmed');
+      },
+    };
+    const results = await authorizePayments(
+      [
+        { message: order(ids[0]!), meta: meta({ messageId: 'm1' }) },
+        { message: order(ids[1]!), meta: meta({ messageId: 'm2' }) },
+      ],
+      { ...deps, events },
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    // Its payment is stored: its retry announces that one without calling the gateway.
+    expect(ports.payments.size).toBe(2);
   });
 });

@@ -37,14 +37,33 @@ export interface AttemptStart {
   readonly startedAt: Date;
 }
 
+/** A gateway call that ended, as its attempt row records it. */
+export type FinishedAttempt =
+  | { readonly attempt: AttemptRef; readonly failure: AttemptFailure }
+  | { readonly attempt: AttemptRef; readonly payment: Payment; readonly latencyMs: number };
+
+export interface AttemptFailure {
+  readonly error: string;
+  readonly transient: boolean;
+  readonly latencyMs: number;
+  readonly finishedAt: Date;
+}
+
 export interface PaymentRepository {
   findByOrderId(orderId: string): Promise<Payment | undefined>;
+  /** The decided payments of these orders, by order id, in one query. */
+  findByOrderIds(orderIds: readonly string[]): Promise<ReadonlyMap<string, Payment>>;
   /** Records that a gateway call is about to be made (outcome pending). */
   startAttempt(attempt: AttemptStart): Promise<AttemptRef>;
-  recordFailure(
-    attempt: AttemptRef,
-    failure: { error: string; transient: boolean; latencyMs: number; finishedAt: Date },
-  ): Promise<void>;
+  /** startAttempt for many calls in one statement, in order (two of one order numbered in turn). */
+  startAttempts(attempts: readonly AttemptStart[]): Promise<readonly AttemptRef[]>;
+  /**
+   * recordFailure and recordResult for many calls in one transaction: one result per
+   * item, the stored payment of a decided one (the first stored for its order), undefined
+   * for a failure.
+   */
+  finishAll(items: readonly FinishedAttempt[]): Promise<readonly (Payment | undefined)[]>;
+  recordFailure(attempt: AttemptRef, failure: AttemptFailure): Promise<void>;
   /**
    * Completes the attempt and stores the payment in one transaction. If a payment for
    * the order is stored already (a concurrent delivery), returns that one.
@@ -87,7 +106,10 @@ export async function authorizePayment(
   meta: DeliveryMeta,
   deps: AuthorizePaymentDeps,
 ): Promise<PaymentOutcome> {
-  const outcome = await authorizeOnce(message, meta, deps);
+  return logOutcome(await authorizeOnce(message, meta, deps), meta);
+}
+
+function logOutcome(outcome: PaymentOutcome, meta: DeliveryMeta): PaymentOutcome {
   const log = meta.logger;
   switch (outcome.kind) {
     case 'gateway-error':
@@ -114,21 +136,98 @@ async function authorizeOnce(
   meta: DeliveryMeta,
   deps: AuthorizePaymentDeps,
 ): Promise<PaymentOutcome> {
-  const { repository, gateway, events } = deps;
+  const { repository, events } = deps;
   const stored = await repository.findByOrderId(message.orderId);
   if (stored) {
     await events.paymentDecided(stored, meta);
     return { kind: 'duplicate', payment: stored };
   }
+  const attempt = await repository.startAttempt(attemptStart(message, meta, deps));
+  const call = await callGateway(message, meta, attempt, deps);
+  if ('failure' in call) {
+    await repository.recordFailure(attempt, call.failure);
+    return call.outcome;
+  }
+  const payment = await repository.recordResult(attempt, call.payment, call.latencyMs);
+  await events.paymentDecided(payment, meta);
+  return { kind: payment.status, payment };
+}
 
-  const attempt = await repository.startAttempt({
+/** One message of a window and its delivery. */
+export interface PaymentRequest {
+  readonly message: PaymentMessage;
+  readonly meta: DeliveryMeta;
+}
+
+/**
+ * authorizePayment for a window, with the same story per order: the decided payments
+ * are read in one query, the new calls' attempt rows written in one statement, the
+ * gateway called for each order at once (its idempotency key is still the order id), every
+ * call's end recorded in one transaction, then every decision announced at once. Each
+ * message's result is its own: a gateway failure or an unconfirmed event concerns its
+ * message only; a database failure rejects the window (a call already made is then made
+ * again alone, with the same key, and answered by the processor's first answer).
+ */
+export async function authorizePayments(
+  requests: readonly PaymentRequest[],
+  deps: AuthorizePaymentDeps,
+): Promise<PromiseSettledResult<PaymentOutcome>[]> {
+  const { repository, events } = deps;
+  const stored = await repository.findByOrderIds(requests.map((r) => r.message.orderId));
+  const fresh = requests.flatMap((r, i) => (stored.has(r.message.orderId) ? [] : [i]));
+  const attempts = await repository.startAttempts(
+    fresh.map((i) => attemptStart(requests[i]!.message, requests[i]!.meta, deps)),
+  );
+  const calls = await Promise.all(
+    fresh.map((i, k) => callGateway(requests[i]!.message, requests[i]!.meta, attempts[k]!, deps)),
+  );
+  const recorded = await repository.finishAll(
+    calls.map((call, k) =>
+      'failure' in call
+        ? { attempt: attempts[k]!, failure: call.failure }
+        : { attempt: attempts[k]!, payment: call.payment, latencyMs: call.latencyMs },
+    ),
+  );
+  const byRequest = new Map(fresh.map((i, k) => [i, { call: calls[k]!, payment: recorded[k] }]));
+  return Promise.allSettled(
+    requests.map(async (r, i): Promise<PaymentOutcome> => {
+      const earlier = stored.get(r.message.orderId);
+      if (earlier) {
+        await events.paymentDecided(earlier, r.meta);
+        return logOutcome({ kind: 'duplicate', payment: earlier }, r.meta);
+      }
+      const { call, payment } = byRequest.get(i)!;
+      if ('failure' in call) return logOutcome(call.outcome, r.meta);
+      if (!payment) throw new Error(`no payment recorded for order ${r.message.orderId}`);
+      await events.paymentDecided(payment, r.meta);
+      return logOutcome({ kind: payment.status, payment }, r.meta);
+    }),
+  );
+}
+
+function attemptStart(message: PaymentMessage, meta: DeliveryMeta, deps: AuthorizePaymentDeps): AttemptStart {
+  return {
     orderId: message.orderId,
     messageId: meta.messageId,
     deliveryAttempt: meta.attempt,
     redelivered: meta.redelivered,
-    gateway: gateway.name,
+    gateway: deps.gateway.name,
     startedAt: deps.now(),
-  });
+  };
+}
+
+/** What one gateway call came to, not yet recorded. */
+type GatewayCall =
+  | { readonly failure: AttemptFailure; readonly outcome: PaymentOutcome }
+  | { readonly payment: Payment; readonly latencyMs: number; readonly outcome?: undefined };
+
+async function callGateway(
+  message: PaymentMessage,
+  meta: DeliveryMeta,
+  attempt: AttemptRef,
+  deps: AuthorizePaymentDeps,
+): Promise<GatewayCall> {
+  const { gateway } = deps;
   const started = performance.now();
   let result: AuthorizationResult;
   try {
@@ -138,20 +237,21 @@ async function authorizeOnce(
     // error nobody classified) is worth a bounded number of retries with the same key.
     const transient = !(err instanceof GatewayRequestError);
     const error = err instanceof Error ? err.message : String(err);
-    await repository.recordFailure(attempt, {
-      error: error.slice(0, 1000),
-      transient,
-      latencyMs: elapsed(started),
-      finishedAt: deps.now(),
-    });
     return {
-      kind: 'gateway-error',
-      transient,
-      error,
-      ...(err instanceof GatewayRequestError ? { code: err.code } : {}),
+      failure: {
+        error: error.slice(0, 1000),
+        transient,
+        latencyMs: elapsed(started),
+        finishedAt: deps.now(),
+      },
+      outcome: {
+        kind: 'gateway-error',
+        transient,
+        error,
+        ...(err instanceof GatewayRequestError ? { code: err.code } : {}),
+      },
     };
   }
-
   const base = {
     orderId: message.orderId,
     amount: message.amount,
@@ -161,7 +261,7 @@ async function authorizeOnce(
     messageId: meta.messageId,
     decidedAt: deps.now(),
   };
-  const decided: Payment =
+  const payment: Payment =
     result.status === 'authorized'
       ? { ...base, status: 'authorized', authorizationId: result.authorizationId }
       : {
@@ -171,9 +271,7 @@ async function authorizeOnce(
           declineCode: result.code.slice(0, 60),
           declineReason: result.reason.slice(0, 1000),
         };
-  const payment = await repository.recordResult(attempt, decided, elapsed(started));
-  await events.paymentDecided(payment, meta);
-  return { kind: payment.status, payment };
+  return { payment, latencyMs: elapsed(started) };
 }
 
 async function callWithDeadline(

@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { channelConsumer, startService } from '@notify/service-kit';
+import { channelConsumer, settledFates, startService } from '@notify/service-kit';
 import type { Pool, RunningService, StartOptions } from '@notify/service-kit';
 import { AmqpPaymentEvents } from './adapters/amqp-payment-events.js';
 import { PgPaymentRepository } from './adapters/pg-payment-repository.js';
 import { PgSimulatorLedgerRepository } from './adapters/pg-simulator-ledger-repository.js';
 import { SimulatedPaymentGateway } from './adapters/simulated-payment-gateway.js';
-import { authorizePayment } from './authorize-payment.js';
+import { authorizePayment, authorizePayments } from './authorize-payment.js';
 import { loadPaymentConfig } from './config.js';
 import type { PaymentConfig } from './config.js';
 import { paymentFate } from './fate.js';
@@ -54,6 +54,16 @@ export function startPaymentService(
           consumers: [
             channelConsumer('payment', {
               handle: async ({ payload, ctx }) => paymentFate(await authorizePayment(payload, ctx, deps)),
+              window: {
+                handle: async (deliveries) =>
+                  settledFates(
+                    await authorizePayments(
+                      deliveries.map((d) => ({ message: d.payload, meta: d.ctx })),
+                      deps,
+                    ),
+                    paymentFate,
+                  ),
+              },
             }),
           ],
         };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { withTransaction } from '@notify/service-kit';
+import { byUuid, withTransaction } from '@notify/service-kit';
 import type { Pool, PoolClient } from '@notify/service-kit';
 import type {
   AssessmentRepository,
@@ -82,7 +82,7 @@ export class PgAssessmentRepository implements AssessmentRepository {
       `SELECT ${COLUMNS} FROM assessments WHERE order_id = ANY($1::uuid[])`,
       [orderIds],
     );
-    return byOrderId(r.rows.map(toStored), orderIds);
+    return byUuid(r.rows.map(toStored), (x) => x.orderId, orderIds);
   }
 
   async assessOnce(
@@ -118,8 +118,9 @@ export class PgAssessmentRepository implements AssessmentRepository {
         `SELECT ${COLUMNS} FROM assessments WHERE order_id = ANY($1::uuid[])`,
         [items.map((i) => i.request.orderId)],
       );
-      const done = byOrderId(
+      const done = byUuid(
         before.rows.map(toStored),
+        (a) => a.orderId,
         items.map((i) => i.request.orderId),
       );
       const results: { stored: StoredAssessment; created: boolean }[] = [];
@@ -208,19 +209,6 @@ async function assessLocked(
     return { stored: toStored(existing.rows[0]!), created: false };
   }
   return { stored: toStored(inserted.rows[0]), created: true };
-}
-
-/** Assessments by order id, also under the spelling the caller used (PostgreSQL answers a uuid in lower case). */
-function byOrderId(
-  stored: readonly StoredAssessment[],
-  asAsked: readonly string[],
-): Map<string, StoredAssessment> {
-  const map = new Map(stored.map((s) => [s.orderId.toLowerCase(), s]));
-  for (const id of asAsked) {
-    const s = map.get(id.toLowerCase());
-    if (s) map.set(id, s);
-  }
-  return map;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { withTransaction } from '@notify/service-kit';
+import { byUuid, withTransaction } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
 import type { Shipment, ShipmentRejection, ShipmentRepository } from '../create-shipment.js';
 import type { RejectionCode } from '../choose-carrier.js';
@@ -39,19 +39,6 @@ function toShipment(r: ShipmentRow): Shipment {
   };
 }
 
-/**
- * Shipments by order id, also under the spelling the caller used: PostgreSQL answers a
- * uuid in lower case, a message may carry it in upper case.
- */
-function byOrderId(shipments: readonly Shipment[], asAsked: readonly string[]): Map<string, Shipment> {
-  const map = new Map(shipments.map((s) => [s.orderId.toLowerCase(), s]));
-  for (const id of asAsked) {
-    const s = map.get(id.toLowerCase());
-    if (s) map.set(id, s);
-  }
-  return map;
-}
-
 export class PgShipmentRepository implements ShipmentRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -68,7 +55,7 @@ export class PgShipmentRepository implements ShipmentRepository {
       `SELECT ${COLUMNS} FROM shipments WHERE order_id = ANY($1::uuid[])`,
       [orderIds],
     );
-    return byOrderId(rows.map(toShipment), orderIds);
+    return byUuid(rows.map(toShipment), (x) => x.orderId, orderIds);
   }
 
   async nextTrackingSerials(count: number): Promise<readonly bigint[]> {
@@ -113,13 +100,14 @@ export class PgShipmentRepository implements ShipmentRepository {
       const winners =
         lost.length === 0
           ? new Map<string, Shipment>()
-          : byOrderId(
+          : byUuid(
               (
                 await client.query<ShipmentRow>(
                   `SELECT ${COLUMNS} FROM shipments WHERE order_id = ANY($1::uuid[])`,
                   [lost],
                 )
               ).rows.map(toShipment),
+              (x) => x.orderId,
               lost,
             );
       const mine = items.filter((i) => createdIds.has(i.shipment.id));
