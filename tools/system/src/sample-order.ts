@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 
 /** The body of POST /orders, as a shop would send it (the order API computes the totals). */
 export interface OrderRequest {
-  customer: { name: string; email: string; phone: string; locale: string };
+  customer: { reference?: string; name: string; email: string; phone: string; locale: string };
   currency: string;
   items: { sku: string; name: string; quantity: number; unitPrice: number; weightGrams: number }[];
   shippingAddress: Address;
@@ -44,15 +44,25 @@ const CUSTOMERS = [
  * rightly flag.
  */
 export function sampleOrder(
-  options: { customer?: 0 | 1; email?: string; paymentMethodToken?: string } = {},
+  options: {
+    customer?: 0 | 1;
+    email?: string;
+    phone?: string;
+    reference?: string;
+    paymentMethodToken?: string;
+  } = {},
 ): OrderRequest {
   const c = CUSTOMERS[options.customer ?? 0];
   const tag = randomInt(1_000_000).toString().padStart(6, '0');
   // Ofcom keeps +44 7700 900000-900999 for fiction; the German number is a made-up mobile one.
-  const phone = c.address.country === 'GB' ? `+447700900${tag.slice(3)}` : `+4915123${tag.slice(0, 6)}`;
+  // +447700900999 is the WhatsApp sandbox's number that is not on WhatsApp (the SMS fallback).
+  const gb = tag.slice(3) === '999' ? '998' : tag.slice(3);
+  const phone =
+    options.phone ?? (c.address.country === 'GB' ? `+447700900${gb}` : `+4915123${tag.slice(0, 6)}`);
   const address = { name: c.name, ...c.address };
   return {
     customer: {
+      ...(options.reference ? { reference: options.reference } : {}),
       name: c.name,
       email: options.email ?? `${c.local}.${tag}@example.com`,
       phone,

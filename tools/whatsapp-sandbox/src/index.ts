@@ -19,3 +19,5 @@ export type { CallbackAttempt, MessageResource, SandboxMessage, StatusChange } f
 export type { MessagePredicate } from './message-store.js';
 export { DEFAULT_WAIT_TIMEOUT_MS } from '@notify/stand-in-kit';
 export type { TwilioErrorBody } from './twilio-errors.js';
+/** Signs a webhook request as Twilio does, for tests that post what Twilio would (an incoming STOP). */
+export { computeTwilioSignature } from './twilio-signature.js';
