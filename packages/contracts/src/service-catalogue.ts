@@ -21,6 +21,14 @@ export interface ServiceEntry {
    * which is its operations listener, so it is `port`.
    */
   readonly opsPort: number;
+  /** Default size of the work pool (DATABASE_POOL_MAX). */
+  readonly poolMax: number;
+  /**
+   * PostgreSQL sessions a replica holds beyond its work pool: the one-connection health
+   * pool, and for the order API the outbox relay's and the event streams' LISTEN
+   * connections. With poolMax, what the connection budget (docs/deployment.md) counts.
+   */
+  readonly extraSessions: number;
   /**
    * PostgreSQL schema (and role) of the service: its name with `-` as `_`, which is also
    * what a service uses when DATABASE_SCHEMA is unset.
@@ -54,6 +62,8 @@ function entry(name: ServiceName, workQueue: string | null, consumedQueue: strin
     dir: `services/${name}`,
     port: PORTS[name],
     opsPort: name === 'order-api' ? ORDER_API_OPS_PORT : PORTS[name],
+    poolMax: name === 'order-api' ? 20 : 10,
+    extraSessions: name === 'order-api' ? 3 : 1,
     schema: name.replace(/-/g, '_'),
     workQueue,
     consumedQueue,

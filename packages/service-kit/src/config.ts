@@ -87,6 +87,8 @@ export function commonSpecs(service: {
   defaultOpsPort?: number | undefined;
   database: string;
   defaultPrefetch?: number | undefined;
+  /** DATABASE_POOL_MAX's default (10). */
+  defaultPoolMax?: number | undefined;
 }) {
   return {
     NODE_ENV: str({ choices: [...NODE_ENVS], default: 'development' }),
@@ -96,6 +98,10 @@ export function commonSpecs(service: {
       desc: 'PostgreSQL URL',
     }),
     DATABASE_SCHEMA: str({ default: '', desc: 'PostgreSQL schema of this service (default: its name)' }),
+    DATABASE_POOL_MAX: num({
+      default: service.defaultPoolMax ?? 10,
+      desc: "Connections of the work pool; the role's CONNECTION LIMIT must cover every replica (docs/deployment.md)",
+    }),
     PORT: listenPort({ default: service.defaultPort }),
     // Loopback unless a deployment says otherwise: a local run exposes nothing to the
     // network, and containers set 0.0.0.0 so probes and peers reach them.

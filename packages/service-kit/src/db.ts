@@ -59,6 +59,9 @@ export async function migrate(options: {
   client.on('error', () => undefined);
   await client.connect();
   try {
+    // The role's statement_timeout (infra/postgres) bounds the service's own queries; a
+    // migration, or the wait for another replica's under the advisory lock, may take longer.
+    await client.query('SET statement_timeout = 0');
     const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
     const create = found.rowCount !== 1;
     const done = await runner({

@@ -2,6 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { Readiness } from './readiness.js';
 
 describe('Readiness', () => {
+  it('answers probes that come while a report is being made with that report, one check run for all', async () => {
+    let runs = 0;
+    let answer: (ok: boolean) => void = () => undefined;
+    const r = new Readiness({
+      database: () => {
+        runs++;
+        return new Promise<boolean>((resolve) => (answer = resolve));
+      },
+    });
+    const flood = Array.from({ length: 50 }, () => r.report());
+    answer(true);
+    const reports = await Promise.all(flood);
+    expect(runs).toBe(1);
+    expect(new Set(reports.map((x) => x.status))).toEqual(new Set(['ready']));
+    // Once answered, the next probe checks again.
+    const next = r.report();
+    answer(false);
+    expect((await next).status).toBe('not ready');
+    expect(runs).toBe(2);
+  });
+
   it('is ready when every check passes', async () => {
     const r = new Readiness({ broker: () => true, database: async () => true });
     expect(await r.report()).toEqual({ status: 'ready', checks: { broker: true, database: true } });

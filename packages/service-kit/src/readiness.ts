@@ -63,7 +63,21 @@ export class Readiness {
     return this;
   }
 
-  async report(): Promise<ReadinessReport> {
+  private inFlight: Promise<ReadinessReport> | null = null;
+
+  /**
+   * Every check's result. Probes asked while a report is being made share it: a flood of
+   * /readyz runs one database ping at a time, not one per request queued on the health
+   * connection.
+   */
+  report(): Promise<ReadinessReport> {
+    this.inFlight ??= this.evaluate().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async evaluate(): Promise<ReadinessReport> {
     const checks: Record<string, boolean> = {};
     const reasons: Record<string, string> = {};
     let requiredFailed = false;

@@ -17,7 +17,12 @@ export type CommonConfig = ReturnType<typeof loadCommonConfig>;
 
 /** The variables every service reads (config.ts), with this service's defaults. */
 export function loadCommonConfig(
-  defaults: { readonly port: number; readonly opsPort?: number; readonly prefetch?: number },
+  defaults: {
+    readonly port: number;
+    readonly opsPort?: number;
+    readonly prefetch?: number;
+    readonly poolMax?: number;
+  },
   env: NodeJS.ProcessEnv = process.env,
 ) {
   return loadConfig(
@@ -26,6 +31,7 @@ export function loadCommonConfig(
       defaultOpsPort: defaults.opsPort,
       database: 'notify',
       defaultPrefetch: defaults.prefetch,
+      defaultPoolMax: defaults.poolMax,
     }),
     env,
   );
@@ -92,6 +98,8 @@ export interface ServiceIdentity {
   readonly port: number;
   /** OPS_PORT's default, for a service with its own app (default: port). */
   readonly opsPort?: number;
+  /** DATABASE_POOL_MAX's default (10). */
+  readonly poolMax?: number;
   readonly schema: string;
 }
 
@@ -103,7 +111,7 @@ export interface ServiceDefinition<Cfg, Parts extends ServiceParts = ServicePart
   readonly migrationsDir?: string;
   /** Reads and validates the service's own variables; throw ConfigError to refuse to start. */
   readonly config: (env: NodeJS.ProcessEnv, common: CommonConfig) => Cfg;
-  /** The work pool's size and connect timeout (defaults 10 and 5 s). */
+  /** The work pool's size and connect timeout (defaults DATABASE_POOL_MAX and 5 s). */
   readonly database?: (config: Cfg) => {
     readonly poolMax?: number;
     readonly connectionTimeoutMs?: number;
@@ -191,6 +199,7 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
     {
       port: def.service.port,
       ...(def.service.opsPort !== undefined ? { opsPort: def.service.opsPort } : {}),
+      ...(def.service.poolMax !== undefined ? { poolMax: def.service.poolMax } : {}),
       ...(def.defaultPrefetch ? { prefetch: def.defaultPrefetch } : {}),
     },
     env,
@@ -223,7 +232,7 @@ export async function startService<Cfg, Parts extends ServiceParts = ServicePart
     const pool = createPool({
       url: common.DATABASE_URL,
       schema,
-      max: db.poolMax ?? 10,
+      max: db.poolMax ?? common.DATABASE_POOL_MAX,
       applicationName: name,
       connectionTimeoutMillis: db.connectionTimeoutMs ?? 5_000,
     });

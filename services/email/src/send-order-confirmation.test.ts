@@ -3,7 +3,7 @@ import { testDeliveryMeta } from '@notify/service-kit/testing';
 import { describe, expect, it } from 'vitest';
 import { confirmationFate } from './fate.js';
 import { composeOrderConfirmation } from './order-confirmation-mail.js';
-import { sendOrderConfirmation } from './send-order-confirmation.js';
+import { sendOrderConfirmation, sendOrderConfirmations } from './send-order-confirmation.js';
 import type { ClaimResult, SendOrderConfirmationDeps, SentConfirmation } from './send-order-confirmation.js';
 import { MailDeliveryError } from './smtp-failure.js';
 
@@ -33,6 +33,10 @@ function harness(claim: ClaimResult, send: () => Promise<{ smtpResponse: string 
       claim: async (input) => {
         calls.push(`claim ${input.orderId} lease=${input.leaseMs}`);
         return claim;
+      },
+      claimAll: async (inputs) => {
+        calls.push(`claimAll ${inputs.map((i) => i.orderId).join(',')}`);
+        return inputs.map(() => claim);
       },
       markSent: async (orderId, r) => {
         calls.push(`markSent ${r.smtpResponse}`);
@@ -295,5 +299,41 @@ describe('sendOrderConfirmation', () => {
     const outcome = await sendOrderConfirmation(message, delivery(), h.deps);
     expect(outcome).toMatchObject({ kind: 'deferred', final: false });
     expect(h.calls.at(-1)).toMatch(/^release t1 SMTP send failed: socket hang up/);
+  });
+});
+
+describe('sendOrderConfirmations (a window)', () => {
+  it('claims the whole window in one call, then sends and announces each message on its own', async () => {
+    const h = harness(claimed, ok);
+    const other = { ...message, orderId: '22222222-2222-4222-8222-222222222222' };
+    const results = await sendOrderConfirmations(
+      [
+        { message, delivery: delivery() },
+        { message: other, delivery: delivery() },
+      ],
+      h.deps,
+    );
+    expect(results.map((r) => r.status === 'fulfilled' && r.value.kind)).toEqual(['sent', 'sent']);
+    expect(h.calls.filter((c) => c.startsWith('claim'))).toEqual([
+      `claimAll ${message.orderId},${other.orderId}`,
+    ]);
+    expect(h.calls.filter((c) => c === 'send')).toHaveLength(2);
+    expect(h.published).toHaveLength(2);
+  });
+
+  it('fails only the message whose send failed unexpectedly', async () => {
+    let n = 0;
+    const h = harness(claimed, async () => {
+      if (++n === 1) throw new Error('boom');
+      return { smtpResponse: '250 OK' };
+    });
+    const results = await sendOrderConfirmations(
+      [
+        { message, delivery: delivery() },
+        { message: { ...message, orderId: '22222222-2222-4222-8222-222222222222' }, delivery: delivery() },
+      ],
+      h.deps,
+    );
+    expect(results.map((r) => r.status === 'fulfilled' && r.value.kind)).toEqual(['deferred', 'sent']);
   });
 });

@@ -38,6 +38,11 @@ export interface ClaimRequest {
 /** The per-order record of the confirmation, in the service's own schema. */
 export interface ConfirmationRepository {
   claim(input: ClaimRequest): Promise<ClaimResult>;
+  /**
+   * claim for many deliveries in one transaction, one result per request in order; of
+   * two deliveries of one order in the list, the first claims and the second is busy.
+   */
+  claimAll(inputs: readonly ClaimRequest[]): Promise<readonly ClaimResult[]>;
   markSent(orderId: string, result: { smtpResponse: string; sentAt: Date }): Promise<SentConfirmation>;
   /** Records a final failure; a later delivery (a replay) may claim again. */
   markFailed(
@@ -120,22 +125,71 @@ export async function sendOrderConfirmation(
   delivery: DeliveryMeta,
   deps: SendOrderConfirmationDeps,
 ): Promise<ConfirmationOutcome> {
-  const now = deps.now ?? (() => new Date());
-  const log = delivery.logger;
-  const trace = { traceparent: delivery.traceparent };
   const mail = deps.compose(message);
-  const orderId = message.orderId;
-
   // The lease the claim holds starts no earlier than this (the database sets it on commit).
   const claimStartedAt = Date.now();
-  const claim = await deps.repository.claim({
-    orderId,
+  const claim = await deps.repository.claim(claimRequest(message, delivery, mail, deps));
+  return afterClaim({ message, delivery, mail, claim, claimStartedAt }, deps);
+}
+
+/** One message of a window and its delivery. */
+export interface ConfirmationRequest {
+  readonly message: EmailMessage;
+  readonly delivery: DeliveryMeta;
+}
+
+/**
+ * sendOrderConfirmation for a window: every order's claim is taken in one transaction,
+ * then each message goes on alone (preferences, its own SMTP send through the pooled
+ * transport, its record and its event) and at once. Each message's result is its own;
+ * a database failure while claiming rejects the window before anything is sent.
+ */
+export async function sendOrderConfirmations(
+  requests: readonly ConfirmationRequest[],
+  deps: SendOrderConfirmationDeps,
+): Promise<PromiseSettledResult<ConfirmationOutcome>[]> {
+  const mails = requests.map((r) => deps.compose(r.message));
+  const claimStartedAt = Date.now();
+  const claims = await deps.repository.claimAll(
+    requests.map((r, i) => claimRequest(r.message, r.delivery, mails[i]!, deps)),
+  );
+  return Promise.allSettled(
+    requests.map((r, i) => afterClaim({ ...r, mail: mails[i]!, claim: claims[i]!, claimStartedAt }, deps)),
+  );
+}
+
+function claimRequest(
+  message: EmailMessage,
+  delivery: DeliveryMeta,
+  mail: OutgoingMail,
+  deps: SendOrderConfirmationDeps,
+): ClaimRequest {
+  return {
+    orderId: message.orderId,
     deliveryMessageId: delivery.messageId,
     recipient: mail.to.address,
     locale: mail.locale,
     smtpMessageId: mail.messageId,
     leaseMs: deps.leaseMs,
-  });
+  };
+}
+
+/** The rest of one message's story once its claim is known. */
+async function afterClaim(
+  c: {
+    readonly message: EmailMessage;
+    readonly delivery: DeliveryMeta;
+    readonly mail: OutgoingMail;
+    readonly claim: ClaimResult;
+    readonly claimStartedAt: number;
+  },
+  deps: SendOrderConfirmationDeps,
+): Promise<ConfirmationOutcome> {
+  const { message, delivery, mail, claim, claimStartedAt } = c;
+  const now = deps.now ?? (() => new Date());
+  const log = delivery.logger;
+  const trace = { traceparent: delivery.traceparent };
+  const orderId = message.orderId;
   if (claim.kind === 'sent') {
     log?.info(
       { smtpMessageId: claim.record.smtpMessageId },

@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { channelConsumer, PgPreferenceCopy, preferenceCopyConsumer, startService } from '@notify/service-kit';
+import {
+  channelConsumer,
+  PgPreferenceCopy,
+  preferenceCopyConsumer,
+  settledFates,
+  startService,
+} from '@notify/service-kit';
 import type { RunningService, StartOptions } from '@notify/service-kit';
 import { AmqpConfirmationEvents } from './adapters/amqp-confirmation-events.js';
 import { PgConfirmationRepository } from './adapters/pg-confirmation-repository.js';
@@ -9,7 +15,7 @@ import { loadEmailConfig } from './config.js';
 import type { EmailConfig } from './config.js';
 import { confirmationFate } from './fate.js';
 import { composeOrderConfirmation } from './order-confirmation-mail.js';
-import { sendOrderConfirmation } from './send-order-confirmation.js';
+import { sendOrderConfirmation, sendOrderConfirmations } from './send-order-confirmation.js';
 
 /** Starts the email service: consumes the `email` queue and sends order confirmations. */
 export function startEmailService(
@@ -42,6 +48,16 @@ export function startEmailService(
             channelConsumer('email', {
               handle: async ({ payload, ctx }) =>
                 confirmationFate(await sendOrderConfirmation(payload, ctx, deps)),
+              window: {
+                handle: async (deliveries) =>
+                  settledFates(
+                    await sendOrderConfirmations(
+                      deliveries.map((d) => ({ message: d.payload, delivery: d.ctx })),
+                      deps,
+                    ),
+                    confirmationFate,
+                  ),
+              },
             }),
             preferenceCopyConsumer('email', preferences),
           ],

@@ -95,7 +95,12 @@ const redisUrl = makeValidator<string>((input: string) => {
 export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(
     {
-      ...commonSpecs({ defaultPort: SERVICE.port, defaultOpsPort: SERVICE.opsPort, database: 'notify' }),
+      ...commonSpecs({
+        defaultPort: SERVICE.port,
+        defaultOpsPort: SERVICE.opsPort,
+        defaultPoolMax: SERVICE.poolMax,
+        database: 'notify',
+      }),
       API_KEYS: apiKeyList({
         default: [],
         desc: 'Clients and their bearer keys, `name=key` (or a bare key) comma-separated; empty (with no API_KEYS_FILE) disables auth',
@@ -131,7 +136,6 @@ export function loadOrderApiConfig(env: NodeJS.ProcessEnv = process.env) {
         default: [],
         desc: "Clients that may send their customers' IP in metadata.ip",
       }),
-      DATABASE_POOL_MAX: num({ default: 20 }),
       RELAY_ENABLED: bool({ default: true, desc: 'Run the outbox relay in this process' }),
       OUTBOX_BATCH_SIZE: num({ default: 100 }),
       OUTBOX_CONCURRENCY: num({ default: 2, desc: 'Claim loops per relay' }),

@@ -207,24 +207,12 @@ function start(image: DockerImage, env: Record<string, string>, argv = [...image
   return { child, output: () => output, exited };
 }
 
-function listeningPort(output: string): number | undefined {
+/** A port the service logged when it started: `port`, or `opsPort` (PORT=0 / OPS_PORT=0 pick one). */
+function listeningPort(output: string, field: 'port' | 'opsPort' = 'port'): number | undefined {
   for (const line of output.split('\n')) {
     try {
-      const entry = JSON.parse(line) as { port?: unknown };
-      if (typeof entry.port === 'number' && entry.port > 0) return entry.port;
-    } catch {
-      // Not a log line of the service's logger.
-    }
-  }
-  return undefined;
-}
-
-/** The operations port the service logged when it started (OPS_PORT=0 picks one). */
-function opsListeningPort(output: string): number | undefined {
-  for (const line of output.split('\n')) {
-    try {
-      const entry = JSON.parse(line) as { opsPort?: unknown };
-      if (typeof entry.opsPort === 'number' && entry.opsPort > 0) return entry.opsPort;
+      const value = (JSON.parse(line) as Record<string, unknown>)[field];
+      if (typeof value === 'number' && value > 0) return value;
     } catch {
       // Not a log line of the service's logger.
     }
@@ -366,7 +354,7 @@ describe.each(CHECKED)('the $name image', (s: DeployedService) => {
     });
     expect(port, run.output()).toBeGreaterThan(0);
     // The order API answers /readyz on its operations listener, a consumer on its one port.
-    const opsPort = opsListeningPort(run.output()) ?? port;
+    const opsPort = listeningPort(run.output(), 'opsPort') ?? port;
     await waitFor(
       async () =>
         (await fetch(`http://127.0.0.1:${opsPort}/readyz`, { signal: AbortSignal.timeout(2_000) })).status ===

@@ -1,6 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import { waitFor } from '@notify/messaging/testing';
 import { migrate } from '@notify/service-kit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { roleConnectionLimits } from './postgres/connection-budget.js';
 import { repoPath } from './repo-paths.js';
 import { SERVICES } from './service-catalogue.js';
 import { createScratchPostgres } from './testing/scratch-postgres.js';
@@ -59,5 +62,62 @@ describe('infra/postgres/init/10-notify.sh', () => {
     await expect(c.query('CREATE TABLE public.intruder (id int)')).rejects.toThrow(/permission denied/);
     // No right over the database itself: not even a schema of its own making.
     await expect(c.query('CREATE SCHEMA intruder')).rejects.toThrow(/permission denied/);
+  });
+});
+
+describe("infra/postgres/init/10-notify.sh: each role's limits", () => {
+  it.each(SERVICES)(
+    'gives the $name role its CONNECTION LIMIT, a statement_timeout and an idle-in-transaction timeout',
+    async (s) => {
+      const limits = roleConnectionLimits(
+        await readFile(repoPath('infra/postgres/init/10-notify.sh'), 'utf8'),
+      );
+      const c = await connectAs(s.schema);
+      expect((await c.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe('30s');
+      expect(
+        (await c.query('SHOW idle_in_transaction_session_timeout')).rows[0]
+          .idle_in_transaction_session_timeout,
+      ).toBe('1min');
+      const { rows } = await c.query<{ rolconnlimit: number }>(
+        'SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user',
+      );
+      expect(rows[0]?.rolconnlimit).toBe(limits[s.schema]);
+      expect(limits[s.schema]).toBeGreaterThan(0);
+    },
+  );
+
+  it('enforces them: a long statement is cancelled, an idle transaction ended, a connection past the limit refused', async () => {
+    const small = await createScratchPostgres('pglimits', {
+      FRAUD_DB_CONNECTION_LIMIT: '2',
+      NOTIFY_STATEMENT_TIMEOUT: '300ms',
+      NOTIFY_IDLE_IN_TRANSACTION_TIMEOUT: '500ms',
+    });
+    const opened: pg.Client[] = [];
+    const open = async () => {
+      const c = new pg.Client({ connectionString: small.url('fraud') });
+      opened.push(c);
+      await c.connect();
+      return c;
+    };
+    try {
+      const first = await open();
+      await expect(first.query('SELECT pg_sleep(10)')).rejects.toThrow(/statement timeout/);
+      // A migration lifts the limit for its own session (service-kit's migrate).
+      await migrate({ url: small.url('fraud'), schema: 'fraud', dir: repoPath('services/fraud/migrations') });
+
+      const idle = await open();
+      let ended: Error | undefined;
+      idle.on('error', (err) => (ended = err));
+      await idle.query('BEGIN');
+      await waitFor(() => ended, { timeoutMs: 30_000, what: 'the idle transaction ended by the server' });
+      expect(ended?.message).toMatch(/idle-in-transaction timeout/);
+
+      // Two sessions allowed (first and the one opened next); the third is refused.
+      await open();
+      await expect(open()).rejects.toThrow(/too many connections for role/);
+    } finally {
+      for (const c of opened) await c.end().catch(() => undefined);
+      await small.drop();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { withTransaction } from '@notify/service-kit';
+import { byUuid, withTransaction } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
 import type {
   ClaimRequest,
@@ -35,57 +35,105 @@ export class PgConfirmationRepository implements ConfirmationRepository {
   constructor(private readonly pool: Pool) {}
 
   async claim(input: ClaimRequest): Promise<ClaimResult> {
-    const token = randomUUID();
-    // $1..$7 of both the first claim (INSERT) and a takeover (UPDATE).
-    const claimParams = [
-      input.orderId,
-      input.deliveryMessageId,
-      input.recipient,
-      input.locale,
-      input.smtpMessageId,
-      token,
-      input.leaseMs,
-    ];
+    const [result] = await this.claimAll([input]);
+    return result!;
+  }
+
+  async claimAll(inputs: readonly ClaimRequest[]): Promise<readonly ClaimResult[]> {
+    if (inputs.length === 0) return [];
     return withTransaction(this.pool, async (client) => {
-      // The row lock serialises concurrent deliveries of one order; the transaction is
-      // short, the SMTP call happens after it committed.
+      // The row locks serialise concurrent deliveries of one order (taken in key order, so
+      // two windows cannot deadlock); the transaction is short, the SMTP calls happen
+      // after it committed.
       const found = await client.query<Row>(
         `SELECT order_id, status, recipient, locale, smtp_message_id, sent_at, lease_until,
                 lease_until > now() AS lease_live
-           FROM order_confirmations WHERE order_id = $1 FOR UPDATE`,
-        [input.orderId],
+           FROM order_confirmations WHERE order_id = ANY($1::uuid[])
+          ORDER BY order_id FOR UPDATE`,
+        [inputs.map((i) => i.orderId)],
       );
-      const row = found.rows[0];
-      if (!row) {
-        const inserted = await client.query(
+      const rows = byUuid(
+        found.rows,
+        (r) => r.order_id,
+        inputs.map((i) => i.orderId),
+      );
+      const taken = new Set<string>();
+      const inserts: { input: ClaimRequest; token: string }[] = [];
+      const takeovers: { input: ClaimRequest; token: string }[] = [];
+      const results: (
+        | ClaimResult
+        | {
+            pending: 'insert' | 'takeover';
+            token: string;
+            previous: Extract<ClaimResult, { kind: 'claimed' }>['previous'];
+          }
+      )[] = inputs.map((input) => {
+        const key = input.orderId.toLowerCase();
+        const row = rows.get(input.orderId);
+        if (row?.status === 'sent') return { kind: 'sent', record: toSent(row) };
+        const busyUntil = new Date(Date.now() + input.leaseMs);
+        // A second delivery of an order this window claims finds it busy, as it would
+        // find the first one's committed claim.
+        if (taken.has(key)) return { kind: 'busy', leaseUntil: busyUntil };
+        if (row?.status === 'sending' && row.lease_live)
+          return { kind: 'busy', leaseUntil: row.lease_until ?? new Date() };
+        taken.add(key);
+        const token = randomUUID();
+        if (!row) {
+          inserts.push({ input, token });
+          return { pending: 'insert', token, previous: null };
+        }
+        // A deferred or failed send delivered nothing, and an expired claim belongs to a
+        // worker that died: all may be taken over. The newest delivery's recipient and
+        // locale win (a replay after the address was corrected).
+        takeovers.push({ input, token });
+        return { pending: 'takeover', token, previous: row.status };
+      });
+      const columns = (list: readonly { input: ClaimRequest; token: string }[]) => [
+        list.map((c) => c.input.orderId),
+        list.map((c) => c.input.deliveryMessageId),
+        list.map((c) => c.input.recipient),
+        list.map((c) => c.input.locale),
+        list.map((c) => c.input.smtpMessageId),
+        list.map((c) => c.token),
+        list.map((c) => c.input.leaseMs),
+      ];
+      const inserted = new Set<string>();
+      if (inserts.length > 0) {
+        const { rows: made } = await client.query<{ order_id: string }>(
           `INSERT INTO order_confirmations
              (order_id, status, delivery_message_id, recipient, locale, smtp_message_id, claim_token, lease_until)
-           VALUES ($1, 'sending', $2, $3, $4, $5, $6, now() + make_interval(secs => $7::double precision / 1000))
-           ON CONFLICT (order_id) DO NOTHING`,
-          claimParams,
+           SELECT w.order_id, 'sending', w.delivery_message_id, w.recipient, w.locale, w.smtp_message_id, w.claim_token,
+                  now() + make_interval(secs => w.lease_ms::double precision / 1000)
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::int[])
+               AS w (order_id, delivery_message_id, recipient, locale, smtp_message_id, claim_token, lease_ms)
+           ON CONFLICT (order_id) DO NOTHING
+           RETURNING order_id::text`,
+          columns(inserts),
         );
+        for (const r of made) inserted.add(r.order_id.toLowerCase());
+      }
+      if (takeovers.length > 0) {
+        await client.query(
+          `UPDATE order_confirmations c
+              SET status = 'sending', delivery_message_id = w.delivery_message_id, recipient = w.recipient,
+                  locale = w.locale, smtp_message_id = w.smtp_message_id, claim_token = w.claim_token,
+                  lease_until = now() + make_interval(secs => w.lease_ms::double precision / 1000),
+                  attempts = c.attempts + 1, failure_reason = NULL, failed_at = NULL, updated_at = now()
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::int[])
+               AS w (order_id, delivery_message_id, recipient, locale, smtp_message_id, claim_token, lease_ms)
+            WHERE c.order_id = w.order_id`,
+          columns(takeovers),
+        );
+      }
+      return results.map((r, i): ClaimResult => {
+        if (!('pending' in r)) return r;
+        const input = inputs[i]!;
         // Lost the race to a concurrent first delivery, whose row was not visible to our SELECT.
-        if (inserted.rowCount === 0)
+        if (r.pending === 'insert' && !inserted.has(input.orderId.toLowerCase()))
           return { kind: 'busy', leaseUntil: new Date(Date.now() + input.leaseMs) };
-        return { kind: 'claimed', token, previous: null };
-      }
-      if (row.status === 'sent') return { kind: 'sent', record: toSent(row) };
-      if (row.status === 'sending' && row.lease_live) {
-        return { kind: 'busy', leaseUntil: row.lease_until ?? new Date() };
-      }
-      // A deferred or failed send delivered nothing, and an expired claim belongs to a
-      // worker that died: all may be taken over. The newest delivery's recipient and locale win (a replay
-      // after the address was corrected).
-      await client.query(
-        `UPDATE order_confirmations
-            SET status = 'sending', delivery_message_id = $2, recipient = $3, locale = $4,
-                smtp_message_id = $5, claim_token = $6,
-                lease_until = now() + make_interval(secs => $7::double precision / 1000),
-                attempts = attempts + 1, failure_reason = NULL, failed_at = NULL, updated_at = now()
-          WHERE order_id = $1`,
-        claimParams,
-      );
-      return { kind: 'claimed', token, previous: row.status };
+        return { kind: 'claimed', token: r.token, previous: r.previous };
+      });
     });
   }
 

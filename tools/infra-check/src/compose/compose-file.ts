@@ -11,6 +11,7 @@ export const ENV_EXAMPLE = 'infra/.env.example';
 
 export interface ComposeService {
   image?: string;
+  command?: string | string[];
   build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   environment?: Record<string, string | number | boolean | null>;
   healthcheck?: { test?: string | string[]; disable?: boolean };

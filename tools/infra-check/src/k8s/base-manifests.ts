@@ -62,6 +62,23 @@ function containerPorts(s: DeployedService) {
   ];
 }
 
+/** A container of the restricted Pod Security Standard, with a read-only root filesystem. */
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+} as const;
+
+/** A pod that runs as a non-root user under the default seccomp profile. */
+export function restrictedPod(uid: number) {
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+    seccompProfile: { type: 'RuntimeDefault' },
+  } as const;
+}
+
 function deployment(s: DeployedService): K8sObject {
   const probe = (path: string, extra: Record<string, number>) => ({
     httpGet: { path, port: opsPortName(s) },
@@ -90,12 +107,7 @@ function deployment(s: DeployedService): K8sObject {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: NODE_UID,
-            runAsGroup: NODE_UID,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: restrictedPod(NODE_UID),
           containers: [
             {
               name: s.name,
@@ -111,11 +123,7 @@ function deployment(s: DeployedService): K8sObject {
               ...(s.kind === 'api'
                 ? { lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } } }
                 : {}),
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
+              securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
             },
           ],
@@ -218,6 +226,12 @@ export function serviceManifests(s: DeployedService): K8sObject[] {
   ];
 }
 
+/**
+ * Work pool per replica in Kubernetes (DATABASE_POOL_MAX), smaller than the local
+ * defaults: many replicas share one PostgreSQL (docs/deployment.md, connection budget).
+ */
+export const KUBERNETES_POOL_MAX = { api: 10, consumer: 6 } as const;
+
 /** Settings every deployment shares; service-specific ones come from an overlay's config files. */
 export function baseConfig(s: DeployedService): Record<string, string> {
   return {
@@ -229,6 +243,7 @@ export function baseConfig(s: DeployedService): Record<string, string> {
     ...(s.opsPort === s.port ? {} : { OPS_HOST: '0.0.0.0', OPS_PORT: String(s.opsPort) }),
     LOG_LEVEL: 'info',
     DATABASE_SCHEMA: s.schema,
+    DATABASE_POOL_MAX: String(KUBERNETES_POOL_MAX[s.kind]),
     SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     // The broker's topology is created by the definitions import; the services' users may
     // not declare anything, so they only check that it is there (docs/deployment.md).

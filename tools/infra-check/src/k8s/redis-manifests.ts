@@ -1,3 +1,4 @@
+import { RESTRICTED_CONTAINER, restrictedPod } from './base-manifests.js';
 import type { K8sObject } from './base-manifests.js';
 
 // Redis for the order API's rate limit: counters every replica shares (REDIS_URL). They
@@ -35,12 +36,7 @@ export function redisManifests(): K8sObject[] {
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: REDIS_UID,
-              runAsGroup: REDIS_UID,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: restrictedPod(REDIS_UID),
             containers: [
               {
                 name: REDIS_NAME,
@@ -71,11 +67,7 @@ export function redisManifests(): K8sObject[] {
                 },
                 livenessProbe: { ...ping, periodSeconds: 10, failureThreshold: 3 },
                 readinessProbe: { ...ping, periodSeconds: 5, failureThreshold: 2 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
+                securityContext: RESTRICTED_CONTAINER,
                 volumeMounts: [{ name: 'data', mountPath: '/data' }],
               },
             ],

@@ -20,7 +20,11 @@ export interface ScratchPostgres {
   drop(): Promise<void>;
 }
 
-export async function createScratchPostgres(prefix = 'infra'): Promise<ScratchPostgres> {
+export async function createScratchPostgres(
+  prefix = 'infra',
+  /** More variables for the init script (a role's connection limit, the timeouts). */
+  extraEnv: Readonly<Record<string, string>> = {},
+): Promise<ScratchPostgres> {
   // A run killed before its drop() (a cancelled CI run) leaves its database and roles.
   await removeStaleDatabases(prefix).catch(() => undefined);
   const database = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -54,6 +58,7 @@ export async function createScratchPostgres(prefix = 'infra'): Promise<ScratchPo
         ...Object.fromEntries(
           [...passwords].map(([schema, pw]) => [`${schema.toUpperCase()}_DB_PASSWORD`, pw]),
         ),
+        ...extraEnv,
       },
     });
   } catch (err) {
