@@ -75,6 +75,7 @@ function renderMessage(message: SandboxMessage): string {
   return `<article>
 <h2>${escapeHtml(message.sid)}</h2>
 <dl>
+${row('Channel', message.channel === 'sms' ? 'SMS' : 'WhatsApp')}
 ${row('To', escapeHtml(message.to))}
 ${row('From', escapeHtml(message.from))}
 ${content.join('\n')}
