@@ -2,7 +2,13 @@ import { createRequire } from 'node:module';
 import { exampleMessages } from './examples.js';
 import { jsonSchemas } from './json-schema.js';
 import { PREFERENCE_CHANNELS } from './messages.js';
-import { allContracts, deliveryEvents, notifications, outcomeEvents, preferencesChanged } from './registry.js';
+import {
+  allContracts,
+  deliveryEvents,
+  notifications,
+  outcomeEvents,
+  preferencesChanged,
+} from './registry.js';
 import type { Contract } from './registry.js';
 import {
   CHANNELS,

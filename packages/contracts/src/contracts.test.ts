@@ -130,7 +130,9 @@ describe('customer preferences contracts', () => {
 
   it('lets email and whatsapp messages name their subscriber, and refuses a client id with spaces', () => {
     expect(validate(notifications.email, { ...clone(exampleMessages.email), subscriber }).ok).toBe(true);
-    expect(validate(notifications.whatsapp, { ...clone(exampleMessages.whatsapp), subscriber }).ok).toBe(true);
+    expect(validate(notifications.whatsapp, { ...clone(exampleMessages.whatsapp), subscriber }).ok).toBe(
+      true,
+    );
     expectRejected(
       validate(notifications.email, {
         ...clone(exampleMessages.email),
@@ -142,7 +144,9 @@ describe('customer preferences contracts', () => {
 
   it('has a skipped outcome with a reason for exactly the channels a customer may opt out of', () => {
     const skipped = { orderId: exampleMessages.email.orderId, occurredAt: '2026-11-23T09:00:01.000Z' };
-    expect(validate(events.emailSkipped, { ...skipped, reason: 'customer opted out of email' }).ok).toBe(true);
+    expect(validate(events.emailSkipped, { ...skipped, reason: 'customer opted out of email' }).ok).toBe(
+      true,
+    );
     expectRejected(validate(events.whatsappSkipped, { ...skipped, reason: '' }), '/reason');
     const skippedKeys = allContracts.map((c) => c.routingKey).filter((k) => k.endsWith('.skipped'));
     expect(skippedKeys.sort()).toEqual(PREFERENCE_CHANNELS.map((c) => `${c}.skipped`).sort());

@@ -39,7 +39,8 @@ export const WhatsappSentV1 = Type.Object(
       Type.Unsafe<'whatsapp' | 'sms'>({
         type: 'string',
         enum: ['whatsapp', 'sms'],
-        description: 'Which way the message went: `sms` when WhatsApp could not reach the number (absent: whatsapp)',
+        description:
+          'Which way the message went: `sms` when WhatsApp could not reach the number (absent: whatsapp)',
       }),
     ),
     fallbackReason: Type.Optional(Type.String({ maxLength: 1000 })),

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isPlaceholderSecret } from './config.js';
-import {
-  DEV_UNSUBSCRIBE_SECRET,
-  signUnsubscribeToken,
-  verifyUnsubscribeToken,
-} from './unsubscribe-token.js';
+import { DEV_UNSUBSCRIBE_SECRET, signUnsubscribeToken, verifyUnsubscribeToken } from './unsubscribe-token.js';
 
 const secret = 'a-real-secret-of-at-least-32-characters!';
 const claim = { client: 'shop-eu', customerKey: 'ada@example.com', channel: 'email' } as const;

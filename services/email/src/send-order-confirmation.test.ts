@@ -83,6 +83,15 @@ const delivery = (attempt = 1, maxAttempts = 6) =>
 const claimed: ClaimResult = { kind: 'claimed', token: 't1', previous: null };
 const ok = async () => ({ smtpResponse: '250 2.0.0 OK' });
 
+/** A confirmation an earlier delivery sent. */
+const sentBefore: SentConfirmation = {
+  orderId: message.orderId,
+  recipient: 'ada@example.com',
+  locale: 'en-GB',
+  smtpMessageId: '<first@example.com>',
+  sentAt: new Date('2026-11-23T09:00:01.000Z'),
+};
+
 const subscribed = { ...message, subscriber: { client: 'shop-eu', customerKey: 'ada@example.com' } };
 
 describe('sendOrderConfirmation', () => {
@@ -108,13 +117,7 @@ describe('sendOrderConfirmation', () => {
   });
 
   it('announces a mail sent before the opt-out as sent, without asking the preferences', async () => {
-    const record: SentConfirmation = {
-      orderId: message.orderId,
-      recipient: 'ada@example.com',
-      locale: 'en-GB',
-      smtpMessageId: '<first@example.com>',
-      sentAt: new Date('2026-11-23T09:00:01.000Z'),
-    };
+    const record = sentBefore;
     const h = harness({ kind: 'sent', record }, ok, true);
     expect((await sendOrderConfirmation(subscribed, delivery(2), h.deps)).kind).toBe('already-sent');
     expect(h.calls.some((c) => c.startsWith('preferences'))).toBe(false);
@@ -132,13 +135,7 @@ describe('sendOrderConfirmation', () => {
   });
 
   it('re-publishes the stored email.sent and sends nothing when the order was sent before', async () => {
-    const record: SentConfirmation = {
-      orderId: message.orderId,
-      recipient: 'ada@example.com',
-      locale: 'en-GB',
-      smtpMessageId: '<first@example.com>',
-      sentAt: new Date('2026-11-23T09:00:01.000Z'),
-    };
+    const record = sentBefore;
     const h = harness({ kind: 'sent', record }, ok);
     const outcome = await sendOrderConfirmation(message, delivery(2), h.deps);
     expect(outcome).toEqual({ kind: 'already-sent', record });

@@ -83,9 +83,15 @@ describe('loadOrderApiConfig', () => {
       /UNSUBSCRIBE_SECRET is required in production/,
     );
     expect(() =>
-      loadOrderApiConfig({ ...PROD, ...keys, UNSUBSCRIBE_SECRET: 'dev-only-unsubscribe-secret-0123456789abcdef' }),
+      loadOrderApiConfig({
+        ...PROD,
+        ...keys,
+        UNSUBSCRIBE_SECRET: 'dev-only-unsubscribe-secret-0123456789abcdef',
+      }),
     ).toThrow(/UNSUBSCRIBE_SECRET is an example placeholder/);
-    expect(() => loadOrderApiConfig({ ...keys, UNSUBSCRIBE_SECRET: 'too-short' })).toThrow(/UNSUBSCRIBE_SECRET/);
+    expect(() => loadOrderApiConfig({ ...keys, UNSUBSCRIBE_SECRET: 'too-short' })).toThrow(
+      /UNSUBSCRIBE_SECRET/,
+    );
   });
 
   it('names clients, adds the keys of API_KEYS_FILE, and gives API_OPERATORS the operator scope', () => {

@@ -50,7 +50,8 @@ async function drained(queue: string, count: number): Promise<PeekedMessage[]> {
     { timeoutMs: 30_000, what: `${count} messages on ${queue}` },
   );
 }
-const bodies = (messages: PeekedMessage[]) => messages.map((m) => JSON.parse(m.payload) as Record<string, unknown>);
+const bodies = (messages: PeekedMessage[]) =>
+  messages.map((m) => JSON.parse(m.payload) as Record<string, unknown>);
 
 describe('customer preferences through the API', () => {
   it('are set and read per client, published whole to both copies, and a repeated PUT changes nothing', async () => {
@@ -61,7 +62,12 @@ describe('customer preferences through the API', () => {
       payload: both(true, false),
     });
     expect(put.statusCode, put.body).toBe(200);
-    expect(put.json()).toMatchObject({ customer: 'cust-42', ...both(true, false), source: 'api', version: 1 });
+    expect(put.json()).toMatchObject({
+      customer: 'cust-42',
+      ...both(true, false),
+      source: 'api',
+      version: 1,
+    });
 
     const again = await api.app.inject({
       method: 'PUT',
@@ -171,7 +177,10 @@ describe('one-click unsubscribe (RFC 8058)', () => {
       'some-other-secret-of-at-least-32-chars',
     );
     for (const t of [forged, `${token.slice(0, -3)}abc`, 'u1.x.y']) {
-      const res = await api.app.inject({ method: 'POST', url: `/unsubscribe?token=${encodeURIComponent(t)}` });
+      const res = await api.app.inject({
+        method: 'POST',
+        url: `/unsubscribe?token=${encodeURIComponent(t)}`,
+      });
       expect(res.statusCode, t).toBe(400);
     }
   });

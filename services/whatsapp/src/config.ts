@@ -209,7 +209,9 @@ export function loadWhatsappConfig(
     statusCallbackUrl: c.WHATSAPP_STATUS_CALLBACK_URL,
     inboundUrl:
       c.WHATSAPP_INBOUND_URL ??
-      (c.WHATSAPP_STATUS_CALLBACK_URL ? new URL(INBOUND_PATH, c.WHATSAPP_STATUS_CALLBACK_URL).href : undefined),
+      (c.WHATSAPP_STATUS_CALLBACK_URL
+        ? new URL(INBOUND_PATH, c.WHATSAPP_STATUS_CALLBACK_URL).href
+        : undefined),
     smsFrom: c.TWILIO_SMS_FROM,
     requestTimeoutMs: c.TWILIO_REQUEST_TIMEOUT_MS,
     limits: { concurrency: c.TWILIO_CONCURRENCY, perSecond: c.TWILIO_MAX_PER_SECOND },

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { webhookRequests } from './test-support/webhook-requests.js';
 import { inboundMessageRoutes } from './inbound-message-route.js';
 import type { PhoneOptOuts } from './send-order-whatsapp.js';
 
@@ -42,19 +43,7 @@ const message = (body: string, from = `whatsapp:${NUMBER}`, extra: Record<string
   ...extra,
 });
 
-function post(body: Record<string, string>, signature?: string) {
-  return app.inject({
-    method: 'POST',
-    url: '/twilio/inbound',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      ...(signature !== undefined ? { 'x-twilio-signature': signature } : {}),
-    },
-    payload: new URLSearchParams(body).toString(),
-  });
-}
-const signed = (body: Record<string, string>) =>
-  post(body, twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_URL, body));
+const { post, signed } = webhookRequests(() => app, '/twilio/inbound', PUBLIC_URL, AUTH_TOKEN);
 
 describe('POST /twilio/inbound', () => {
   it('opts the number out on a signed STOP (any case, WhatsApp or SMS), and back in on START', async () => {

@@ -1,86 +1,44 @@
-import { randomInt, randomUUID } from 'node:crypto';
-import { EXCHANGES, exampleMessages, notifications, preferencesChanged } from '@notify/contracts';
+import { randomUUID } from 'node:crypto';
+import { preferencesChanged } from '@notify/contracts';
 import type { WhatsappMessage } from '@notify/contracts';
-import { Broker, Publisher } from '@notify/messaging';
-import { createTestVhost, waitFor } from '@notify/messaging/testing';
+import type { Publisher } from '@notify/messaging';
+import { waitFor } from '@notify/messaging/testing';
 import type { PeekedMessage, TestVhost } from '@notify/messaging/testing';
-import { createPool } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
-import { createTestDatabase } from '@notify/service-kit/testing';
-import type { TestDatabase } from '@notify/service-kit/testing';
-import { startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
-import pino from 'pino';
 import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startWhatsappService } from './service.js';
 import type { WhatsappService } from './service.js';
+import { order, phone, publishOrder, startWhatsappSuite } from './test-support/whatsapp-suite.js';
+import type { WhatsappSuite } from './test-support/whatsapp-suite.js';
 
 // Customer preferences, self-service opt-outs and the SMS fallback, against the sandbox:
 // an opted-out customer or number gets nothing on either channel and the order's channel
 // is reported skipped; a number WhatsApp cannot reach gets the notification as exactly one
 // SMS, however often the message is delivered.
 
-const EVENTS_QUEUE = 'test.whatsapp-prefs-events';
 const FROM = '+14155238886';
 const SMS_FROM = '+14155230000';
 
+let suite: WhatsappSuite;
 let vh: TestVhost;
-let db: TestDatabase;
 let sandbox: WhatsappSandbox;
 let service: WhatsappService;
-let broker: Broker;
 let publisher: Publisher;
 let pool: Pool;
+let EVENTS_QUEUE: string;
 const seen: PeekedMessage[] = [];
 
 beforeAll(async () => {
-  [vh, db, sandbox] = await Promise.all([
-    createTestVhost('whatsapp-prefs'),
-    createTestDatabase('whatsapp_prefs'),
-    startWhatsappSandbox({ port: 0, accountSid: `AC${'8'.repeat(32)}`, authToken: 'whatsapp-prefs-token' }),
-  ]);
-  service = await startWhatsappService(
-    {
-      AMQP_URL: vh.url,
-      DATABASE_URL: db.url,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      NODE_ENV: 'test',
-      TWILIO_ACCOUNT_SID: sandbox.accountSid,
-      TWILIO_AUTH_TOKEN: sandbox.authToken,
-      TWILIO_WHATSAPP_FROM: FROM,
-      TWILIO_SMS_FROM: SMS_FROM,
-      TWILIO_API_BASE_URL: sandbox.url,
-      WHATSAPP_MODE: 'session',
-    },
-    { logger: pino({ level: 'silent' }), retry: { delaysMs: [150, 300], maxAttempts: 3 } },
-  );
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${service.port}/readyz`)).status === 200, {
-    what: 'whatsapp service ready',
+  suite = await startWhatsappSuite('whatsapp-prefs', {
+    env: { TWILIO_WHATSAPP_FROM: FROM, TWILIO_SMS_FROM: SMS_FROM, WHATSAPP_MODE: 'session' },
+    retry: { delaysMs: [150, 300], maxAttempts: 3 },
   });
-  broker = await Broker.connect({
-    url: vh.url,
-    connectionName: 'whatsapp-prefs-test',
-    topology: {
-      exchanges: [EXCHANGES.events],
-      queues: [{ name: EVENTS_QUEUE, arguments: {} }],
-      bindings: [{ exchange: EXCHANGES.events.name, queue: EVENTS_QUEUE, routingKey: 'whatsapp.#' }],
-    },
-  });
-  await broker.waitUntilConnected();
-  publisher = new Publisher(broker);
-  pool = createPool({ url: db.url, schema: 'whatsapp' });
+  ({ vh, sandbox, service, publisher, pool, eventsQueue: EVENTS_QUEUE } = suite);
 });
 
 afterAll(async () => {
-  await service?.stop();
-  await publisher?.close();
-  await broker?.close();
-  await pool?.end();
-  await sandbox?.close();
-  await vh?.delete();
-  await db?.drop();
+  await suite?.close();
 });
 
 beforeEach(() => {
@@ -88,15 +46,7 @@ beforeEach(() => {
   sandbox.setBehaviour({});
 });
 
-const phone = () => `+4477009${String(randomInt(0, 100_000)).padStart(5, '0')}`;
-
-function order(patch: Partial<WhatsappMessage> = {}): WhatsappMessage {
-  return { ...structuredClone(exampleMessages.whatsapp), orderId: randomUUID(), to: phone(), ...patch };
-}
-
-async function publish(message: WhatsappMessage, messageId = `${message.orderId}:whatsapp`) {
-  await publisher.publish(notifications.whatsapp, message, { messageId, correlationId: message.orderId });
-}
+const publish = (message: WhatsappMessage, messageId?: string) => publishOrder(publisher, message, messageId);
 
 interface SeenEvent {
   routingKey: string;
@@ -108,7 +58,10 @@ async function eventsFor(orderId: string, routingKey: string, n: number): Promis
     async () => {
       seen.push(...(await vh.take(EVENTS_QUEUE, 500)));
       const mine = seen
-        .map((m) => ({ routingKey: m.routing_key, payload: JSON.parse(m.payload) as Record<string, unknown> }))
+        .map((m) => ({
+          routingKey: m.routing_key,
+          payload: JSON.parse(m.payload) as Record<string, unknown>,
+        }))
         .filter((e) => e.payload['orderId'] === orderId);
       return mine.filter((e) => e.routingKey === routingKey).length >= n ? mine : null;
     },
@@ -155,13 +108,22 @@ describe('opt-outs', () => {
     const subscriber = { client: 'shop-eu', customerKey: `cust-${randomUUID().slice(0, 8)}` };
     await publisher.publish(
       preferencesChanged,
-      { subscriber, email: { optedOut: false }, whatsapp: { optedOut: true }, version: 1, updatedAt: new Date().toISOString() },
+      {
+        subscriber,
+        email: { optedOut: false },
+        whatsapp: { optedOut: true },
+        version: 1,
+        updatedAt: new Date().toISOString(),
+      },
       { messageId: `${subscriber.client}:${subscriber.customerKey}:v1` },
     );
     await waitFor(
       async () =>
-        (await pool.query('SELECT 1 FROM customer_preferences WHERE customer_key = $1', [subscriber.customerKey]))
-          .rowCount === 1,
+        (
+          await pool.query('SELECT 1 FROM customer_preferences WHERE customer_key = $1', [
+            subscriber.customerKey,
+          ])
+        ).rowCount === 1,
       { timeoutMs: 30_000, what: 'the preferences copy' },
     );
     const message = order({ subscriber });
@@ -178,7 +140,9 @@ describe('opt-outs', () => {
   it('skips a number that replied STOP (signed webhook), on WhatsApp and SMS alike, until it replies START', async () => {
     const number = phone();
     sandbox.setBehaviour({ whatsappErrors: [{ number, code: 63016 }] });
-    expect((await postInbound({ From: `whatsapp:${number}`, To: `whatsapp:${FROM}`, Body: 'STOP' })).status).toBe(200);
+    expect(
+      (await postInbound({ From: `whatsapp:${number}`, To: `whatsapp:${FROM}`, Body: 'STOP' })).status,
+    ).toBe(200);
     const unsigned = await fetch(service.inboundUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -204,9 +168,10 @@ describe('opt-outs', () => {
     await publish(first);
     const events = await eventsFor(first.orderId, 'whatsapp.skipped', 1);
     expect(events.filter((e) => e.routingKey === 'whatsapp.failed')).toEqual([]);
-    const stored = await pool.query<{ source: string }>('SELECT source FROM phone_opt_outs WHERE phone = $1', [
-      number,
-    ]);
+    const stored = await pool.query<{ source: string }>(
+      'SELECT source FROM phone_opt_outs WHERE phone = $1',
+      [number],
+    );
     expect(stored.rows[0]?.source).toBe('twilio-21610');
     // The sandbox would now accept it: that nothing arrives shows the service did not try.
     sandbox.setBehaviour({});

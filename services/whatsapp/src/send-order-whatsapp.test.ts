@@ -164,7 +164,11 @@ describe('sendOrderWhatsapp: preferences and SMS fallback', () => {
     ]);
     expect(t.published[0]).toEqual({
       kind: 'sent',
-      payload: expect.objectContaining({ messageSid: SMS_SID, via: 'sms', fallbackReason: expect.stringContaining('63003') as string }),
+      payload: expect.objectContaining({
+        messageSid: SMS_SID,
+        via: 'sms',
+        fallbackReason: expect.stringContaining('63003') as string,
+      }),
     });
     const again = await sendOrderWhatsapp(exampleMessages.whatsapp, { ...t.ctx, messageId: 'again' }, t.deps);
     expect(again.kind).toBe('duplicate');

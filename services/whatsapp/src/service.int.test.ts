@@ -1,88 +1,42 @@
-import { randomInt, randomUUID } from 'node:crypto';
-import { EXCHANGES, exampleMessages, HEADERS, notifications } from '@notify/contracts';
+import { HEADERS } from '@notify/contracts';
 import type { WhatsappMessage } from '@notify/contracts';
-import { Broker, Publisher } from '@notify/messaging';
-import { createTestVhost, waitFor } from '@notify/messaging/testing';
+import type { Publisher } from '@notify/messaging';
+import { waitFor } from '@notify/messaging/testing';
 import type { PeekedMessage, TestVhost } from '@notify/messaging/testing';
-import { createPool } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
-import { createTestDatabase } from '@notify/service-kit/testing';
-import type { TestDatabase } from '@notify/service-kit/testing';
-import { DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, startWhatsappSandbox } from '@notify/whatsapp-sandbox';
+import { DEV_ACCOUNT_SID, DEV_AUTH_TOKEN } from '@notify/whatsapp-sandbox';
 import type { SandboxMessage, WhatsappSandbox } from '@notify/whatsapp-sandbox';
-import pino from 'pino';
 import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readMessageState } from './adapters/pg-message-repository.js';
 import { SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN } from './config.js';
-import { startWhatsappService } from './service.js';
 import type { WhatsappService } from './service.js';
+import { order, publishOrder, startWhatsappSuite } from './test-support/whatsapp-suite.js';
+import type { WhatsappSuite } from './test-support/whatsapp-suite.js';
 
-const EVENTS_QUEUE = 'test.whatsapp-events';
 const CONTENT_SID = `HX${'5'.repeat(32)}`;
 const FROM = '+14155238886';
 
+let suite: WhatsappSuite;
 let vh: TestVhost;
-let db: TestDatabase;
 let sandbox: WhatsappSandbox;
 let service: WhatsappService;
-let broker: Broker;
 let publisher: Publisher;
 let pool: Pool;
+let EVENTS_QUEUE: string;
 const seen: PeekedMessage[] = [];
 
 beforeAll(async () => {
-  [vh, db, sandbox] = await Promise.all([
-    createTestVhost('whatsapp'),
-    createTestDatabase('whatsapp'),
-    startWhatsappSandbox({
-      port: 0,
-      accountSid: `AC${'7'.repeat(32)}`,
-      authToken: 'whatsapp-int-test-token',
-    }),
-  ]);
-  service = await startWhatsappService(
-    {
-      AMQP_URL: vh.url,
-      DATABASE_URL: db.url,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      NODE_ENV: 'test',
-      TWILIO_ACCOUNT_SID: sandbox.accountSid,
-      TWILIO_AUTH_TOKEN: sandbox.authToken,
-      TWILIO_WHATSAPP_FROM: FROM,
-      TWILIO_API_BASE_URL: sandbox.url,
-      WHATSAPP_MODE: 'template',
-      TWILIO_CONTENT_SID: CONTENT_SID,
-    },
+  suite = await startWhatsappSuite('whatsapp', {
+    env: { TWILIO_WHATSAPP_FROM: FROM, WHATSAPP_MODE: 'template', TWILIO_CONTENT_SID: CONTENT_SID },
     // Short delays so the retry paths finish quickly; the policy's shape is the production one.
-    { logger: pino({ level: 'silent' }), retry: { delaysMs: [150, 300, 600], maxAttempts: 5 } },
-  );
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${service.port}/readyz`)).status === 200, {
-    what: 'whatsapp service ready',
+    retry: { delaysMs: [150, 300, 600], maxAttempts: 5 },
   });
-  broker = await Broker.connect({
-    url: vh.url,
-    connectionName: 'whatsapp-test',
-    topology: {
-      exchanges: [EXCHANGES.events],
-      queues: [{ name: EVENTS_QUEUE, arguments: {} }],
-      bindings: [{ exchange: EXCHANGES.events.name, queue: EVENTS_QUEUE, routingKey: 'whatsapp.#' }],
-    },
-  });
-  await broker.waitUntilConnected();
-  publisher = new Publisher(broker);
-  pool = createPool({ url: db.url, schema: 'whatsapp' });
+  ({ vh, sandbox, service, publisher, pool, eventsQueue: EVENTS_QUEUE } = suite);
 });
 
 afterAll(async () => {
-  await service?.stop();
-  await publisher?.close();
-  await broker?.close();
-  await pool?.end();
-  await sandbox?.close();
-  await vh?.delete();
-  await db?.drop();
+  await suite?.close();
 });
 
 beforeEach(() => {
@@ -90,16 +44,7 @@ beforeEach(() => {
   sandbox.setBehaviour({});
 });
 
-/** A fresh recipient per test, so sandbox messages and events are told apart by number. */
-const phone = () => `+4477009${String(randomInt(0, 100_000)).padStart(5, '0')}`;
-
-function order(patch: Partial<WhatsappMessage> = {}): WhatsappMessage {
-  return { ...structuredClone(exampleMessages.whatsapp), orderId: randomUUID(), to: phone(), ...patch };
-}
-
-async function publish(message: WhatsappMessage, messageId = `${message.orderId}:whatsapp`) {
-  await publisher.publish(notifications.whatsapp, message, { messageId, correlationId: message.orderId });
-}
+const publish = (message: WhatsappMessage, messageId?: string) => publishOrder(publisher, message, messageId);
 
 interface SeenEvent {
   routingKey: string;

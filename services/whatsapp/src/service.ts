@@ -56,8 +56,7 @@ export async function startWhatsappService(
         // this process, whose port is bound before the first message is consumed.
         const statusCallbackUrl = () =>
           config.statusCallbackUrl ?? `http://127.0.0.1:${port()}${STATUS_CALLBACK_PATH}`;
-        const inboundUrl = () =>
-          config.inboundUrl ?? `http://127.0.0.1:${port()}${INBOUND_PATH}`;
+        const inboundUrl = () => config.inboundUrl ?? `http://127.0.0.1:${port()}${INBOUND_PATH}`;
         const repository = new PgMessageRepository(pool);
         const events = new AmqpMessageEvents(publisher);
         const preferences = new PgPreferenceCopy(pool, 'whatsapp');

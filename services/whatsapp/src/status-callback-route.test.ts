@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { webhookRequests } from './test-support/webhook-requests.js';
 import type { RecordStatusResult, ReportedStatus, StatusRepository } from './record-status-callback.js';
 import type { MessageEvents, StatusRecord } from './send-order-whatsapp.js';
 import { CALLBACK_BODY_LIMIT, statusCallbackRoutes } from './status-callback-route.js';
@@ -87,20 +88,7 @@ const params = (status: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-function post(body: Record<string, string>, signature?: string) {
-  return app.inject({
-    method: 'POST',
-    url: '/twilio/status',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      ...(signature !== undefined ? { 'x-twilio-signature': signature } : {}),
-    },
-    payload: new URLSearchParams(body).toString(),
-  });
-}
-
-const signed = (body: Record<string, string>) =>
-  post(body, twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_URL, body));
+const { post, signed } = webhookRequests(() => app, '/twilio/status', PUBLIC_URL, AUTH_TOKEN);
 
 describe('POST /twilio/status', () => {
   it('accepts a callback signed for the public URL and publishes its status', async () => {

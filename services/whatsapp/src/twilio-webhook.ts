@@ -78,7 +78,12 @@ export async function registerTwilioWebhook(app: FastifyInstance, hook: TwilioWe
           { ip: req.ip, signed: typeof signature === 'string' },
           `${hook.what} with a missing or invalid signature refused`,
         );
-        return problem(reply, 403, 'Forbidden', 'X-Twilio-Signature is missing or does not match this request');
+        return problem(
+          reply,
+          403,
+          'Forbidden',
+          'X-Twilio-Signature is missing or does not match this request',
+        );
       }
       return hook.handle(singleValues(params), req, reply);
     });

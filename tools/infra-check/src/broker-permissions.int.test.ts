@@ -7,6 +7,7 @@ import {
   events,
   fullTopology,
   orderEventsConsumer,
+  preferenceConsumers,
 } from '@notify/contracts';
 import type { Channel } from '@notify/contracts';
 import amqp from 'amqplib';
@@ -334,7 +335,9 @@ describe.each(CHANNELS)('the %s service user', (channel: Channel) => {
   it("reaches no other party's queue through any exchange it can write to, with any routing key, and sends the order API only its own events", async () => {
     const { reached, confirmed } = await publishEverywhere(channel);
     expect(confirmed).toBeGreaterThan(0);
-    const allowed = [...own.queues.map((q) => q.name), orderEventsConsumer.queue.name];
+    // Its own queues: the work queue's, and for email and whatsapp their preferences copy's.
+    const copy = channel === 'email' || channel === 'whatsapp' ? preferenceConsumers[channel].queues : [];
+    const allowed = [...own.queues, ...copy].map((q) => q.name).concat(orderEventsConsumer.queue.name);
     expect([...reached.keys()].filter((q) => !allowed.includes(q))).toEqual([]);
     expect(reached.get(own.queue.name)?.length).toBeGreaterThan(0);
     const events = reached.get(orderEventsConsumer.queue.name) ?? [];

@@ -32,7 +32,8 @@ async function completed(body: OrderRequest): Promise<OrderView> {
   );
 }
 
-const mailsTo = (address: string) => sys.mail.messages().filter((m) => m.to.some((t) => t.address === address));
+const mailsTo = (address: string) =>
+  sys.mail.messages().filter((m) => m.to.some((t) => t.address === address));
 const whatsappTo = (number: string) =>
   sys.sandbox.messages().filter((m) => m.to.replace(/^whatsapp:/, '') === number);
 

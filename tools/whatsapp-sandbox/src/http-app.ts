@@ -128,7 +128,10 @@ export function buildHttpApp(deps: SandboxHttpDeps): FastifyInstance {
         callbacks: [],
       };
       store.add(message);
-      request.log.info({ messageSid: message.sid, to: message.to, channel: message.channel }, 'message accepted');
+      request.log.info(
+        { messageSid: message.sid, to: message.to, channel: message.channel },
+        'message accepted',
+      );
       deps.callbacks.start(message, behaviour.get());
       return reply.code(201).send(toMessageResource(message));
     },

@@ -46,7 +46,10 @@ describe('buildOutboxMessages', () => {
       >;
     const byAddress = of(order);
     expect(byAddress['email']?.subscriber).toEqual({ client: 'shop-eu', customerKey: order.customer.email });
-    expect(byAddress['whatsapp']?.subscriber).toEqual({ client: 'shop-eu', customerKey: order.customer.phone });
+    expect(byAddress['whatsapp']?.subscriber).toEqual({
+      client: 'shop-eu',
+      customerKey: order.customer.phone,
+    });
     const byReference = of({ ...order, customer: { ...order.customer, reference: 'cust-42' } });
     expect(byReference['email']?.subscriber).toEqual({ client: 'shop-eu', customerKey: 'cust-42' });
     expect(byReference['whatsapp']?.subscriber).toEqual({ client: 'shop-eu', customerKey: 'cust-42' });

@@ -142,7 +142,8 @@ export function preferenceRoutes(app: ApiInstance, deps: PreferenceRouteDeps): v
     const config = { public: true };
     const claimOf = (token: string) => {
       const claim = verifyUnsubscribeToken(token, deps.unsubscribeSecret);
-      if (!claim) throw new HttpProblem(400, statusTitle(400), { detail: 'this unsubscribe link is not valid' });
+      if (!claim)
+        throw new HttpProblem(400, statusTitle(400), { detail: 'this unsubscribe link is not valid' });
       return claim;
     };
     scope.get(

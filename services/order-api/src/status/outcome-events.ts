@@ -69,7 +69,11 @@ export function channelUpdateOf(d: OutcomeDelivery): ChannelUpdate {
       return {
         orderId,
         channel: d.key === 'email.skipped' ? 'email' : 'whatsapp',
-        event: { kind: 'succeeded', ...at, details: { skipped: { reason: d.payload.reason, at: occurredAt } } },
+        event: {
+          kind: 'succeeded',
+          ...at,
+          details: { skipped: { reason: d.payload.reason, at: occurredAt } },
+        },
       };
     case 'whatsapp.sent':
       return {

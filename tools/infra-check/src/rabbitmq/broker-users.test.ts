@@ -86,7 +86,9 @@ describe('broker grants', () => {
   it('let only the order API write customer preferences, which reach the two copies and nothing else', () => {
     const writers = brokerGrants().filter((g) => g.write.includes(EXCHANGES.preferences.name));
     expect(writers.map((g) => g.user)).toEqual(['order-api']);
-    const bound = topology.bindings.filter((b) => b.exchange === EXCHANGES.preferences.name).map((b) => b.queue);
+    const bound = topology.bindings
+      .filter((b) => b.exchange === EXCHANGES.preferences.name)
+      .map((b) => b.queue);
     expect(bound.sort()).toEqual(['email.preferences', 'whatsapp.preferences']);
   });
 
