@@ -9,6 +9,20 @@ export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
 
 export const FAILURE_STATUSES: ReadonlySet<string> = new Set(['failed', 'undelivered']);
 
+/** Numbers (E.164) with the WhatsApp error each gets. */
+const NumberErrors = Type.Optional(
+  Type.Array(
+    Type.Object(
+      {
+        number: Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' }),
+        code: Type.Unsafe<WhatsappErrorCode>({ type: 'integer', enum: [...WHATSAPP_ERROR_CODES] }),
+      },
+      { additionalProperties: false },
+    ),
+    { maxItems: 1000 },
+  ),
+);
+
 export const SandboxBehaviourSchema = Type.Object(
   {
     failNext: Type.Optional(
@@ -44,33 +58,11 @@ export const SandboxBehaviourSchema = Type.Object(
     callbackDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
     callbackRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
     callbackErrorCode: Type.Optional(Type.Integer({ minimum: 1, maximum: 99_999 })),
-    whatsappErrors: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            number: Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' }),
-            code: Type.Unsafe<WhatsappErrorCode>({ type: 'integer', enum: [...WHATSAPP_ERROR_CODES] }),
-          },
-          { additionalProperties: false },
-        ),
-        { maxItems: 1000 },
-      ),
-    ),
+    whatsappErrors: NumberErrors,
     unsubscribedNumbers: Type.Optional(
       Type.Array(Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' }), { maxItems: 1000 }),
     ),
-    whatsappCallbackErrors: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            number: Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' }),
-            code: Type.Unsafe<WhatsappErrorCode>({ type: 'integer', enum: [...WHATSAPP_ERROR_CODES] }),
-          },
-          { additionalProperties: false },
-        ),
-        { maxItems: 1000 },
-      ),
-    ),
+    whatsappCallbackErrors: NumberErrors,
   },
   { additionalProperties: false },
 );
