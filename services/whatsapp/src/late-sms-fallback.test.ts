@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { callsForSmsFallback, fallBackToSms } from './late-sms-fallback.js';
+import { callsForSmsFallback, fallBackToSms, SKIP_REASONS } from './late-sms-fallback.js';
 import type {
   FallbackAttempt,
   LateFallbackDeps,
@@ -8,7 +8,6 @@ import type {
   PendingFallback,
 } from './late-sms-fallback.js';
 import type { OutboundSms, SentRecord, StatusRecord } from './send-order-whatsapp.js';
-import { SKIP_REASONS } from './send-order-whatsapp.js';
 import { WhatsappDeliveryError } from './twilio-failure.js';
 
 const ORDER = '0b7c9a52-3f4e-4d2b-9a51-6f7d8e9a0b1c';

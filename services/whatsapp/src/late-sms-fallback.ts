@@ -8,9 +8,15 @@ import type {
   StatusRecord,
   WhatsappSender,
 } from './send-order-whatsapp.js';
-import { SKIP_REASONS } from './send-order-whatsapp.js';
 import { SMS_FALLBACK_CODES, UNSUBSCRIBED_CODE, WhatsappDeliveryError } from './twilio-failure.js';
 import type { WhatsappStatus } from './whatsapp-status.js';
+
+/** Why nothing went: the reasons `whatsapp.skipped` carries. */
+export const SKIP_REASONS = {
+  customer: 'the customer opted out of WhatsApp messages',
+  stop: 'the number asked this sender to stop (STOP)',
+  unsubscribed: 'the number unsubscribed from this sender (Twilio 21610)',
+} as const;
 
 /** A status callback as recorded, with what the decision needs to know about its message. */
 export interface ReportedFailure {
@@ -95,6 +101,7 @@ export async function fallBackToSms(
   failed: StatusRecord,
   deps: LateFallbackDeps,
   log: Logger,
+  trace: TraceMeta = { traceparent: failed.traceparent },
 ): Promise<boolean> {
   const reason = `WhatsApp error ${failed.errorCode ?? 'none'} reported by status callback (${failed.status})`;
   let result: LateFallbackResult;
@@ -109,7 +116,6 @@ export async function fallBackToSms(
     }
     throw err;
   }
-  const trace: TraceMeta = { traceparent: failed.traceparent };
   switch (result.outcome) {
     case 'none':
       return false;
@@ -127,6 +133,34 @@ export async function fallBackToSms(
       for (const status of result.earlyStatuses) await deps.events.status(status, trace);
       return true;
   }
+}
+
+/**
+ * Publishes a recorded status of the order's message, or, for a WhatsApp failure SMS can
+ * get round, the SMS fallback instead (see fallBackToSms). Used for callbacks and for
+ * statuses parked before the send committed alike.
+ */
+export async function publishStatus(
+  status: StatusRecord,
+  sentOn: 'whatsapp' | 'sms',
+  ports: {
+    events: MessageEvents;
+    lateFallback?: LateFallbackDeps | undefined;
+    trace: TraceMeta;
+    log: Logger;
+  },
+): Promise<void> {
+  const fallback = ports.lateFallback;
+  // The SMS that replaces the failed WhatsApp message is reported instead of the failure,
+  // so the order's channel follows the SMS (a repeat re-publishes it and sends nothing).
+  if (
+    fallback &&
+    callsForSmsFallback({ ...status, sentOn }) &&
+    (await fallBackToSms(status, fallback, ports.log, ports.trace))
+  ) {
+    return;
+  }
+  await ports.events.status(status, ports.trace);
 }
 
 /** Asks the opt-outs again (they may have changed since the WhatsApp message) and sends the SMS. */

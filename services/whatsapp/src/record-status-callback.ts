@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { callsForSmsFallback, fallBackToSms } from './late-sms-fallback.js';
+import { publishStatus } from './late-sms-fallback.js';
 import type { LateFallbackDeps } from './late-sms-fallback.js';
 import type { MessageEvents, StatusRecord } from './send-order-whatsapp.js';
 import { isWhatsappStatus } from './whatsapp-status.js';
@@ -84,15 +84,13 @@ export async function recordStatusCallback(
   }
   const orderLog = log.child({ orderId: result.record.orderId });
   orderLog.info({ current: result.current, outcome: result.outcome }, 'WhatsApp status recorded');
-  const fallback = ports.lateFallback;
-  const report = { ...result.record, sentOn: result.sentOn };
-  // The SMS that replaces the failed WhatsApp message is reported instead of the failure,
-  // so the order's channel follows the SMS (a repeat re-publishes it and sends nothing).
-  if (fallback && callsForSmsFallback(report) && (await fallBackToSms(result.record, fallback, orderLog))) {
-    return result.outcome;
-  }
   // Twilio's callback carries no trace context: the status continues the trace its message
   // was sent in (the publish span links this request's own trace).
-  await ports.events.status(result.record, { traceparent: result.record.traceparent });
+  await publishStatus(result.record, result.sentOn, {
+    events: ports.events,
+    lateFallback: ports.lateFallback,
+    trace: { traceparent: result.record.traceparent },
+    log: orderLog,
+  });
   return result.outcome;
 }

@@ -319,3 +319,56 @@ describe('sendOrderWhatsapp', () => {
     expect(t.published).toEqual([]);
   });
 });
+
+describe('sendOrderWhatsapp: a failure reported before the send committed', () => {
+  const parkedFailure = (orderId: string): StatusRecord => ({
+    orderId,
+    messageSid: SID,
+    status: 'failed',
+    errorCode: 63016,
+    occurredAt: '2026-01-02T03:04:06.000Z',
+  });
+
+  function withParked(t: ReturnType<typeof setup>, status: StatusRecord) {
+    const plain = t.repository.sendOnce.bind(t.repository);
+    t.repository.sendOnce = async (claim, send) => {
+      const result = await plain(claim, send);
+      return result.outcome === 'sent' ? { ...result, earlyStatuses: [status] } : result;
+    };
+  }
+
+  it('keeps the SMS text with the claim and sends the SMS instead of publishing the parked 63016 failure', async () => {
+    const t = setup(async () => ({ sid: SID, status: 'queued' }));
+    const claims: unknown[] = [];
+    withParked(t, parkedFailure(exampleMessages.whatsapp.orderId));
+    const fallbacks: string[] = [];
+    const lateFallback = {
+      ...t.deps,
+      repository: {
+        async fallBackOnce(orderId: string, failedSid: string) {
+          fallbacks.push(`${orderId}/${failedSid}`);
+          return { outcome: 'skipped' as const, reason: 'the number asked this sender to stop (STOP)' };
+        },
+      },
+    };
+    const spy = t.deps.repository.sendOnce;
+    t.deps.repository.sendOnce = async (claim, send) => {
+      claims.push(claim);
+      return spy(claim, send);
+    };
+    const outcome = await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, { ...t.deps, lateFallback });
+    expect(outcome.kind).toBe('sent');
+    expect(claims[0]).toMatchObject({
+      sms: { body: expect.stringContaining(exampleMessages.whatsapp.variables.orderReference) },
+    });
+    expect(fallbacks).toEqual([`${exampleMessages.whatsapp.orderId}/${SID}`]);
+    expect(t.published.map((p) => p.kind)).toEqual(['sent', 'skipped']);
+  });
+
+  it('publishes the parked failure as it is without an SMS sender', async () => {
+    const t = setup(async () => ({ sid: SID, status: 'queued' }), { smsFallback: false });
+    withParked(t, parkedFailure(exampleMessages.whatsapp.orderId));
+    await sendOrderWhatsapp(exampleMessages.whatsapp, t.ctx, t.deps);
+    expect(t.published.map((p) => p.kind)).toEqual(['sent', 'status']);
+  });
+});

@@ -1,8 +1,11 @@
 import type { WhatsappMessage } from '@notify/contracts';
 import { isLastAttempt } from '@notify/service-kit';
+import { pino } from 'pino';
 import type { DeliveryMeta, PreferenceLookup, Subscriber, TraceMeta } from '@notify/service-kit';
 import { composeSmsText, composeWhatsapp } from './compose-message.js';
 import type { ContentSettings, WhatsappContent } from './compose-message.js';
+import { publishStatus, SKIP_REASONS } from './late-sms-fallback.js';
+import type { LateFallbackDeps } from './late-sms-fallback.js';
 import { SMS_FALLBACK_CODES, UNSUBSCRIBED_CODE, WhatsappDeliveryError } from './twilio-failure.js';
 import type { WhatsappStatus } from './whatsapp-status.js';
 
@@ -125,14 +128,11 @@ export interface SendOrderWhatsappDeps {
   readonly optOuts: PhoneOptOuts;
   /** SMS fallback when WhatsApp cannot reach the number; false when no SMS sender is configured. */
   readonly smsFallback: boolean;
+  /** The fallback for a `failed` status parked before the send committed; undefined without an SMS sender. */
+  readonly lateFallback?: LateFallbackDeps | undefined;
 }
 
-/** Why nothing went: the reasons `whatsapp.skipped` carries. */
-export const SKIP_REASONS = {
-  customer: 'the customer opted out of WhatsApp messages',
-  stop: 'the number asked this sender to stop (STOP)',
-  unsubscribed: 'the number unsubscribed from this sender (Twilio 21610)',
-} as const;
+const SILENT = pino({ level: 'silent' });
 
 /** Thrown inside the send so that nothing is recorded: the customer does not want the message. */
 class SkipSend extends Error {
@@ -238,7 +238,9 @@ export async function sendOrderWhatsapp(
   }
   await deps.events.sent(result.record, meta);
   if (result.outcome === 'sent') {
-    for (const status of result.earlyStatuses) await deps.events.status(status, meta);
+    for (const status of result.earlyStatuses) {
+      await publishStatus(status, result.record.via, { ...deps, trace: meta, log: log ?? SILENT });
+    }
   }
   return { kind: result.outcome, record: result.record };
 }

@@ -84,12 +84,16 @@ export async function startWhatsappService(
           },
           statusCallbackUrl,
         };
+        // A WhatsApp message Twilio reports failed later (callback) falls back to SMS too.
+        const lateFallback = deps.smsFallback ? deps : undefined;
+        const sendDeps = { ...deps, lateFallback };
         return {
           statusCallbackUrl,
           inboundUrl,
           consumers: [
             channelConsumer('whatsapp', {
-              handle: async ({ payload, ctx }) => whatsappFate(await sendOrderWhatsapp(payload, ctx, deps)),
+              handle: async ({ payload, ctx }) =>
+                whatsappFate(await sendOrderWhatsapp(payload, ctx, sendDeps)),
               // A redelivered message whose send is recorded: re-publish its event and ack.
               alreadyProcessed: async (ctx) => {
                 const record = await repository.findByMessageId(ctx.messageId);
@@ -107,7 +111,7 @@ export async function startWhatsappService(
               repository,
               events,
               logger,
-              lateFallback: deps.smsFallback ? deps : undefined,
+              lateFallback,
             })(app);
             await inboundMessageRoutes({ authToken: config.authToken, inboundUrl, optOuts, logger })(app);
           },
