@@ -71,16 +71,30 @@ async function eventsFor(orderId: string, routingKey: string, n: number): Promis
 
 const to = (number: string) => sandbox.messages().filter((m) => m.to.replace(/^whatsapp:/, '') === number);
 
-async function postInbound(params: Record<string, string>) {
-  return fetch(service.inboundUrl, {
+async function postSigned(url: string, params: Record<string, string>) {
+  return fetch(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': twilio.getExpectedTwilioSignature(sandbox.authToken, service.inboundUrl, params),
+      'x-twilio-signature': twilio.getExpectedTwilioSignature(sandbox.authToken, url, params),
     },
     body: new URLSearchParams(params).toString(),
   });
 }
+
+const postInbound = (params: Record<string, string>) => postSigned(service.inboundUrl, params);
+
+/** What Twilio posts when it reports a WhatsApp message failed after accepting it. */
+const failedCallback = (sid: string, number: string, code = '63016') =>
+  postSigned(service.statusCallbackUrl, {
+    MessageSid: sid,
+    SmsSid: sid,
+    MessageStatus: 'failed',
+    SmsStatus: 'failed',
+    ErrorCode: code,
+    To: `whatsapp:${number}`,
+    From: `whatsapp:${FROM}`,
+  });
 
 describe('SMS fallback', () => {
   it('sends a number the sandbox says is not on WhatsApp exactly one SMS, also when the message is delivered again and replayed', async () => {
@@ -100,6 +114,108 @@ describe('SMS fallback', () => {
     expect(sms[0]).toMatchObject({ channel: 'sms', from: SMS_FROM, to: message.to });
     expect(sms[0]?.body).toContain(message.variables.orderReference);
     expect(sms[0]?.sid).toBe(sent?.payload['messageSid']);
+  });
+});
+
+describe('SMS fallback after a failed status callback', () => {
+  it('sends exactly one SMS when Twilio reports the accepted WhatsApp message failed with 63016, however often the callback and the message come', async () => {
+    const number = phone();
+    sandbox.setBehaviour({ whatsappCallbackErrors: [{ number, code: 63016 }] });
+    const message = order({ to: number });
+    await publish(message);
+    const sentEvents = (await eventsFor(message.orderId, 'whatsapp.sent', 2)).filter(
+      (e) => e.routingKey === 'whatsapp.sent',
+    );
+    const [whatsapp, sms] = sentEvents;
+    expect(whatsapp?.payload).toMatchObject({ to: number, status: 'queued' });
+    expect(whatsapp?.payload['via']).toBeUndefined();
+    expect(sms?.payload).toMatchObject({ to: number, via: 'sms', status: 'queued' });
+    expect(String(sms?.payload['fallbackReason'])).toContain('63016');
+    const waSid = String(whatsapp?.payload['messageSid']);
+    const smsSid = String(sms?.payload['messageSid']);
+    expect(smsSid).not.toBe(waSid);
+    // The SMS's own statuses follow; the WhatsApp failure is not reported, the SMS is.
+    const all = await eventsFor(message.orderId, 'whatsapp.status', 4);
+    const statuses = all
+      .filter((e) => e.routingKey === 'whatsapp.status')
+      .map((e) => [e.payload['messageSid'] === smsSid ? 'sms' : 'whatsapp', e.payload['status']]);
+    // (A callback that overtook the SMS's commit is published right after it, so the order may vary.)
+    expect(statuses).toHaveLength(4);
+    expect(statuses).toEqual(
+      expect.arrayContaining([
+        ['whatsapp', 'sent'],
+        ['sms', 'sent'],
+        ['sms', 'delivered'],
+        ['sms', 'read'],
+      ]),
+    );
+
+    // Twilio repeats the failure, and the order message is delivered again.
+    for (let i = 0; i < 2; i++) expect((await failedCallback(waSid, number)).status).toBe(204);
+    await publish(message);
+    await eventsFor(message.orderId, 'whatsapp.sent', 5);
+    const sent = to(number);
+    expect(sent.map((m) => m.channel).sort()).toEqual(['sms', 'whatsapp']);
+    const smsMessage = sent.find((m) => m.channel === 'sms');
+    expect(smsMessage).toMatchObject({ sid: smsSid, from: SMS_FROM });
+    expect(smsMessage?.body).toContain(message.variables.orderReference);
+    const stored = await pool.query<{
+      via: string;
+      message_sid: string;
+      replaced_sid: string;
+      sms_body: null;
+    }>('SELECT via, message_sid, replaced_sid, sms_body FROM messages WHERE order_id = $1', [
+      message.orderId,
+    ]);
+    expect(stored.rows).toEqual([{ via: 'sms', message_sid: smsSid, replaced_sid: waSid, sms_body: null }]);
+    const history = await pool.query<{ status: string; fallback: boolean; error_code: number | null }>(
+      'SELECT status, fallback, error_code FROM status_history WHERE order_id = $1 AND status = $2',
+      [message.orderId, 'failed'],
+    );
+    expect(history.rows).toEqual([{ status: 'failed', fallback: false, error_code: 63016 }]);
+  });
+
+  it('sends no SMS to a number that said STOP after its WhatsApp message went, and reports the order skipped every time', async () => {
+    const number = phone();
+    // Statuses advance without callbacks: the test reports the failure itself, after the STOP.
+    sandbox.setBehaviour({ whatsappCallbackErrors: [{ number, code: 63016 }], callbacks: false });
+    const message = order({ to: number });
+    await publish(message);
+    const [sent] = (await eventsFor(message.orderId, 'whatsapp.sent', 1)).filter(
+      (e) => e.routingKey === 'whatsapp.sent',
+    );
+    expect(
+      (await postInbound({ From: `whatsapp:${number}`, To: `whatsapp:${FROM}`, Body: 'STOP' })).status,
+    ).toBe(200);
+    for (let i = 0; i < 2; i++) {
+      expect((await failedCallback(String(sent?.payload['messageSid']), number)).status).toBe(204);
+    }
+    const events = await eventsFor(message.orderId, 'whatsapp.skipped', 2);
+    expect(events.find((e) => e.routingKey === 'whatsapp.skipped')?.payload['reason']).toBe(
+      'the number asked this sender to stop (STOP)',
+    );
+    expect(events.filter((e) => e.routingKey === 'whatsapp.status')).toEqual([]);
+    expect(to(number).map((m) => m.channel)).toEqual(['whatsapp']);
+    const stored = await pool.query<{ via: string; sms_skipped: string }>(
+      'SELECT via, sms_skipped FROM messages WHERE order_id = $1',
+      [message.orderId],
+    );
+    expect(stored.rows).toEqual([
+      { via: 'whatsapp', sms_skipped: 'the number asked this sender to stop (STOP)' },
+    ]);
+  });
+
+  it('reports a failure SMS cannot get round (30008) as the WhatsApp failure, sending nothing', async () => {
+    const number = phone();
+    sandbox.setBehaviour({ callbackStatuses: ['sent', 'failed'], callbackErrorCode: 30008 });
+    const message = order({ to: number });
+    await publish(message);
+    const events = await eventsFor(message.orderId, 'whatsapp.status', 2);
+    expect(events.filter((e) => e.routingKey === 'whatsapp.status').map((e) => e.payload['status'])).toEqual([
+      'sent',
+      'failed',
+    ]);
+    expect(to(number).map((m) => m.channel)).toEqual(['whatsapp']);
   });
 });
 

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { callsForSmsFallback, fallBackToSms } from './late-sms-fallback.js';
+import type { LateFallbackDeps } from './late-sms-fallback.js';
 import type { MessageEvents, StatusRecord } from './send-order-whatsapp.js';
 import { isWhatsappStatus } from './whatsapp-status.js';
 import type { WhatsappStatus } from './whatsapp-status.js';
@@ -17,6 +19,8 @@ export type RecordStatusResult =
       readonly outcome: 'recorded' | 'duplicate';
       readonly record: StatusRecord;
       readonly current: WhatsappStatus;
+      /** The channel the reported message went on. */
+      readonly sentOn: 'whatsapp' | 'sms';
     };
 
 export interface StatusRepository {
@@ -40,12 +44,20 @@ const SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
  * Handles one (already authenticated) status callback: stores the status, never moving the
  * message's status backwards, and publishes `whatsapp.status` for it. A repeated callback
  * re-publishes the status as first recorded (same event id), so a crash between storing
- * and publishing heals on Twilio's next try. Statuses outside the WhatsApp lifecycle
+ * and publishing heals on Twilio's next try. A WhatsApp message reported failed with an
+ * error SMS can get round goes as SMS instead (late-sms-fallback.ts). Statuses outside the WhatsApp lifecycle
  * (`sending`, `accepted`, ...) are acknowledged and ignored.
  */
 export async function recordStatusCallback(
   params: Readonly<Record<string, string>>,
-  ports: { repository: StatusRepository; events: MessageEvents; logger: Logger; now?: () => Date },
+  ports: {
+    repository: StatusRepository;
+    events: MessageEvents;
+    logger: Logger;
+    now?: () => Date;
+    /** The SMS fallback for a WhatsApp message reported failed; undefined without an SMS sender. */
+    lateFallback?: LateFallbackDeps | undefined;
+  },
 ): Promise<CallbackOutcome> {
   const messageSid = params.MessageSid ?? params.SmsSid;
   const reported = params.MessageStatus ?? params.SmsStatus;
@@ -72,6 +84,13 @@ export async function recordStatusCallback(
   }
   const orderLog = log.child({ orderId: result.record.orderId });
   orderLog.info({ current: result.current, outcome: result.outcome }, 'WhatsApp status recorded');
+  const fallback = ports.lateFallback;
+  const report = { ...result.record, sentOn: result.sentOn };
+  // The SMS that replaces the failed WhatsApp message is reported instead of the failure,
+  // so the order's channel follows the SMS (a repeat re-publishes it and sends nothing).
+  if (fallback && callsForSmsFallback(report) && (await fallBackToSms(result.record, fallback, orderLog))) {
+    return result.outcome;
+  }
   // Twilio's callback carries no trace context: the status continues the trace its message
   // was sent in (the publish span links this request's own trace).
   await ports.events.status(result.record, { traceparent: result.record.traceparent });

@@ -1,6 +1,6 @@
 import type { WhatsappMessage } from '@notify/contracts';
 import { isLastAttempt } from '@notify/service-kit';
-import type { DeliveryMeta, PreferenceLookup, TraceMeta } from '@notify/service-kit';
+import type { DeliveryMeta, PreferenceLookup, Subscriber, TraceMeta } from '@notify/service-kit';
 import { composeSmsText, composeWhatsapp } from './compose-message.js';
 import type { ContentSettings, WhatsappContent } from './compose-message.js';
 import { SMS_FALLBACK_CODES, UNSUBSCRIBED_CODE, WhatsappDeliveryError } from './twilio-failure.js';
@@ -59,6 +59,8 @@ export interface SentRecord {
   readonly acceptedAt: string;
   readonly via: 'whatsapp' | 'sms';
   readonly fallbackReason?: string;
+  /** The WhatsApp message this SMS replaced after Twilio reported it failed (late fallback). */
+  readonly replacedSid?: string;
 }
 
 /** One status of a message as first recorded; re-publications reuse it unchanged. */
@@ -70,6 +72,8 @@ export interface StatusRecord {
   readonly occurredAt: string;
   /** The trace the message was sent in, which its status events continue. */
   readonly traceparent?: string | undefined;
+  /** A status of the SMS that replaced the order's failed WhatsApp message. */
+  readonly fallback?: boolean;
 }
 
 /** The order's message about to be sent: who claims it, and the trace it is sent in. */
@@ -78,6 +82,8 @@ export interface MessageClaim {
   readonly messageId: string;
   readonly to: string;
   readonly traceparent?: string | undefined;
+  /** What an SMS fallback needs if Twilio reports the WhatsApp message failed later. */
+  readonly sms?: { readonly body: string; readonly subscriber?: Subscriber | undefined } | undefined;
 }
 
 export type SendOnceResult =
@@ -120,6 +126,13 @@ export interface SendOrderWhatsappDeps {
   /** SMS fallback when WhatsApp cannot reach the number; false when no SMS sender is configured. */
   readonly smsFallback: boolean;
 }
+
+/** Why nothing went: the reasons `whatsapp.skipped` carries. */
+export const SKIP_REASONS = {
+  customer: 'the customer opted out of WhatsApp messages',
+  stop: 'the number asked this sender to stop (STOP)',
+  unsubscribed: 'the number unsubscribed from this sender (Twilio 21610)',
+} as const;
 
 /** Thrown inside the send so that nothing is recorded: the customer does not want the message. */
 class SkipSend extends Error {
@@ -169,7 +182,13 @@ export async function sendOrderWhatsapp(
   let result: SendOnceResult;
   try {
     result = await deps.repository.sendOnce(
-      { orderId: message.orderId, messageId: meta.messageId, to: message.to, traceparent: meta.traceparent },
+      {
+        orderId: message.orderId,
+        messageId: meta.messageId,
+        to: message.to,
+        traceparent: meta.traceparent,
+        sms: deps.smsFallback ? { body: composeSmsText(message), subscriber: message.subscriber } : undefined,
+      },
       () => sendOrFallBack(message, outbound, deps, meta),
     );
   } catch (err) {
@@ -237,10 +256,10 @@ async function sendOrFallBack(
   meta: DeliveryMeta,
 ): Promise<AcceptedMessage> {
   if (message.subscriber && (await deps.preferences.optedOut(message.subscriber))) {
-    throw new SkipSend('the customer opted out of WhatsApp messages');
+    throw new SkipSend(SKIP_REASONS.customer);
   }
   if (await deps.optOuts.isOptedOut(message.to)) {
-    throw new SkipSend('the number asked this sender to stop (STOP)');
+    throw new SkipSend(SKIP_REASONS.stop);
   }
   try {
     return await deps.sender.send(outbound);
@@ -268,5 +287,5 @@ async function sendOrFallBack(
 /** Twilio says the number unsubscribed (21610): remembered, so nothing more is tried. */
 async function numberUnsubscribed(phone: string, deps: SendOrderWhatsappDeps): Promise<SkipSend> {
   await deps.optOuts.optOut(phone, 'twilio-21610');
-  return new SkipSend('the number unsubscribed from this sender (Twilio 21610)');
+  return new SkipSend(SKIP_REASONS.unsubscribed);
 }

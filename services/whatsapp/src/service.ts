@@ -107,6 +107,7 @@ export async function startWhatsappService(
               repository,
               events,
               logger,
+              lateFallback: deps.smsFallback ? deps : undefined,
             })(app);
             await inboundMessageRoutes({ authToken: config.authToken, inboundUrl, optOuts, logger })(app);
           },

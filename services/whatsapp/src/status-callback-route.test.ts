@@ -26,7 +26,7 @@ function memoryStatusRepository() {
     async recordStatus(report: ReportedStatus): Promise<RecordStatusResult> {
       if (report.messageSid !== SID) return { outcome: 'unmatched' };
       const stored = history.get(report.status);
-      if (stored) return { outcome: 'duplicate', record: stored, current };
+      if (stored) return { outcome: 'duplicate', record: stored, current, sentOn: 'whatsapp' };
       const record = {
         orderId: ORDER,
         messageSid: SID,
@@ -37,7 +37,7 @@ function memoryStatusRepository() {
       };
       history.set(report.status, record);
       current = nextStatus(current, report.status);
-      return { outcome: 'recorded', record, current };
+      return { outcome: 'recorded', record, current, sentOn: 'whatsapp' };
     },
   };
   return { repository, current: () => current };

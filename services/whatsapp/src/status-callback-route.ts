@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { STATUS_CALLBACK_PATH } from './config.js';
 import { MalformedCallbackError, recordStatusCallback } from './record-status-callback.js';
 import type { StatusRepository } from './record-status-callback.js';
+import type { LateFallbackDeps } from './late-sms-fallback.js';
 import type { MessageEvents } from './send-order-whatsapp.js';
 import { problem, registerTwilioWebhook } from './twilio-webhook.js';
 
@@ -16,6 +17,8 @@ export interface StatusCallbackRouteDeps {
   readonly repository: StatusRepository;
   readonly events: MessageEvents;
   readonly logger: Logger;
+  /** The SMS fallback for WhatsApp messages reported failed; undefined without an SMS sender. */
+  readonly lateFallback?: LateFallbackDeps | undefined;
 }
 
 /**
@@ -38,6 +41,7 @@ export function statusCallbackRoutes(deps: StatusCallbackRouteDeps) {
             repository: deps.repository,
             events: deps.events,
             logger: log,
+            lateFallback: deps.lateFallback,
           });
           // 202: parked until the send that created the message commits; nothing published yet.
           return reply.code(outcome === 'unmatched' ? 202 : 204).send();

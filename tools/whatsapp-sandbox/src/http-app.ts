@@ -10,7 +10,7 @@ import { parseFormBody } from './form-body.js';
 import type { FormParams } from './form-body.js';
 import { PAGE_CONTENT_SECURITY_POLICY, renderMessagesPage } from './html-page.js';
 import type { MessageStore } from './message-store.js';
-import { InvalidBehaviourError, SandboxBehaviourSchema } from './sandbox-behaviour.js';
+import { InvalidBehaviourError, lifecycleFor, SandboxBehaviourSchema } from './sandbox-behaviour.js';
 import type { SandboxBehaviour, SandboxBehaviourState } from './sandbox-behaviour.js';
 import { API_VERSION, newMessageSid, toMessageResource } from './sandbox-message.js';
 import type { SandboxMessage } from './sandbox-message.js';
@@ -132,7 +132,7 @@ export function buildHttpApp(deps: SandboxHttpDeps): FastifyInstance {
         { messageSid: message.sid, to: message.to, channel: message.channel },
         'message accepted',
       );
-      deps.callbacks.start(message, behaviour.get());
+      deps.callbacks.start(message, lifecycleFor(behaviour.get(), message));
       return reply.code(201).send(toMessageResource(message));
     },
   );

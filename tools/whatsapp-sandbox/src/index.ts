@@ -9,6 +9,7 @@ export {
   CALLBACK_STATUSES,
   DEFAULT_SANDBOX_BEHAVIOUR,
   InvalidBehaviourError,
+  FAILS_LATER_ON_WHATSAPP_NUMBER,
   NOT_ON_WHATSAPP_NUMBER,
   SandboxBehaviourSchema,
 } from './sandbox-behaviour.js';

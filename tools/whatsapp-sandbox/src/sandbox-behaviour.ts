@@ -9,6 +9,20 @@ export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
 
 export const FAILURE_STATUSES: ReadonlySet<string> = new Set(['failed', 'undelivered']);
 
+/** Numbers (E.164) with the WhatsApp error each gets. */
+const NumberErrors = Type.Optional(
+  Type.Array(
+    Type.Object(
+      {
+        number: Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' }),
+        code: Type.Unsafe<WhatsappErrorCode>({ type: 'integer', enum: [...WHATSAPP_ERROR_CODES] }),
+      },
+      { additionalProperties: false },
+    ),
+    { maxItems: 1000 },
+  ),
+);
+
 export const SandboxBehaviourSchema = Type.Object(
   {
     failNext: Type.Optional(
@@ -44,27 +58,20 @@ export const SandboxBehaviourSchema = Type.Object(
     callbackDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
     callbackRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
     callbackErrorCode: Type.Optional(Type.Integer({ minimum: 1, maximum: 99_999 })),
-    whatsappErrors: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            number: Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' }),
-            code: Type.Unsafe<WhatsappErrorCode>({ type: 'integer', enum: [...WHATSAPP_ERROR_CODES] }),
-          },
-          { additionalProperties: false },
-        ),
-        { maxItems: 1000 },
-      ),
-    ),
+    whatsappErrors: NumberErrors,
     unsubscribedNumbers: Type.Optional(
       Type.Array(Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' }), { maxItems: 1000 }),
     ),
+    whatsappCallbackErrors: NumberErrors,
   },
   { additionalProperties: false },
 );
 
 /** A number the sandbox says is not on WhatsApp (63003) unless told otherwise: `npm start` shows the SMS fallback with it. */
 export const NOT_ON_WHATSAPP_NUMBER = '+447700900999';
+
+/** A number whose WhatsApp messages are accepted, then fail by callback (63016): `npm start` shows the late SMS fallback with it. */
+export const FAILS_LATER_ON_WHATSAPP_NUMBER = '+447700900998';
 
 export type SandboxBehaviour = Static<typeof SandboxBehaviourSchema>;
 
@@ -89,6 +96,8 @@ export interface ResolvedSandboxBehaviour {
   whatsappErrors: { number: string; code: WhatsappErrorCode }[];
   /** Numbers that unsubscribed from the sender: any message to them gets 21610. */
   unsubscribedNumbers: string[];
+  /** Numbers whose WhatsApp messages are accepted (201) and then go `sent`, `failed` with this code (SMS is unaffected). */
+  whatsappCallbackErrors: { number: string; code: WhatsappErrorCode }[];
 }
 
 export const DEFAULT_SANDBOX_BEHAVIOUR: ResolvedSandboxBehaviour = {
@@ -102,6 +111,7 @@ export const DEFAULT_SANDBOX_BEHAVIOUR: ResolvedSandboxBehaviour = {
   callbackErrorCode: 30008,
   whatsappErrors: [{ number: NOT_ON_WHATSAPP_NUMBER, code: 63003 }],
   unsubscribedNumbers: [],
+  whatsappCallbackErrors: [{ number: FAILS_LATER_ON_WHATSAPP_NUMBER, code: 63016 }],
 };
 
 export class InvalidBehaviourError extends Error {
@@ -116,6 +126,7 @@ function copy(behaviour: ResolvedSandboxBehaviour): ResolvedSandboxBehaviour {
     callbackStatuses: [...behaviour.callbackStatuses],
     whatsappErrors: behaviour.whatsappErrors.map((e) => ({ ...e })),
     unsubscribedNumbers: [...behaviour.unsubscribedNumbers],
+    whatsappCallbackErrors: behaviour.whatsappCallbackErrors.map((e) => ({ ...e })),
   };
 }
 
@@ -151,6 +162,9 @@ export class SandboxBehaviourState {
       callbackErrorCode: behaviour.callbackErrorCode ?? defaults.callbackErrorCode,
       whatsappErrors: (behaviour.whatsappErrors ?? defaults.whatsappErrors).map((e) => ({ ...e })),
       unsubscribedNumbers: [...(behaviour.unsubscribedNumbers ?? defaults.unsubscribedNumbers)],
+      whatsappCallbackErrors: (behaviour.whatsappCallbackErrors ?? defaults.whatsappCallbackErrors).map(
+        (e) => ({ ...e }),
+      ),
     };
     this.rejectMatchers = matchers;
   }
@@ -180,6 +194,23 @@ export class SandboxBehaviourState {
     failNext.count -= 1;
     return failNext.status;
   }
+}
+
+/**
+ * The callback settings one accepted message runs with: a WhatsApp message to a number in
+ * `whatsappCallbackErrors` goes `sent`, then `failed` with that number's code, as Twilio
+ * reports most WhatsApp delivery errors after accepting the message.
+ */
+export function lifecycleFor(
+  behaviour: ResolvedSandboxBehaviour,
+  message: { channel: SandboxChannel; to: string },
+): ResolvedSandboxBehaviour {
+  if (message.channel !== 'whatsapp') return behaviour;
+  const number = message.to.replace(/^whatsapp:/, '');
+  const late = behaviour.whatsappCallbackErrors.find((e) => e.number === number);
+  return late
+    ? { ...behaviour, callbackStatuses: ['sent', 'failed'], callbackErrorCode: late.code }
+    : behaviour;
 }
 
 // Keeps the schema's literals and CALLBACK_STATUSES from drifting apart.

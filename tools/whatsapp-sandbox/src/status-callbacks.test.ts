@@ -1,5 +1,6 @@
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FAILS_LATER_ON_WHATSAPP_NUMBER } from './sandbox-behaviour.js';
 import { startCallbackReceiver } from './test-support/callback-receiver.js';
 import type { CallbackReceiver } from './test-support/callback-receiver.js';
 import { sandboxClient } from './test-support/twilio-client.js';
@@ -30,6 +31,31 @@ function client() {
 }
 
 describe('status callbacks', () => {
+  it('accept a WhatsApp message to a number in whatsappCallbackErrors, then report it failed with that code; SMS to it goes through', async () => {
+    receiver = await startCallbackReceiver();
+    const statusCallback = `${receiver.baseUrl}/status`;
+    const wa = await client().messages.create({
+      to: `whatsapp:${FAILS_LATER_ON_WHATSAPP_NUMBER}`,
+      from: FROM,
+      body: 'hi',
+      statusCallback,
+    });
+    expect(wa.status).toBe('queued');
+    const failed = await receiver.waitForCount(2);
+    expect(failed.map((c) => [c.params.MessageStatus, c.params.ErrorCode])).toEqual([
+      ['sent', undefined],
+      ['failed', '63016'],
+    ]);
+    await client().messages.create({
+      to: FAILS_LATER_ON_WHATSAPP_NUMBER,
+      from: '+15005550006',
+      body: 'hi',
+      statusCallback,
+    });
+    const all = await receiver.waitForCount(5);
+    expect(all.slice(2).map((c) => c.params.MessageStatus)).toEqual(['sent', 'delivered', 'read']);
+  });
+
   it('arrive in order as sent, delivered, read, each signed so the SDK validateRequest accepts it', async () => {
     receiver = await startCallbackReceiver();
     const statusCallback = `${receiver.baseUrl}/webhooks/twilio/status?orderId=order-1234&x=a%20b`;

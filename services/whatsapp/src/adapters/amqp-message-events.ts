@@ -24,7 +24,12 @@ export class AmqpMessageEvents implements MessageEvents {
         ...(record.via === 'sms' ? { via: 'sms' as const } : {}),
         ...(record.fallbackReason ? { fallbackReason: record.fallbackReason } : {}),
       },
-      outcomeEventOptions(record.orderId, `${record.orderId}:whatsapp.sent`, trace),
+      // The SMS that replaced a failed WhatsApp message is an event of its own.
+      outcomeEventOptions(
+        record.orderId,
+        `${record.orderId}:whatsapp.sent${record.replacedSid ? ':sms' : ''}`,
+        trace,
+      ),
     );
   }
 
@@ -38,7 +43,11 @@ export class AmqpMessageEvents implements MessageEvents {
         status: record.status,
         ...(record.errorCode !== undefined ? { errorCode: record.errorCode } : {}),
       },
-      outcomeEventOptions(record.orderId, `${record.orderId}:whatsapp.status:${record.status}`, trace),
+      outcomeEventOptions(
+        record.orderId,
+        `${record.orderId}:whatsapp.status:${record.fallback ? 'sms:' : ''}${record.status}`,
+        trace,
+      ),
     );
   }
 

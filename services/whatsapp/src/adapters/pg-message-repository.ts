@@ -1,6 +1,12 @@
 import { isTraceparent } from '@notify/messaging';
 import { withTransaction } from '@notify/service-kit';
 import type { Pool, PoolClient } from '@notify/service-kit';
+import type {
+  FallbackAttempt,
+  LateFallbackRepository,
+  LateFallbackResult,
+  PendingFallback,
+} from '../late-sms-fallback.js';
 import type { RecordStatusResult, ReportedStatus, StatusRepository } from '../record-status-callback.js';
 import type {
   AcceptedMessage,
@@ -23,16 +29,30 @@ interface MessageRow {
   status: string;
   via: 'whatsapp' | 'sms';
   fallback_reason: string | null;
+  replaced_sid: string | null;
 }
 
 interface HistoryRow {
   status: string;
   error_code: number | null;
   occurred_at: Date;
+  fallback: boolean;
 }
 
 const MESSAGE_COLUMNS =
-  'order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, via, fallback_reason';
+  'order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, via, fallback_reason, replaced_sid';
+const HISTORY_COLUMNS = 'status, error_code, occurred_at, fallback';
+
+/**
+ * Which message of the order a status is about: `fallback` the SMS that replaced a failed
+ * WhatsApp message (its statuses are kept apart from the WhatsApp message's), `current`
+ * the order's message as it stands (only its statuses move `messages.status`).
+ */
+interface Leg {
+  readonly fallback: boolean;
+  readonly current: boolean;
+}
+const FIRST_MESSAGE: Leg = { fallback: false, current: true };
 
 /** Only a well-formed traceparent is stored; anything else is no trace at all. */
 function validTraceparent(v: string | undefined): string | null {
@@ -53,6 +73,7 @@ function toSentRecord(row: MessageRow): SentRecord {
     acceptedAt: row.accepted_at.toISOString(),
     via: row.via,
     ...(row.fallback_reason ? { fallbackReason: row.fallback_reason } : {}),
+    ...(row.replaced_sid ? { replacedSid: row.replaced_sid } : {}),
   };
 }
 
@@ -63,6 +84,7 @@ function toStatusRecord(orderId: string, messageSid: string, row: HistoryRow): S
     status: toStatus(row.status),
     errorCode: row.error_code ?? undefined,
     occurredAt: row.occurred_at.toISOString(),
+    ...(row.fallback ? { fallback: true } : {}),
   };
 }
 
@@ -83,28 +105,36 @@ async function applyStatus(
   client: PoolClient,
   message: { order_id: string; status: string },
   report: { status: WhatsappStatus; errorCode: number | undefined; at: string; source: 'api' | 'callback' },
+  leg: Leg = FIRST_MESSAGE,
 ): Promise<{ inserted: boolean; row: HistoryRow; current: WhatsappStatus }> {
   const inserted = await client.query<HistoryRow>(
-    `INSERT INTO status_history (order_id, status, error_code, occurred_at, source)
-     VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (order_id, status) DO NOTHING
-     RETURNING status, error_code, occurred_at`,
-    [message.order_id, report.status, report.errorCode ?? null, report.at, report.source],
+    `INSERT INTO status_history (order_id, status, error_code, occurred_at, source, fallback)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (order_id, fallback, status) DO NOTHING
+     RETURNING ${HISTORY_COLUMNS}`,
+    [message.order_id, report.status, report.errorCode ?? null, report.at, report.source, leg.fallback],
   );
   const before = toStatus(message.status);
   if (!inserted.rows[0]) {
     const stored = await client.query<HistoryRow>(
-      'SELECT status, error_code, occurred_at FROM status_history WHERE order_id = $1 AND status = $2',
-      [message.order_id, report.status],
+      `SELECT ${HISTORY_COLUMNS} FROM status_history WHERE order_id = $1 AND fallback = $2 AND status = $3`,
+      [message.order_id, leg.fallback, report.status],
     );
     return { inserted: false, row: stored.rows[0] as HistoryRow, current: before };
   }
-  const after = nextStatus(before, report.status);
+  const after = leg.current ? nextStatus(before, report.status) : before;
   if (after !== before) {
+    // A delivered WhatsApp message needs no SMS fallback: its text is not kept any longer.
     await client.query(
-      `UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = now()
+      `UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = now(),
+         sms_body = CASE WHEN $4 THEN NULL ELSE sms_body END
        WHERE order_id = $1`,
-      [message.order_id, after, after === report.status ? (report.errorCode ?? null) : null],
+      [
+        message.order_id,
+        after,
+        after === report.status ? (report.errorCode ?? null) : null,
+        after === 'delivered' || after === 'read',
+      ],
     );
   }
   return { inserted: true, row: inserted.rows[0], current: after };
@@ -119,9 +149,12 @@ async function recordAccepted(
   const status = acceptedStatus(accepted.status);
   const at = new Date().toISOString();
   await lock(client, `whatsapp:sid:${accepted.sid}`);
+  // Kept for a fallback only while the message is a WhatsApp one.
+  const sms = accepted.via === 'sms' ? undefined : claim.sms;
   const inserted = await client.query<MessageRow>(
-    `INSERT INTO messages (order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, updated_at, traceparent, via, fallback_reason)
-     VALUES ($1, $2, $3, $4, $5, $6, $5, $6, $7, $8, $9)
+    `INSERT INTO messages (order_id, message_id, to_number, message_sid, accepted_status, accepted_at, status, updated_at, traceparent, via, fallback_reason,
+       sms_body, subscriber_client, subscriber_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $5, $6, $7, $8, $9, $10, $11, $12)
      RETURNING ${MESSAGE_COLUMNS}`,
     [
       claim.orderId,
@@ -133,30 +166,43 @@ async function recordAccepted(
       validTraceparent(claim.traceparent),
       accepted.via ?? 'whatsapp',
       accepted.fallbackReason?.slice(0, 1000) ?? null,
+      sms?.body ?? null,
+      sms?.subscriber?.client ?? null,
+      sms?.subscriber?.customerKey ?? null,
     ],
   );
   const row = inserted.rows[0] as MessageRow;
   await applyStatus(client, row, { status, errorCode: undefined, at, source: 'api' });
+  const earlyStatuses = await mergeParked(client, row, FIRST_MESSAGE);
+  return { outcome: 'sent', record: toSentRecord(row), earlyStatuses };
+}
 
+/** Applies the statuses parked for the order's (new) message, in arrival order; returns those first stored now. */
+async function mergeParked(client: PoolClient, row: MessageRow, leg: Leg): Promise<StatusRecord[]> {
   const parked = await client.query<HistoryRow>(
     `DELETE FROM unmatched_statuses WHERE message_sid = $1
-     RETURNING status, error_code, received_at AS occurred_at`,
-    [accepted.sid],
+     RETURNING status, error_code, received_at AS occurred_at, $2::boolean AS fallback`,
+    [row.message_sid, leg.fallback],
   );
   const earlyStatuses: StatusRecord[] = [];
   let current = row;
   for (const early of parked.rows.sort((a, b) => a.occurred_at.getTime() - b.occurred_at.getTime())) {
     if (!isWhatsappStatus(early.status)) continue;
-    const applied = await applyStatus(client, current, {
-      status: early.status,
-      errorCode: early.error_code ?? undefined,
-      at: early.occurred_at.toISOString(),
-      source: 'callback',
-    });
+    const applied = await applyStatus(
+      client,
+      current,
+      {
+        status: early.status,
+        errorCode: early.error_code ?? undefined,
+        at: early.occurred_at.toISOString(),
+        source: 'callback',
+      },
+      leg,
+    );
     current = { ...current, status: applied.current };
     if (applied.inserted) earlyStatuses.push(toStatusRecord(row.order_id, row.message_sid, applied.row));
   }
-  return { outcome: 'sent', record: toSentRecord(row), earlyStatuses };
+  return earlyStatuses;
 }
 
 /** Takes the order's lock for this transaction and returns the message already sent for it, if any. */
@@ -169,8 +215,15 @@ async function lockAndFindSent(client: PoolClient, orderId: string): Promise<Sen
   return existing.rows[0] ? { outcome: 'duplicate', record: toSentRecord(existing.rows[0]) } : undefined;
 }
 
+interface FallbackRow extends MessageRow {
+  sms_body: string | null;
+  subscriber_client: string | null;
+  subscriber_key: string | null;
+  sms_skipped: string | null;
+}
+
 /** The `messages`, `status_history` and `unmatched_statuses` tables of the service's schema. */
-export class PgMessageRepository implements MessageRepository, StatusRepository {
+export class PgMessageRepository implements MessageRepository, StatusRepository, LateFallbackRepository {
   private readonly recordRetryMs: number;
   private readonly delay: (attempt: number) => number;
 
@@ -215,8 +268,17 @@ export class PgMessageRepository implements MessageRepository, StatusRepository 
     return withTransaction(this.pool, async (client) => {
       // Waits for a send of this SID that is committing right now, so its row is seen.
       await lock(client, `whatsapp:sid:${report.messageSid}`);
-      const found = await client.query<{ order_id: string; status: string; traceparent: string | null }>(
-        'SELECT order_id, status, traceparent FROM messages WHERE message_sid = $1 FOR UPDATE',
+      // The SID is the order's message, or the WhatsApp message an SMS replaced.
+      const found = await client.query<{
+        order_id: string;
+        status: string;
+        traceparent: string | null;
+        message_sid: string;
+        via: 'whatsapp' | 'sms';
+        replaced_sid: string | null;
+      }>(
+        `SELECT order_id, status, traceparent, message_sid, via, replaced_sid FROM messages
+         WHERE message_sid = $1 OR replaced_sid = $1 FOR UPDATE`,
         [report.messageSid],
       );
       const message = found.rows[0];
@@ -228,20 +290,79 @@ export class PgMessageRepository implements MessageRepository, StatusRepository 
         );
         return { outcome: 'unmatched' };
       }
-      const applied = await applyStatus(client, message, {
-        status: report.status,
-        errorCode: report.errorCode,
-        at: report.receivedAt,
-        source: 'callback',
-      });
+      const current = message.message_sid === report.messageSid;
+      const applied = await applyStatus(
+        client,
+        message,
+        { status: report.status, errorCode: report.errorCode, at: report.receivedAt, source: 'callback' },
+        { current, fallback: current && message.replaced_sid !== null },
+      );
       return {
         outcome: applied.inserted ? 'recorded' : 'duplicate',
+        sentOn: current ? message.via : 'whatsapp',
         record: {
           ...toStatusRecord(message.order_id, report.messageSid, applied.row),
           traceparent: message.traceparent ?? undefined,
         },
         current: applied.current,
       };
+    });
+  }
+
+  async fallBackOnce(
+    orderId: string,
+    failedSid: string,
+    attempt: (pending: PendingFallback) => Promise<FallbackAttempt>,
+  ): Promise<LateFallbackResult> {
+    return withTransaction(this.pool, async (client) => {
+      // The order's lock, as sendOnce takes it: one fallback at a time, and never beside a send.
+      await lock(client, `whatsapp:order:${orderId}`);
+      const found = await client.query<FallbackRow>(
+        `SELECT ${MESSAGE_COLUMNS}, sms_body, subscriber_client, subscriber_key, sms_skipped
+         FROM messages WHERE order_id = $1`,
+        [orderId],
+      );
+      const row = found.rows[0];
+      if (row?.replaced_sid === failedSid) {
+        return { outcome: 'duplicate', record: toSentRecord(row), earlyStatuses: [] };
+      }
+      if (!row || row.message_sid !== failedSid || row.via !== 'whatsapp') return { outcome: 'none' };
+      if (row.sms_skipped) return { outcome: 'skipped', reason: row.sms_skipped };
+      if (!row.sms_body) return { outcome: 'none' };
+
+      const done = await attempt({
+        to: row.to_number,
+        body: row.sms_body,
+        subscriber:
+          row.subscriber_client && row.subscriber_key
+            ? { client: row.subscriber_client, customerKey: row.subscriber_key }
+            : undefined,
+      });
+      if (done.kind === 'skipped') {
+        await client.query('UPDATE messages SET sms_skipped = $2, sms_body = NULL WHERE order_id = $1', [
+          orderId,
+          done.reason.slice(0, 1000),
+        ]);
+        return { outcome: 'skipped', reason: done.reason };
+      }
+      const { accepted } = done;
+      const status = acceptedStatus(accepted.status);
+      const at = new Date().toISOString();
+      // Taken only now (the SID is new): a callback of the SMS that came first is parked, then merged.
+      await lock(client, `whatsapp:sid:${accepted.sid}`);
+      const updated = await client.query<MessageRow>(
+        `UPDATE messages SET replaced_sid = message_sid, message_sid = $2, via = 'sms', fallback_reason = $3,
+           accepted_status = $4, accepted_at = $5, status = $4, error_code = NULL, updated_at = $5,
+           sms_body = NULL
+         WHERE order_id = $1
+         RETURNING ${MESSAGE_COLUMNS}`,
+        [orderId, accepted.sid, accepted.fallbackReason?.slice(0, 1000) ?? null, status, at],
+      );
+      const sms = updated.rows[0] as MessageRow;
+      const leg: Leg = { fallback: true, current: true };
+      await applyStatus(client, sms, { status, errorCode: undefined, at, source: 'api' }, leg);
+      const earlyStatuses = await mergeParked(client, sms, leg);
+      return { outcome: 'sent', record: toSentRecord(sms), earlyStatuses };
     });
   }
 
@@ -280,12 +401,14 @@ export async function readMessageState(
   const row = m.rows[0];
   if (!row) return undefined;
   const h = await pool.query<HistoryRow>(
-    'SELECT status, error_code, occurred_at FROM status_history WHERE order_id = $1 ORDER BY seq',
+    `SELECT ${HISTORY_COLUMNS} FROM status_history WHERE order_id = $1 ORDER BY seq`,
     [orderId],
   );
   return {
     record: toSentRecord(row),
     status: toStatus(row.status),
-    history: h.rows.map((r) => toStatusRecord(row.order_id, row.message_sid, r)),
+    history: h.rows.map((r) =>
+      toStatusRecord(row.order_id, r.fallback || !row.replaced_sid ? row.message_sid : row.replaced_sid, r),
+    ),
   };
 }
