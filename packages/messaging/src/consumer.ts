@@ -148,7 +148,8 @@ export class Consumer<C extends Contract> {
     this.trust = identityTrust(options.topology, [broker.user, ...(options.trustedRepublishers ?? [])]);
     const prefetch = options.prefetch ?? 10;
     const windows = options.window
-      ? new WindowCollector(options.window.size ?? prefetch, (w) => this.handleWindow(w))
+      ? // Half the prefetch by default: one window settles while the next one fills.
+        new WindowCollector(options.window.size ?? Math.ceil(prefetch / 2), (w) => this.handleWindow(w))
       : undefined;
     this.subscription = new QueueSubscription(broker, {
       queue: this.queue,

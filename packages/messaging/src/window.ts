@@ -12,7 +12,7 @@ import type { Delivery, MessageContext } from './settle.js';
  * window that fails as a whole fails no message (each is then handled alone).
  */
 export interface WindowOptions<C extends Contract> {
-  /** Most deliveries in one window; default the prefetch. */
+  /** Most deliveries in one window; default half the prefetch, so one window settles while the next fills. */
   readonly size?: number;
   /**
    * Handles the window's valid, not yet processed deliveries as one unit (one

@@ -18,6 +18,13 @@ import type { Logger } from 'pino';
 import { asDependencyOutage } from './database-errors.js';
 import { deliveryEventsObserver } from './delivery-events.js';
 
+/**
+ * PREFETCH of the services whose consumer runs in window mode. A window's time is mostly
+ * waiting (its commit, its events' confirms), whatever its size, so a service drains about
+ * prefetch / window time: a larger prefetch is what lets windows grow and overlap.
+ */
+export const WINDOW_PREFETCH = 64;
+
 /** One queue a service consumes, and what becomes of each of its messages. */
 export interface ConsumerSpec<C extends Contract> {
   readonly topology: ConsumerTopology;
@@ -144,7 +151,9 @@ export function settledFates<T>(
   results: readonly PromiseSettledResult<T>[],
   fateOf: (value: T) => Fate,
 ): Fate[] {
-  return results.map((r) => (r.status === 'fulfilled' ? fateOf(r.value) : fateOfError(asDependencyOutage(r.reason))));
+  return results.map((r) =>
+    r.status === 'fulfilled' ? fateOf(r.value) : fateOfError(asDependencyOutage(r.reason)),
+  );
 }
 
 export type ChannelContract<Ch extends Channel> = (typeof notifications)[Ch];

@@ -6,6 +6,7 @@ import {
   preferenceCopyConsumer,
   settledFates,
   startService,
+  WINDOW_PREFETCH,
 } from '@notify/service-kit';
 import type { RunningService, StartOptions } from '@notify/service-kit';
 import { AmqpConfirmationEvents } from './adapters/amqp-confirmation-events.js';
@@ -25,6 +26,7 @@ export function startEmailService(
   return startService(
     {
       service: SERVICE_CATALOGUE.email,
+      defaultPrefetch: WINDOW_PREFETCH,
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
       config: (serviceEnv, common) => loadEmailConfig(serviceEnv, common.NODE_ENV),
       setup: async ({ config, pool, publisher, logger }) => {

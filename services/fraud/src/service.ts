@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { channelConsumer, Counter, RetentionSweeper, settledFates, startService } from '@notify/service-kit';
+import {
+  channelConsumer,
+  Counter,
+  RetentionSweeper,
+  settledFates,
+  startService,
+  WINDOW_PREFETCH,
+} from '@notify/service-kit';
 import type { RunningService, StartOptions } from '@notify/service-kit';
 import { AmqpAssessmentEvents } from './adapters/amqp-assessment-events.js';
 import { PgAssessmentRepository } from './adapters/pg-assessment-repository.js';
@@ -17,6 +24,7 @@ export function startFraudService(
   return startService(
     {
       service: SERVICE_CATALOGUE.fraud,
+      defaultPrefetch: WINDOW_PREFETCH,
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
       config: (e) => loadFraudConfig(e),
       setup: async ({ config, pool, publisher, registry, logger }) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { channelConsumer, settledFates, startService } from '@notify/service-kit';
+import { channelConsumer, settledFates, startService, WINDOW_PREFETCH } from '@notify/service-kit';
 import type { RunningService, StartOptions } from '@notify/service-kit';
 import { AmqpShipmentEvents } from './adapters/amqp-shipment-events.js';
 import { PgShipmentRepository } from './adapters/pg-shipment-repository.js';
@@ -26,6 +26,7 @@ export function startLogisticService(
   return startService(
     {
       service: SERVICE_CATALOGUE.logistic,
+      defaultPrefetch: WINDOW_PREFETCH,
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
       config: (e) => loadLogisticConfig(e),
       setup: async ({ config, pool, publisher, logger }) => {

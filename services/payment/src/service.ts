@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { channelConsumer, settledFates, startService } from '@notify/service-kit';
+import { channelConsumer, settledFates, startService, WINDOW_PREFETCH } from '@notify/service-kit';
 import type { Pool, RunningService, StartOptions } from '@notify/service-kit';
 import { AmqpPaymentEvents } from './adapters/amqp-payment-events.js';
 import { PgPaymentRepository } from './adapters/pg-payment-repository.js';
@@ -32,6 +32,7 @@ export function startPaymentService(
   return startService(
     {
       service: SERVICE_CATALOGUE.payment,
+      defaultPrefetch: WINDOW_PREFETCH,
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
       config: (e, common) => loadPaymentConfig(e, common.NODE_ENV),
       setup: async ({ config, pool, publisher, logger }) => {
