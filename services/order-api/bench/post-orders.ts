@@ -17,8 +17,9 @@
 // process with node --cpu-prof; open the .cpuprofile in Chrome DevTools).
 // `--tiny`: one second per phase and a few connections, to check that the script still
 // runs (what `npm test` does, post-orders.int.test.ts); its figures mean nothing.
-// The API runs as production does (NODE_ENV=production), so with an API key of its own
-// that every request carries.
+// The API runs as production does (NODE_ENV=production), so with the secrets production
+// requires, generated for the run: an API key that every request carries and the
+// unsubscribe links' signing secret.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -77,6 +78,7 @@ async function rawBrokerLimit(url: string, seconds: number) {
   const input = validOrder();
   const sample = buildOutboxMessages({
     id: '3f2c1a9e-7b4d-4c8e-9f1a-2b3c4d5e6f70',
+    client: 'bench',
     reference: 'ORD-3F2C1A9E7B4D',
     placedAt: new Date().toISOString(),
     currency: input.currency,
@@ -191,6 +193,7 @@ async function main() {
         RATE_LIMIT_MAX: '0',
         NODE_ENV: 'production',
         API_KEYS: API_KEY,
+        UNSUBSCRIBE_SECRET: randomBytes(32).toString('base64url'),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
