@@ -74,8 +74,12 @@ describe('StatusRepository.applyAll', () => {
 
     expect(together).toEqual(oneByOne);
     expect(together).toEqual(['applied', 'applied', 'applied', 'applied', 'unknown-order', 'unchanged']);
+    // Rows named a/b instead of their random ids, in the order of those names (the ids of
+    // the two pairs need not sort alike).
     const strip = (rows: Awaited<ReturnType<typeof states>>, ids: Record<string, string>) =>
-      rows.map((r) => ({ ...r, order_id: ids[r.order_id as string] }));
+      rows
+        .map((r) => ({ ...r, order_id: ids[r.order_id as string] }))
+        .sort((x, y) => `${x.order_id}/${x.channel}`.localeCompare(`${y.order_id}/${y.channel}`));
     expect(strip(await states([a2, b2]), { [a2]: 'a', [b2]: 'b' })).toEqual(
       strip(await states([a1, b1]), { [a1]: 'a', [b1]: 'b' }),
     );
