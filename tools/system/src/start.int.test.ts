@@ -195,6 +195,9 @@ describe('npm start, the supervisor', () => {
     await waitFor(() => [...services.values()].every(({ pid }) => !alive(pid)), {
       timeoutMs: 60_000,
       what: 'every service process gone',
+    }).catch((err: unknown) => {
+      const left = [...services].filter(([, { pid }]) => alive(pid)).map(([name]) => name);
+      throw new Error(`${String(err)}; still running: ${left.join(', ')}`);
     });
   });
 });
