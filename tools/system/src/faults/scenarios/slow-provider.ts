@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { channelConsumers } from '@notify/contracts';
+import { WINDOW_PREFETCH } from '@notify/service-kit';
 import type { PlacedOrder } from '../order-traffic.js';
 import type { QueueDepth } from '../private-rabbitmq.js';
 import { RawAmqp } from '../raw-amqp.js';
@@ -76,7 +77,8 @@ export const slowProvider: Scenario = {
           if (r.delayMs < base * 0.79 || r.delayMs > base * 1.21) violations++;
         }
       }
-      const prefetchBound = Number(profile.env.PREFETCH ?? 16);
+      // Email settles in windows, whose default prefetch is WINDOW_PREFETCH (whatsapp's is lower).
+      const prefetchBound = Number(profile.env.PREFETCH ?? WINDOW_PREFETCH);
       const growth = maxRss - rssBefore;
       return [
         check(
