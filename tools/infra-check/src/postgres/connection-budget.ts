@@ -28,7 +28,16 @@ export interface ServiceBudget {
   readonly atMax: number;
 }
 
-type Obj = K8sObject & { spec?: any; data?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- manifests are read field by field
+/** The fields of a Deployment, HorizontalPodAutoscaler or ScaledObject this budget reads. */
+interface Spec {
+  template: { spec: { containers: [{ envFrom?: unknown }, ...unknown[]] } };
+  strategy?: { rollingUpdate?: { maxSurge?: number | string } };
+  minReplicas?: number;
+  maxReplicas: number;
+  minReplicaCount?: number;
+  maxReplicaCount?: number;
+}
+type Obj = K8sObject & { spec: Spec; data?: Record<string, string> };
 
 function find(objects: K8sObject[], kind: string, name: string): Obj {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
