@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 
 interface ProfileNode {
   readonly id: number;
+  readonly children?: readonly number[];
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
 }
 interface Profile {
@@ -36,8 +37,27 @@ export function summarise(profile: Profile) {
     if (byId.get(id)!.callFrame.functionName === '(idle)') idle += us;
     else total += us;
   }
+  // Node's own work (socket writes, timers, streams) charged to the nearest caller outside
+  // Node core (and the native functions it calls): which library or service made the process write to a socket or copy a buffer.
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const callerPkg = new Map<number, string>();
+  const callerOf = (id: number): string => {
+    const known = callerPkg.get(id);
+    if (known !== undefined) return known;
+    const frame = byId.get(id)!.callFrame;
+    const pkg = packageOf(frame.url);
+    // A native function called from JavaScript (writev, writeBuffer, fstat) has no URL,
+    // unlike the VM's own entries: (garbage collector), (program), (root).
+    const nativeCall = !frame.url && !frame.functionName.startsWith('(');
+    const parent = parentOf.get(id);
+    const charged = (pkg !== 'node (core)' && !nativeCall) || parent === undefined ? pkg : callerOf(parent);
+    callerPkg.set(id, charged);
+    return charged;
+  };
   const fns = new Map<string, number>();
   const pkgs = new Map<string, number>();
+  const callers = new Map<string, number>();
   for (const [id, us] of selfUs) {
     const f = byId.get(id)!.callFrame;
     if (f.functionName === '(idle)') continue;
@@ -46,6 +66,8 @@ export function summarise(profile: Profile) {
     fns.set(key, (fns.get(key) ?? 0) + us);
     const pkg = packageOf(f.url);
     pkgs.set(pkg, (pkgs.get(pkg) ?? 0) + us);
+    const caller = callerOf(id);
+    callers.set(caller, (callers.get(caller) ?? 0) + us);
   }
   const top = (m: Map<string, number>, n: number) =>
     [...m]
@@ -55,7 +77,7 @@ export function summarise(profile: Profile) {
   return {
     busyMs: total / 1000,
     idleShare: idle / (idle + total),
-    top: (n: number) => ({ functions: top(fns, n), packages: top(pkgs, n) }),
+    top: (n: number) => ({ functions: top(fns, n), packages: top(pkgs, n), callers: top(callers, n) }),
   };
 }
 
@@ -65,11 +87,13 @@ const { values, positionals } = parseArgs({
 });
 for (const file of positionals) {
   const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile);
-  const { functions, packages } = s.top(Number(values.top));
+  const { functions, packages, callers } = s.top(Number(values.top));
   const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
   console.log(`\n${file}: ${(s.busyMs / 1000).toFixed(1)} s busy, ${pct(s.idleShare)} idle`);
   console.log('  by package (share of busy time):');
   for (const p of packages) console.log(`    ${pct(p.share)}  ${p.name}`);
+  console.log("  by package, Node core's work charged to the package that called it:");
+  for (const p of callers) console.log(`    ${pct(p.share)}  ${p.name}`);
   console.log('  by function (self time):');
   for (const f of functions) console.log(`    ${pct(f.share)}  ${f.name}`);
 }

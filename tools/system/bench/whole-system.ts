@@ -17,6 +17,9 @@
 //   --cpu-prof <dir>     profile every service (node --cpu-prof; written when they stop)
 //   --node <binary>      run the services with another Node binary or wrapper
 //   --log-level info     the services' LOG_LEVEL
+//   --commit-delay <us>  PostgreSQL commit batching for the run's database: commit_delay in
+//                        microseconds and --commit-siblings (default 5, PostgreSQL's), set with
+//                        ALTER DATABASE before the services connect (the run's user is a superuser)
 //   --tiny               a few orders per phase, seconds-long soak: checks that the script runs
 //                        (whole-system.int.test.ts); its figures mean nothing
 //
@@ -68,6 +71,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     node: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    'commit-delay': { type: 'string' },
+    'commit-siblings': { type: 'string', default: '5' },
     tiny: { type: 'boolean', default: false },
   },
 });
@@ -75,6 +80,14 @@ const { values: args } = parseArgs({
 function positive(name: string, value: string | undefined): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
+  return n;
+}
+
+/** A whole number from 0 to max: PostgreSQL settings, written into SQL as digits only. */
+function wholeNumber(name: string, value: string | undefined, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new Error(`${name} must be a whole number from 0 to ${max}, got ${value}`);
   return n;
 }
 
@@ -195,6 +208,14 @@ class SystemUnderLoad {
       },
     });
     const endedMs = startedMs + r.seconds * 1000;
+    if (ids.length === 0 && r.errors + r.non2xx > 0) {
+      // The API refused or could not be reached: the figures would be meaningless (an
+      // earlier run printed a table of zeros and exited 0), so the run fails and says why.
+      throw new Error(
+        `${label}: no order accepted, ${r.non2xx} refused and ${r.errors} failed requests` +
+          (r.firstRefusal ? `; first refusal: ${r.firstRefusal}` : ' (connection errors or timeouts)'),
+      );
+    }
     if (ids.length === 0) {
       // Nothing answered in time (a cold API on a busy machine): no figures, not a failure.
       log(
@@ -448,6 +469,26 @@ async function main() {
     const raw = await rawBrokerLimit(vhost);
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
     closers.push(() => pool.end());
+    if (args['commit-delay'] !== undefined) {
+      const delay = wholeNumber('--commit-delay', args['commit-delay'], 100_000);
+      const siblings = wholeNumber('--commit-siblings', args['commit-siblings'], 1000);
+      // Sessions opened from now on (every service's) inherit these.
+      await pool.query(`ALTER DATABASE ${pg.escapeIdentifier(database.name)} SET commit_delay = ${delay}`);
+      await pool.query(
+        `ALTER DATABASE ${pg.escapeIdentifier(database.name)} SET commit_siblings = ${siblings}`,
+      );
+      // Read back from a new session, as the services' sessions will see it.
+      const check = new pg.Client({ connectionString: database.url });
+      await check.connect();
+      const shown = await check
+        .query<{ delay: string; siblings: string }>(
+          "SELECT current_setting('commit_delay') AS delay, current_setting('commit_siblings') AS siblings",
+        )
+        .finally(() => check.end());
+      log(
+        `PostgreSQL commit batching: commit_delay ${shown.rows[0]!.delay} us, commit_siblings ${shown.rows[0]!.siblings}`,
+      );
+    }
 
     const variants = args.otel ? (['telemetry off', 'telemetry on'] as const) : (['telemetry off'] as const);
     const results: { variant: string; phases: Phase[] }[] = [];
