@@ -254,8 +254,12 @@ class SystemUnderLoad {
       byService.set(s.service, (byService.get(s.service) ?? 0) + s.ms - before0);
     }
     cpu.set('PostgreSQL sessions', postgres / n);
-    for (const name of SERVICE_NAMES)
+    let named = 0;
+    for (const name of SERVICE_NAMES) {
+      named += byService.get(name) ?? 0;
       cpu.set(`  PostgreSQL, ${name}'s sessions`, (byService.get(name) ?? 0) / n);
+    }
+    cpu.set('  PostgreSQL, sessions named otherwise', (postgres - named) / n);
     cpu.set('this process (load, stand-ins)', (after.bench - before.bench) / n);
     const phase: Phase = {
       label,
