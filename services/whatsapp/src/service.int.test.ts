@@ -279,6 +279,34 @@ describe('whatsapp service against the sandbox through the real twilio SDK', () 
     expect(rows.rows[0]).toEqual({ n: 1 });
   });
 
+  it('settles a burst of orders in windows: one message per order, the refused number dead-lettered alone, a twice-published order sent once', async () => {
+    sandbox.setBehaviour({ callbacks: false, callbackStatuses: [] });
+    const orders = Array.from({ length: 24 }, () => order());
+    const refused = orders[5]!;
+    const twice = orders[11]!;
+    sandbox.setBehaviour({
+      callbacks: false,
+      callbackStatuses: [],
+      rejectNumbers: [`whatsapp:${refused.to}`],
+    });
+    await Promise.all([...orders.map((m) => publish(m)), publish(twice, `${twice.orderId}:published-again`)]);
+    for (const m of orders) {
+      const routingKey = m === refused ? 'whatsapp.failed' : 'whatsapp.sent';
+      await eventsFor(m.orderId, count(routingKey, m === twice ? 2 : 1), routingKey);
+    }
+    await drained();
+
+    for (const m of orders) expect(sandboxMessagesTo(m.to)).toHaveLength(m === refused ? 0 : 1);
+    const dead = (await vh.take('whatsapp.dlq', 50)).map((d) => JSON.parse(d.payload).orderId);
+    expect(dead).toEqual([refused.orderId]);
+    const recorded = await pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM messages WHERE order_id = ANY($1::uuid[])',
+      [orders.map((m) => m.orderId)],
+    );
+    expect(recorded.rows[0]?.n).toBe(orders.length - 1);
+    expect((await pool.query('SELECT 1 FROM send_claims')).rowCount).toBe(0);
+  });
+
   it('uses the same development account as the sandbox by default', () => {
     expect([SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN]).toEqual([DEV_ACCOUNT_SID, DEV_AUTH_TOKEN]);
   });

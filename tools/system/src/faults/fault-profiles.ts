@@ -86,6 +86,9 @@ export const PROFILES: Record<FaultProfile['name'], FaultProfile> = {
       // Enough attempts for a redelivery to outlive the send lease after a crash mid-send
       // (attempts at 0, 1, 3, 7, 15, 31, 47, ... s); the other services keep the default six.
       email: { RETRY_MAX_ATTEMPTS: '10' },
+      // The same for the WhatsApp send claim, whose lease must exceed twice the Twilio
+      // request timeout (15 s) plus 5 s.
+      whatsapp: { RETRY_MAX_ATTEMPTS: '10', WHATSAPP_SEND_LEASE_MS: '45000' },
     },
   },
   full: {
