@@ -2,16 +2,20 @@
 // process): the idle share, then self time per function and per package as shares of the
 // busy (non-idle) time, highest first.
 //
-//   npx tsx tools/system/bench/profile-summary.ts <file.cpuprofile>... [--top 15]
+//   npx tsx tools/system/bench/profile-summary.ts <file.cpuprofile>... [--top 15] [--skip-seconds 0]
+//
+// --skip-seconds leaves out each profile's first seconds (start-up: loading modules,
+// compiling schemas, connecting), so a short run reads as its steady state.
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-interface ProfileNode {
+export interface ProfileNode {
   readonly id: number;
   readonly children?: readonly number[];
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
 }
-interface Profile {
+export interface Profile {
   readonly nodes: readonly ProfileNode[];
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
@@ -27,10 +31,15 @@ function packageOf(url: string): string {
   return ws ? `@notify/${ws[2]}` : url;
 }
 
-export function summarise(profile: Profile) {
+export function summarise(profile: Profile, skipUs = 0) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let atUs = 0;
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    atUs += delta;
+    if (atUs >= skipUs) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+  });
   let total = 0;
   let idle = 0;
   for (const [id, us] of selfUs) {
@@ -81,19 +90,26 @@ export function summarise(profile: Profile) {
   };
 }
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { top: { type: 'string', default: '15' } },
-});
-for (const file of positionals) {
-  const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile);
-  const { functions, packages, callers } = s.top(Number(values.top));
-  const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
-  console.log(`\n${file}: ${(s.busyMs / 1000).toFixed(1)} s busy, ${pct(s.idleShare)} idle`);
-  console.log('  by package (share of busy time):');
-  for (const p of packages) console.log(`    ${pct(p.share)}  ${p.name}`);
-  console.log("  by package, Node core's work charged to the package that called it:");
-  for (const p of callers) console.log(`    ${pct(p.share)}  ${p.name}`);
-  console.log('  by function (self time):');
-  for (const f of functions) console.log(`    ${pct(f.share)}  ${f.name}`);
+function main() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '15' }, 'skip-seconds': { type: 'string', default: '0' } },
+  });
+  for (const file of positionals) {
+    const s = summarise(
+      JSON.parse(readFileSync(file, 'utf8')) as Profile,
+      Number(values['skip-seconds']) * 1e6,
+    );
+    const { functions, packages, callers } = s.top(Number(values.top));
+    const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
+    console.log(`\n${file}: ${(s.busyMs / 1000).toFixed(1)} s busy, ${pct(s.idleShare)} idle`);
+    console.log('  by package (share of busy time):');
+    for (const p of packages) console.log(`    ${pct(p.share)}  ${p.name}`);
+    console.log("  by package, Node core's work charged to the package that called it:");
+    for (const p of callers) console.log(`    ${pct(p.share)}  ${p.name}`);
+    console.log('  by function (self time):');
+    for (const f of functions) console.log(`    ${pct(f.share)}  ${f.name}`);
+  }
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

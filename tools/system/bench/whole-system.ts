@@ -142,9 +142,13 @@ async function rawBrokerLimit(vhost: TestVhost) {
 /** Where a process's CPU goes in a phase: the six services, their PostgreSQL sessions, this process. */
 interface CpuSnapshot {
   readonly services: Map<ServiceName, number>;
-  readonly postgres: Map<number, number>;
+  /** Each PostgreSQL session of the run's database but this script's: pid -> service, CPU ms. */
+  readonly postgres: Map<number, { readonly service: string; readonly ms: number }>;
   readonly bench: number;
 }
+
+/** This script's own sessions (the completion tracker's polling) are left out of PostgreSQL's figures. */
+const BENCH_APPLICATION_NAME = 'bench-whole-system';
 
 interface Phase {
   readonly label: string;
@@ -180,14 +184,18 @@ class SystemUnderLoad {
   }
 
   async cpu(): Promise<CpuSnapshot> {
-    const { rows } = await this.pool.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [this.database],
+    // Each service names its sessions after itself (`<service>` and `<service>-health`).
+    const { rows } = await this.pool.query<{ pid: number; app: string }>(
+      `SELECT pid, application_name AS app FROM pg_stat_activity
+        WHERE datname = $1 AND backend_type = 'client backend' AND application_name <> $2`,
+      [this.database, BENCH_APPLICATION_NAME],
     );
     const usage = process.cpuUsage();
     return {
       services: new Map(SERVICE_NAMES.map((n) => [n, cpuMs(this.pid(n))])),
-      postgres: new Map(rows.map((r) => [r.pid, cpuMs(r.pid)])),
+      postgres: new Map(
+        rows.map((r) => [r.pid, { service: r.app.replace(/-health$/, ''), ms: cpuMs(r.pid) }]),
+      ),
       bench: (usage.user + usage.system) / 1000,
     };
   }
@@ -237,9 +245,21 @@ class SystemUnderLoad {
       cpu.set(name, ms / n);
     }
     cpu.set('six services', services / n);
+    // A session that opened during the phase counts from 0; one that closed is not counted.
     let postgres = 0;
-    for (const [pid, ms] of after.postgres) postgres += ms - (before.postgres.get(pid) ?? ms);
+    const byService = new Map<string, number>();
+    for (const [pid, s] of after.postgres) {
+      const before0 = before.postgres.get(pid)?.ms ?? 0;
+      postgres += s.ms - before0;
+      byService.set(s.service, (byService.get(s.service) ?? 0) + s.ms - before0);
+    }
     cpu.set('PostgreSQL sessions', postgres / n);
+    let named = 0;
+    for (const name of SERVICE_NAMES) {
+      named += byService.get(name) ?? 0;
+      cpu.set(`  PostgreSQL, ${name}'s sessions`, (byService.get(name) ?? 0) / n);
+    }
+    cpu.set('  PostgreSQL, sessions named otherwise', (postgres - named) / n);
     cpu.set('this process (load, stand-ins)', (after.bench - before.bench) / n);
     const phase: Phase = {
       label,
@@ -467,7 +487,11 @@ async function main() {
 
     log('raw broker limit (before any service runs)...');
     const raw = await rawBrokerLimit(vhost);
-    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    const pool = new pg.Pool({
+      connectionString: database.url,
+      max: 2,
+      application_name: BENCH_APPLICATION_NAME,
+    });
     closers.push(() => pool.end());
     if (args['commit-delay'] !== undefined) {
       const delay = wholeNumber('--commit-delay', args['commit-delay'], 100_000);
