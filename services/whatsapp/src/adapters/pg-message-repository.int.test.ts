@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { exampleMessages } from '@notify/contracts';
+import { waitFor } from '@notify/messaging/testing';
 import { createPool, migrate } from '@notify/service-kit';
 import type { Pool } from '@notify/service-kit';
-import { createTestDatabase } from '@notify/service-kit/testing';
+import { createTestDatabase, testDeliveryMeta } from '@notify/service-kit/testing';
 import type { TestDatabase } from '@notify/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendOrderWhatsapp } from '../send-order-whatsapp.js';
+import type { SendOrderWhatsappDeps } from '../send-order-whatsapp.js';
 import { PgMessageRepository, readMessageState } from './pg-message-repository.js';
 
 let db: TestDatabase;
@@ -235,5 +239,74 @@ describe('PgMessageRepository', () => {
     const state = await readMessageState(pool, orderId);
     expect(state?.status).toBe('delivered');
     expect(state?.history.map((h) => h.status)).toEqual(['queued', 'delivered', 'sent', 'undelivered']);
+  });
+});
+
+describe('the use case on PostgreSQL', () => {
+  it('when the database cannot take the record after Twilio accepted, records it as soon as it can, so a retry sends nothing', async () => {
+    // Statements on this pool give up on a lock after 200 ms: "the database cannot take this now".
+    const impatient = createPool({ url: db.url, schema: 'whatsapp', max: 2, lock_timeout: 200 });
+    const blocker = await pool.connect();
+    try {
+      const store = new PgMessageRepository(impatient);
+      let failures = 0;
+      const recordAll = store.recordAll.bind(store);
+      store.recordAll = async (sends) => {
+        try {
+          return await recordAll(sends);
+        } catch (err) {
+          failures++;
+          throw err;
+        }
+      };
+      const message = { ...exampleMessages.whatsapp, orderId: randomUUID() };
+      const messageSid = sid();
+      let sends = 0;
+      const deps: SendOrderWhatsappDeps = {
+        sender: {
+          send: async () => {
+            sends++;
+            // A callback of this SID is being stored right now and holds its lock.
+            await blocker.query('BEGIN');
+            await blocker.query("SELECT pg_advisory_xact_lock(hashtextextended('whatsapp:sid:' || $1, 0))", [
+              messageSid,
+            ]);
+            return { sid: messageSid, status: 'queued' };
+          },
+          sendSms: async () => {
+            throw new Error('no SMS expected');
+          },
+        },
+        repository: store,
+        events: {
+          sent: async () => undefined,
+          status: async () => undefined,
+          failed: async () => undefined,
+          skipped: async () => undefined,
+        },
+        content: { mode: 'session', contentSid: '', contentSidsByLocale: {} },
+        statusCallbackUrl: () => undefined,
+        preferences: { optedOut: async () => false },
+        optOuts: { isOptedOut: async () => false, optOut: async () => true, optIn: async () => true },
+        smsFallback: false,
+        leaseMs: LEASE_MS,
+        requestTimeoutMs: 5_000,
+        recordRetryDelayMs: () => 50,
+      };
+      const meta = testDeliveryMeta({ messageId: `${message.orderId}:whatsapp` });
+      const sending = sendOrderWhatsapp(message, meta, deps);
+      await waitFor(() => failures >= 2, { what: 'two failed tries to record' });
+      await blocker.query('COMMIT');
+      expect(await sending).toMatchObject({ kind: 'sent', record: { messageSid } });
+      expect(await claimsOf(message.orderId)).toEqual([]);
+
+      const again = await sendOrderWhatsapp(message, { ...meta, messageId: 'replayed' }, deps);
+      expect(again).toMatchObject({ kind: 'duplicate', record: { messageSid } });
+      expect(sends).toBe(1);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+      await impatient.end();
+    }
   });
 });
