@@ -60,7 +60,7 @@ export async function startWhatsappService(
         const statusCallbackUrl = () =>
           config.statusCallbackUrl ?? `http://127.0.0.1:${port()}${STATUS_CALLBACK_PATH}`;
         const inboundUrl = () => config.inboundUrl ?? `http://127.0.0.1:${port()}${INBOUND_PATH}`;
-        const repository = new PgMessageRepository(pool);
+        const repository = new PgMessageRepository(pool, { fallbackLeaseMs: config.sendLeaseMs });
         const events = new AmqpMessageEvents(publisher);
         const preferences = new PgPreferenceCopy(pool, 'whatsapp');
         const optOuts = new PgPhoneOptOuts(pool);

@@ -8,7 +8,7 @@ import { createTestDatabase, testDeliveryMeta } from '@notify/service-kit/testin
 import type { TestDatabase } from '@notify/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendOrderWhatsapp } from '../send-order-whatsapp.js';
-import type { SendOrderWhatsappDeps } from '../send-order-whatsapp.js';
+import type { MessageClaim, SendOrderWhatsappDeps } from '../send-order-whatsapp.js';
 import { PgMessageRepository, readMessageState } from './pg-message-repository.js';
 
 let db: TestDatabase;
@@ -35,7 +35,7 @@ const claim = (orderId: string) => ({ orderId, messageId: `${orderId}:whatsapp`,
 const LEASE_MS = 60_000;
 
 /** Claims the order and records `messageSid` as its message, as a delivery whose send Twilio accepted. */
-async function claimAndRecord(c: ReturnType<typeof claim> & { traceparent?: string }, messageSid: string) {
+async function claimAndRecord(c: MessageClaim, messageSid: string) {
   const [claimed] = await repository.claimAll([
     { orderId: c.orderId, messageId: c.messageId, leaseMs: LEASE_MS },
   ]);
@@ -157,6 +157,44 @@ describe('PgMessageRepository', () => {
     for (const orderId of orders) expect(await claimsOf(orderId)).toEqual([]);
     const state = await readMessageState(pool, orders[0]!);
     expect(state?.history.map((h) => h.status)).toEqual(['queued']);
+  });
+
+  it('holds no lock across the late SMS fallback: the order stays claimable meanwhile, a second callback is refused, the SMS recorded once', async () => {
+    const orderId = randomUUID();
+    const waSid = sid();
+    const smsSid = sid();
+    await claimAndRecord({ ...claim(orderId), sms: { body: 'Your order ORD-1' } }, waSid);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const attempts: string[] = [];
+    const fallback = repository.fallBackOnce(orderId, waSid, async (pending) => {
+      attempts.push(pending.body);
+      await gate;
+      return {
+        kind: 'sent',
+        accepted: { sid: smsSid, status: 'queued', via: 'sms', fallbackReason: 'WhatsApp error 63016' },
+      };
+    });
+    await waitFor(() => attempts.length === 1, { what: 'the SMS to be under way' });
+    // A window claiming the order is answered at once, not held behind the SMS call.
+    const [meanwhile] = await repository.claimAll([{ orderId, messageId: 'redelivered', leaseMs: LEASE_MS }]);
+    expect(meanwhile).toMatchObject({ kind: 'sent', record: { messageSid: waSid } });
+    await expect(
+      repository.fallBackOnce(orderId, waSid, async () => ({ kind: 'skipped', reason: 'x' })),
+    ).rejects.toThrow('another callback');
+    release();
+    expect(await fallback).toMatchObject({
+      outcome: 'sent',
+      record: { messageSid: smsSid, via: 'sms', replacedSid: waSid },
+    });
+    expect(await claimsOf(orderId)).toEqual([]);
+    expect(
+      await repository.fallBackOnce(orderId, waSid, async () => ({ kind: 'skipped', reason: 'x' })),
+    ).toMatchObject({
+      outcome: 'duplicate',
+      record: { messageSid: smsSid },
+    });
+    expect(attempts).toEqual(['Your order ORD-1']);
   });
 
   it('merges statuses Twilio reported before the send committed, in the order they arrived', async () => {

@@ -226,7 +226,15 @@ interface FallbackRow extends MessageRow {
 
 /** The `messages`, `status_history` and `unmatched_statuses` tables of the service's schema. */
 export class PgMessageRepository implements MessageRepository, StatusRepository, LateFallbackRepository {
-  constructor(private readonly pool: Pool) {}
+  private readonly fallbackLeaseMs: number;
+
+  /** `fallbackLeaseMs`: the lease of a late SMS fallback's claim (the send lease; default 2 min). */
+  constructor(
+    private readonly pool: Pool,
+    options: { fallbackLeaseMs?: number } = {},
+  ) {
+    this.fallbackLeaseMs = options.fallbackLeaseMs ?? 120_000;
+  }
 
   async claimAll(requests: readonly ClaimRequest[]): Promise<readonly ClaimResult[]> {
     if (requests.length === 0) return [];
@@ -448,12 +456,91 @@ export class PgMessageRepository implements MessageRepository, StatusRepository,
     failedSid: string,
     attempt: (pending: PendingFallback) => Promise<FallbackAttempt>,
   ): Promise<LateFallbackResult> {
+    const decided = await this.claimFallback(orderId, failedSid);
+    if ('outcome' in decided) return decided;
+    const { row, token } = decided;
+    let done: FallbackAttempt;
+    try {
+      done = await attempt({
+        to: row.to_number,
+        body: row.sms_body ?? '',
+        subscriber:
+          row.subscriber_client && row.subscriber_key
+            ? { client: row.subscriber_client, customerKey: row.subscriber_key }
+            : undefined,
+      });
+    } catch (err) {
+      // Nothing was sent: the next callback may try again at once.
+      await this.release(orderId, token).catch(() => undefined);
+      throw err;
+    }
     return withTransaction(this.pool, async (client) => {
-      // The order's lock, as the claims take it: one fallback at a time, and never beside a claim.
+      if (done.kind === 'skipped') {
+        await client.query(
+          `UPDATE messages SET sms_skipped = $3, sms_body = NULL
+            WHERE order_id = $1 AND message_sid = $2 AND via = 'whatsapp'`,
+          [orderId, failedSid, done.reason.slice(0, 1000)],
+        );
+        await client.query('DELETE FROM send_claims WHERE order_id = $1 AND claim_token = $2', [
+          orderId,
+          token,
+        ]);
+        return { outcome: 'skipped', reason: done.reason };
+      }
+      const { accepted } = done;
+      const status = acceptedStatus(accepted.status);
+      const at = new Date().toISOString();
+      // A callback of the SMS that came first is parked, then merged: the SID lock orders the two.
+      await lock(client, `whatsapp:sid:${accepted.sid}`);
+      // Only while the row is still the failed WhatsApp message: a fallback that took this
+      // one's expired claim over and recorded first stands.
+      const updated = await client.query<MessageRow>(
+        `UPDATE messages SET replaced_sid = message_sid, message_sid = $3, via = 'sms', fallback_reason = $4,
+           accepted_status = $5, accepted_at = $6, status = $5, error_code = NULL, updated_at = $6,
+           sms_body = NULL
+         WHERE order_id = $1 AND message_sid = $2 AND via = 'whatsapp'
+         RETURNING ${MESSAGE_COLUMNS}`,
+        [orderId, failedSid, accepted.sid, accepted.fallbackReason?.slice(0, 1000) ?? null, status, at],
+      );
+      await client.query('DELETE FROM send_claims WHERE order_id = $1', [orderId]);
+      const sms = updated.rows[0];
+      if (!sms) {
+        const current = await client.query<MessageRow>(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE order_id = $1`,
+          [orderId],
+        );
+        const stood = current.rows[0];
+        return stood
+          ? { outcome: 'duplicate', record: toSentRecord(stood), earlyStatuses: [] }
+          : { outcome: 'none' };
+      }
+      const leg: Leg = { fallback: true, current: true };
+      await applyStatus(client, sms, { status, errorCode: undefined, at, source: 'api' }, leg);
+      const earlyStatuses = await mergeParked(client, sms, leg);
+      return { outcome: 'sent', record: toSentRecord(sms), earlyStatuses };
+    });
+  }
+
+  /**
+   * The late fallback's claim, taken like a send's (order lock, short transaction, lease),
+   * so no transaction stays open across the SMS call: the fallback's decision when there is
+   * nothing to send, or the WhatsApp message's row with the claim to send under.
+   */
+  private async claimFallback(
+    orderId: string,
+    failedSid: string,
+  ): Promise<LateFallbackResult | { row: FallbackRow; token: string }> {
+    return withTransaction(this.pool, async (client) => {
       await lock(client, `whatsapp:order:${orderKey(orderId)}`);
-      const found = await client.query<FallbackRow>(
-        `SELECT ${MESSAGE_COLUMNS}, sms_body, subscriber_client, subscriber_key, sms_skipped
-         FROM messages WHERE order_id = $1`,
+      const found = await client.query<
+        FallbackRow & { claim_token: string | null; lease_live: boolean | null }
+      >(
+        `SELECT ${MESSAGE_COLUMNS.split(', ')
+          .map((c) => `m.${c}`)
+          .join(', ')}, m.sms_body, m.subscriber_client, m.subscriber_key, m.sms_skipped,
+                c.claim_token::text AS claim_token, c.lease_until > now() AS lease_live
+           FROM messages m LEFT JOIN send_claims c ON c.order_id = m.order_id
+          WHERE m.order_id = $1`,
         [orderId],
       );
       const row = found.rows[0];
@@ -463,40 +550,20 @@ export class PgMessageRepository implements MessageRepository, StatusRepository,
       if (!row || row.message_sid !== failedSid || row.via !== 'whatsapp') return { outcome: 'none' };
       if (row.sms_skipped) return { outcome: 'skipped', reason: row.sms_skipped };
       if (!row.sms_body) return { outcome: 'none' };
-
-      const done = await attempt({
-        to: row.to_number,
-        body: row.sms_body,
-        subscriber:
-          row.subscriber_client && row.subscriber_key
-            ? { client: row.subscriber_client, customerKey: row.subscriber_key }
-            : undefined,
-      });
-      if (done.kind === 'skipped') {
-        await client.query('UPDATE messages SET sms_skipped = $2, sms_body = NULL WHERE order_id = $1', [
-          orderId,
-          done.reason.slice(0, 1000),
-        ]);
-        return { outcome: 'skipped', reason: done.reason };
+      if (row.claim_token && row.lease_live) {
+        // Thrown, so the callback is answered 503: the SMS is being sent by another callback.
+        throw new Error(`another callback of order ${orderId} is sending its SMS fallback`);
       }
-      const { accepted } = done;
-      const status = acceptedStatus(accepted.status);
-      const at = new Date().toISOString();
-      // Taken only now (the SID is new): a callback of the SMS that came first is parked, then merged.
-      await lock(client, `whatsapp:sid:${accepted.sid}`);
-      const updated = await client.query<MessageRow>(
-        `UPDATE messages SET replaced_sid = message_sid, message_sid = $2, via = 'sms', fallback_reason = $3,
-           accepted_status = $4, accepted_at = $5, status = $4, error_code = NULL, updated_at = $5,
-           sms_body = NULL
-         WHERE order_id = $1
-         RETURNING ${MESSAGE_COLUMNS}`,
-        [orderId, accepted.sid, accepted.fallbackReason?.slice(0, 1000) ?? null, status, at],
+      const token = randomUUID();
+      await client.query(
+        `INSERT INTO send_claims (order_id, message_id, claim_token, lease_until)
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4::double precision / 1000))
+         ON CONFLICT (order_id) DO UPDATE
+           SET message_id = EXCLUDED.message_id, claim_token = EXCLUDED.claim_token,
+               lease_until = EXCLUDED.lease_until, takeovers = send_claims.takeovers + 1, claimed_at = now()`,
+        [orderId, `${failedSid}:sms-fallback`, token, this.fallbackLeaseMs],
       );
-      const sms = updated.rows[0] as MessageRow;
-      const leg: Leg = { fallback: true, current: true };
-      await applyStatus(client, sms, { status, errorCode: undefined, at, source: 'api' }, leg);
-      const earlyStatuses = await mergeParked(client, sms, leg);
-      return { outcome: 'sent', record: toSentRecord(sms), earlyStatuses };
+      return { row, token };
     });
   }
 }
