@@ -224,7 +224,7 @@ interface FallbackRow extends MessageRow {
   sms_skipped: string | null;
 }
 
-/** The `messages`, `status_history` and `unmatched_statuses` tables of the service's schema. */
+/** The `send_claims`, `messages`, `status_history` and `unmatched_statuses` tables of the service's schema. */
 export class PgMessageRepository implements MessageRepository, StatusRepository, LateFallbackRepository {
   private readonly fallbackLeaseMs: number;
 
