@@ -289,6 +289,15 @@ export class Consumer<C extends Contract> {
     if (failed) throw failed.reason;
   }
 
+  /** Tells the observer a window fell back to per-message handling; an observer's error is only logged. */
+  private windowFailed(stage: 'check' | 'handler', size: number, err: unknown): void {
+    try {
+      this.options.observer?.onWindowFailed?.({ queue: this.queue, stage, size, reason: errorMessage(err) });
+    } catch (observerErr) {
+      this.log?.warn({ err: errorMessage(observerErr), hook: 'onWindowFailed' }, 'consumer observer failed');
+    }
+  }
+
   private async settleAdmitted(admitted: readonly Admitted<C>[]): Promise<void> {
     const window = this.options.window;
     if (admitted.length === 0 || !window) return;
@@ -302,6 +311,7 @@ export class Consumer<C extends Contract> {
         { err: errorMessage(err), size: admitted.length },
         'window idempotency check failed; settling each message alone',
       );
+      this.windowFailed('check', admitted.length, err);
       await Promise.all(alone(admitted));
       return;
     }
@@ -320,6 +330,7 @@ export class Consumer<C extends Contract> {
           { err: errorMessage(err), size: fresh.length },
           'window failed; settling each message alone',
         );
+        this.windowFailed('handler', fresh.length, err);
         this.ackTogether(duplicates);
         await Promise.all([...this.finishAll(duplicates, 'duplicate'), ...alone(fresh)]);
         return;

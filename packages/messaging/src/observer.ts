@@ -40,8 +40,22 @@ export interface DeadLetteredInfo extends ObservedMessage {
  * onDeadLettered (the dead-lettered event not published) is an outage: the message
  * stays held, and the hook is called again, until it goes through.
  */
+/**
+ * A window that could not settle as one unit, so each of its messages was handled alone:
+ * `check` when its idempotency query failed, `handler` when the window's handler threw or
+ * answered the wrong number of fates. Nothing is lost or duplicated, but the window's
+ * saving is; a steady stream of these is a bug (a SQL error, say) to look at.
+ */
+export interface WindowFailedInfo {
+  readonly queue: string;
+  readonly stage: 'check' | 'handler';
+  readonly size: number;
+  readonly reason: string;
+}
+
 export interface ConsumerObserver {
   onOutcome?(outcome: Outcome, info: { queue: string; durationMs: number; reason?: string }): void;
+  onWindowFailed?(info: WindowFailedInfo): void;
   onRetrying?(info: RetryingInfo): void | Promise<void>;
   onDeadLettered?(info: DeadLetteredInfo): void | Promise<void>;
 }
@@ -65,6 +79,9 @@ export function combineObservers(...observers: readonly ConsumerObserver[]): Con
   return {
     onOutcome(outcome, info) {
       for (const o of observers) o.onOutcome?.(outcome, info);
+    },
+    onWindowFailed(info) {
+      for (const o of observers) o.onWindowFailed?.(info);
     },
     onRetrying: (info) => tellAll((o) => o.onRetrying?.(info)),
     onDeadLettered: (info) => tellAll((o) => o.onDeadLettered?.(info)),

@@ -7,7 +7,7 @@ import { Fates } from './fate.js';
 import type { Fate } from './fate.js';
 import { FakeSource } from './fake-connection.js';
 import type { FakeChannel } from './fake-connection.js';
-import type { DeadLetteredInfo, Outcome } from './observer.js';
+import type { DeadLetteredInfo, Outcome, WindowFailedInfo } from './observer.js';
 import type { RawPublish } from './publisher.js';
 import type { Delivery, MessageContext } from './settle.js';
 import { waitFor } from './testing/index.js';
@@ -33,6 +33,8 @@ interface Seen {
   alone: string[];
   /** Message ids of every window idempotency check. */
   checks: string[][];
+  /** Windows that fell back to handling each message alone. */
+  windowsFailed: WindowFailedInfo[];
 }
 
 const stops: (() => Promise<void>)[] = [];
@@ -57,7 +59,15 @@ async function run(
   const source = new FakeSource();
   const conn = source.connect();
   const broker = Object.assign(source, { user: 'email', async addTopology() {} });
-  const seen: Seen = { outcomes: [], deadLettered: [], published: [], windows: [], alone: [], checks: [] };
+  const seen: Seen = {
+    outcomes: [],
+    deadLettered: [],
+    published: [],
+    windows: [],
+    alone: [],
+    checks: [],
+    windowsFailed: [],
+  };
   const window: WindowOptions<EmailContract> = {
     ...(setup.size ? { size: setup.size } : {}),
     handle: async (deliveries) => {
@@ -94,6 +104,7 @@ async function run(
     observer: {
       onOutcome: (outcome, info) =>
         seen.outcomes.push({ outcome, ...(info.reason ? { reason: info.reason } : {}) }),
+      onWindowFailed: (info) => void seen.windowsFailed.push(info),
       onDeadLettered: (info) => void seen.deadLettered.push(info),
     },
   });
@@ -213,6 +224,9 @@ describe('window mode', () => {
     expect(outcomes(seen)).toEqual(['ack', 'ack', 'dead-letter']);
     expect(ackedIds(channel)).toEqual(['m-1', 'm-2', 'm-3']);
     expect(channel.unknownAcks).toEqual([]);
+    expect(seen.windowsFailed).toEqual([
+      { queue: 'email', stage: 'handler', size: 3, reason: 'insert violates a constraint' },
+    ]);
   });
 
   it('isolates a window whose handler answers the wrong number of fates', async () => {
@@ -221,6 +235,13 @@ describe('window mode', () => {
     await settled(seen, 3);
     expect(seen.alone.sort()).toEqual(['m-1', 'm-2', 'm-3']);
     expect(outcomes(seen)).toEqual(['ack', 'ack', 'ack']);
+    expect(seen.windowsFailed).toEqual([
+      expect.objectContaining({
+        stage: 'handler',
+        size: 3,
+        reason: expect.stringContaining('1 fates for 3 messages'),
+      }),
+    ]);
   });
 
   it('checks the whole window for duplicates in one call and acks them without handling them', async () => {
@@ -258,6 +279,9 @@ describe('window mode', () => {
     expect(seen.alone.sort()).toEqual(['m-1', 'm-2']);
     expect(checks).toBe(2);
     expect(ackedIds(channel)).toEqual(['m-1', 'm-2']);
+    expect(seen.windowsFailed).toEqual([
+      { queue: 'email', stage: 'check', size: 2, reason: 'connection terminated unexpectedly' },
+    ]);
   });
 
   it('holds only the message whose dependency is down; its neighbours are acked at once and it settles when the dependency is back', async () => {

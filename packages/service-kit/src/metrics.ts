@@ -25,10 +25,19 @@ export function consumerMetrics(registry: Registry): ConsumerObserver {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const windowsFailed = new Counter({
+    name: 'consumer_windows_failed_total',
+    help: 'Windows that could not settle as one unit, so each message was handled alone (stage: check = the idempotency query, handler = the window handler); each message still got its own fate',
+    labelNames: ['queue', 'stage'],
+    registers: [registry],
+  });
   return {
     onOutcome(outcome, info) {
       processed.inc({ queue: info.queue, outcome });
       duration.observe({ queue: info.queue, outcome }, info.durationMs / 1000);
+    },
+    onWindowFailed(info) {
+      windowsFailed.inc({ queue: info.queue, stage: info.stage });
     },
   };
 }

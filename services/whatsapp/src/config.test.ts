@@ -42,6 +42,19 @@ describe('loadWhatsappConfig', () => {
     expect(Object.keys(err.variables).sort()).toEqual(['TWILIO_CONCURRENCY', 'TWILIO_MAX_PER_SECOND']);
   });
 
+  it('holds a send claim for two minutes by default, and refuses a lease a call to Twilio could outlast', () => {
+    const dev = { NODE_ENV: 'development' } as const;
+    expect(loadWhatsappConfig({}, dev).sendLeaseMs).toBe(120_000);
+    expect(
+      loadWhatsappConfig({ TWILIO_REQUEST_TIMEOUT_MS: '5000', WHATSAPP_SEND_LEASE_MS: '15000' }, dev)
+        .sendLeaseMs,
+    ).toBe(15_000);
+    const err = configError(() =>
+      loadWhatsappConfig({ TWILIO_REQUEST_TIMEOUT_MS: '15000', WHATSAPP_SEND_LEASE_MS: '30000' }, dev),
+    );
+    expect(Object.keys(err.variables)).toEqual(['WHATSAPP_SEND_LEASE_MS']);
+  });
+
   it('in production, names each missing Twilio variable', () => {
     const err = configError(() =>
       loadWhatsappConfig({ TWILIO_WHATSAPP_FROM: REAL.TWILIO_WHATSAPP_FROM }, { NODE_ENV: 'production' }),

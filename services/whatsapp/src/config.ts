@@ -97,6 +97,8 @@ export interface WhatsappConfig {
   /** E.164 SMS sender for the fallback when WhatsApp cannot reach a number; undefined: no fallback. */
   readonly smsFrom: string | undefined;
   readonly requestTimeoutMs: number;
+  /** How long a send's claim keeps the order's other deliveries from sending. */
+  readonly sendLeaseMs: number;
   /** Calls to Twilio in flight at once, and started per second at most (0: no limit). */
   readonly limits: SendLimits;
 }
@@ -153,6 +155,10 @@ export function loadWhatsappConfig(
         desc: 'SMS sender (E.164) for the fallback when WhatsApp cannot reach a number; unset: no SMS',
       }),
       TWILIO_REQUEST_TIMEOUT_MS: num({ default: 15_000 }),
+      WHATSAPP_SEND_LEASE_MS: num({
+        default: 120_000,
+        desc: "How long a send's claim keeps the order's other deliveries from sending",
+      }),
       TWILIO_CONCURRENCY: num({ default: 8, desc: 'Calls to Twilio in flight at once' }),
       // Twilio's default WhatsApp sender throughput is 80 messages per second.
       TWILIO_MAX_PER_SECOND: num({
@@ -192,6 +198,10 @@ export function loadWhatsappConfig(
     else problems.TWILIO_CONTENT_SID = 'is required when WHATSAPP_MODE=template';
   }
   if (c.TWILIO_REQUEST_TIMEOUT_MS <= 0) problems.TWILIO_REQUEST_TIMEOUT_MS = 'must be positive';
+  // A call starts only while the claim outlasts it by its timeout and a margin (up to 5 s),
+  // so the lease must leave room for the call and for waiting its turn within the limits.
+  else if (!(c.WHATSAPP_SEND_LEASE_MS >= 2 * c.TWILIO_REQUEST_TIMEOUT_MS + 5_000))
+    problems.WHATSAPP_SEND_LEASE_MS = 'must be at least twice TWILIO_REQUEST_TIMEOUT_MS plus 5000';
   if (!Number.isInteger(c.TWILIO_CONCURRENCY) || c.TWILIO_CONCURRENCY < 1)
     problems.TWILIO_CONCURRENCY = 'must be a positive integer';
   if (!(c.TWILIO_MAX_PER_SECOND >= 0)) problems.TWILIO_MAX_PER_SECOND = 'must be 0 (no limit) or more';
@@ -214,6 +224,7 @@ export function loadWhatsappConfig(
         : undefined),
     smsFrom: c.TWILIO_SMS_FROM,
     requestTimeoutMs: c.TWILIO_REQUEST_TIMEOUT_MS,
+    sendLeaseMs: c.WHATSAPP_SEND_LEASE_MS,
     limits: { concurrency: c.TWILIO_CONCURRENCY, perSecond: c.TWILIO_MAX_PER_SECOND },
   };
 }

@@ -9,6 +9,8 @@ export function whatsappFate(outcome: WhatsappOutcome): Fate {
     case 'duplicate':
     case 'skipped':
       return Fates.ack();
+    // Another delivery of the order is sending: this one finds its record when retried.
+    case 'busy':
     case 'deferred':
       return Fates.retry(outcome.reason);
     case 'unreachable':

@@ -66,10 +66,10 @@ export type LateFallbackResult =
 
 export interface LateFallbackRepository {
   /**
-   * Under the order's lock (the one `sendOnce` takes): if the order's message is still the
+   * Under a claim on the order (as a send takes one): if the order's message is still the
    * WhatsApp message `failedSid` with its SMS text kept, calls `attempt` and records what
    * it did (the SMS replaces the message; a skip is remembered). A fallback done or skipped
-   * before is returned as it was, without calling `attempt`.
+   * before is returned as it was, without calling `attempt`; one in flight elsewhere throws.
    */
   fallBackOnce(
     orderId: string,

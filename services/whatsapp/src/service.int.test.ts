@@ -1,4 +1,4 @@
-import { HEADERS } from '@notify/contracts';
+import { HEADERS, notifications } from '@notify/contracts';
 import type { WhatsappMessage } from '@notify/contracts';
 import type { Publisher } from '@notify/messaging';
 import { waitFor } from '@notify/messaging/testing';
@@ -25,6 +25,7 @@ let publisher: Publisher;
 let pool: Pool;
 let EVENTS_QUEUE: string;
 const seen: PeekedMessage[] = [];
+const seenDead: PeekedMessage[] = [];
 
 beforeAll(async () => {
   suite = await startWhatsappSuite('whatsapp', {
@@ -277,6 +278,63 @@ describe('whatsapp service against the sandbox through the real twilio SDK', () 
       message.orderId,
     ]);
     expect(rows.rows[0]).toEqual({ n: 1 });
+  });
+
+  it('settles a burst of orders in windows: one message per order, a poison message and the refused number dead-lettered alone, a twice-published order sent once', async () => {
+    const orders = Array.from({ length: 24 }, () => order());
+    const refused = orders[5]!;
+    const twice = orders[11]!;
+    const poison = { ...order(), to: 'not-a-phone-number' };
+    sandbox.setBehaviour({
+      callbacks: false,
+      callbackStatuses: [],
+      rejectNumbers: [`whatsapp:${refused.to}`],
+    });
+    await Promise.all([
+      ...orders.map((m) => publish(m)),
+      publish(twice, `${twice.orderId}:published-again`),
+      publisher.publishRaw({
+        exchange: notifications.whatsapp.exchange,
+        routingKey: notifications.whatsapp.routingKey,
+        content: Buffer.from(JSON.stringify(poison)),
+        properties: {
+          messageId: `${poison.orderId}:whatsapp`,
+          correlationId: poison.orderId,
+          type: notifications.whatsapp.type,
+          contentType: 'application/json',
+        },
+      }),
+    ]);
+    for (const m of orders) {
+      const routingKey = m === refused ? 'whatsapp.failed' : 'whatsapp.sent';
+      await eventsFor(m.orderId, count(routingKey, m === twice ? 2 : 1), routingKey);
+    }
+    const dead = await waitFor(
+      async () => {
+        const got = await vh.take('whatsapp.dlq', 50);
+        seenDead.push(...got);
+        return seenDead.length >= 2 ? seenDead : null;
+      },
+      { what: 'two dead letters' },
+    );
+    await drained();
+
+    for (const m of orders) expect(sandboxMessagesTo(m.to)).toHaveLength(m === refused ? 0 : 1);
+    const reasons = new Map(
+      dead.map((d) => [JSON.parse(d.payload).orderId as string, d.properties.headers?.[HEADERS.deathReason]]),
+    );
+    expect(reasons).toEqual(
+      new Map([
+        [refused.orderId, 'permanent-failure'],
+        [poison.orderId, 'invalid-message'],
+      ]),
+    );
+    const recorded = await pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM messages WHERE order_id = ANY($1::uuid[])',
+      [orders.map((m) => m.orderId)],
+    );
+    expect(recorded.rows[0]?.n).toBe(orders.length - 1);
+    expect((await pool.query('SELECT 1 FROM send_claims')).rowCount).toBe(0);
   });
 
   it('uses the same development account as the sandbox by default', () => {

@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { SERVICE_CATALOGUE } from '@notify/contracts';
-import { channelConsumer, PgPreferenceCopy, preferenceCopyConsumer, startService } from '@notify/service-kit';
+import {
+  channelConsumer,
+  PgPreferenceCopy,
+  preferenceCopyConsumer,
+  settledFates,
+  startService,
+  WINDOW_PREFETCH,
+} from '@notify/service-kit';
 import type { RunningService, ServiceParts, StartOptions } from '@notify/service-kit';
 import { AmqpMessageEvents } from './adapters/amqp-message-events.js';
 import { PgMessageRepository } from './adapters/pg-message-repository.js';
@@ -9,16 +16,9 @@ import { TwilioWhatsappSender } from './adapters/twilio-whatsapp-sender.js';
 import { INBOUND_PATH, loadWhatsappConfig, STATUS_CALLBACK_PATH } from './config.js';
 import type { WhatsappConfig } from './config.js';
 import { whatsappFate } from './fate.js';
-import { sendOrderWhatsapp } from './send-order-whatsapp.js';
+import { sendOrderWhatsapp, sendOrderWhatsapps } from './send-order-whatsapp.js';
 import { inboundMessageRoutes } from './inbound-message-route.js';
 import { statusCallbackRoutes } from './status-callback-route.js';
-
-/**
- * Each in-flight send holds a database connection across its call to Twilio (see
- * adapters/pg-message-repository.ts); staying below the pool's 10 connections leaves
- * room for callbacks.
- */
-export const DEFAULT_PREFETCH = 8;
 
 export interface WhatsappParts extends ServiceParts {
   /** The URL Twilio is told to post status callbacks to, and that signatures are checked against. */
@@ -40,7 +40,10 @@ export async function startWhatsappService(
   const running = await startService<WhatsappConfig, WhatsappParts>(
     {
       service: SERVICE_CATALOGUE.whatsapp,
-      defaultPrefetch: DEFAULT_PREFETCH,
+      // No send holds a database connection across its call to Twilio any more, and the
+      // sender keeps TWILIO_CONCURRENCY and TWILIO_MAX_PER_SECOND whatever the prefetch, so
+      // the window services' prefetch applies: 64 unacked, windows of 32.
+      defaultPrefetch: WINDOW_PREFETCH,
       migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
       config: (e, common) => loadWhatsappConfig(e, common),
       setup: async ({ config, pool, publisher, logger, port }) => {
@@ -57,7 +60,7 @@ export async function startWhatsappService(
         const statusCallbackUrl = () =>
           config.statusCallbackUrl ?? `http://127.0.0.1:${port()}${STATUS_CALLBACK_PATH}`;
         const inboundUrl = () => config.inboundUrl ?? `http://127.0.0.1:${port()}${INBOUND_PATH}`;
-        const repository = new PgMessageRepository(pool);
+        const repository = new PgMessageRepository(pool, { fallbackLeaseMs: config.sendLeaseMs });
         const events = new AmqpMessageEvents(publisher);
         const preferences = new PgPreferenceCopy(pool, 'whatsapp');
         const optOuts = new PgPhoneOptOuts(pool);
@@ -83,6 +86,8 @@ export async function startWhatsappService(
             contentSidsByLocale: config.contentSidsByLocale,
           },
           statusCallbackUrl,
+          leaseMs: config.sendLeaseMs,
+          requestTimeoutMs: config.requestTimeoutMs,
         };
         // A WhatsApp message Twilio reports failed later (callback) falls back to SMS too.
         const lateFallback = deps.smsFallback ? deps : undefined;
@@ -94,12 +99,17 @@ export async function startWhatsappService(
             channelConsumer('whatsapp', {
               handle: async ({ payload, ctx }) =>
                 whatsappFate(await sendOrderWhatsapp(payload, ctx, sendDeps)),
-              // A redelivered message whose send is recorded: re-publish its event and ack.
-              alreadyProcessed: async (ctx) => {
-                const record = await repository.findByMessageId(ctx.messageId);
-                if (!record) return false;
-                await events.sent(record, ctx);
-                return true;
+              // The claims are the idempotency check (one query for the window): an order
+              // whose message is recorded re-publishes its whatsapp.sent and sends nothing.
+              window: {
+                handle: async (deliveries) =>
+                  settledFates(
+                    await sendOrderWhatsapps(
+                      deliveries.map((d) => ({ message: d.payload, meta: d.ctx })),
+                      sendDeps,
+                    ),
+                    whatsappFate,
+                  ),
               },
             }),
             preferenceCopyConsumer('whatsapp', preferences),

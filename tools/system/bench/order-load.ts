@@ -17,6 +17,8 @@ export interface LoadResult {
   readonly seconds: number;
   readonly errors: number;
   readonly non2xx: number;
+  /** The first answer that was not a 201, as status and the start of its body. */
+  readonly firstRefusal?: string;
   /** HTTP latency, ms (corrected for coordinated omission at a fixed rate). */
   readonly p50: number;
   readonly p99: number;
@@ -37,6 +39,7 @@ function nextOrder(): { body: string; ip: string } {
 
 export async function postOrders(apiUrl: string, options: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
+  let firstRefusal: string | undefined;
   const result = await autocannon({
     url: apiUrl,
     connections: options.connections,
@@ -58,7 +61,10 @@ export async function postOrders(apiUrl: string, options: LoadOptions): Promise<
           };
         },
         onResponse: (status: number, body: string) => {
-          if (status !== 201) return;
+          if (status !== 201) {
+            firstRefusal ??= `${status} ${body.slice(0, 300)}`;
+            return;
+          }
           options.onAccepted(
             (JSON.parse(body) as { id: string }).id,
             performance.timeOrigin + performance.now(),
@@ -72,6 +78,7 @@ export async function postOrders(apiUrl: string, options: LoadOptions): Promise<
     seconds: (performance.now() - started) / 1000,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    ...(firstRefusal !== undefined ? { firstRefusal } : {}),
     p50: result.latency.p50,
     p99: result.latency.p99,
   };

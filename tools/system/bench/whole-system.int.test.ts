@@ -7,12 +7,17 @@ import { expect, it } from 'vitest';
 
 const workspace = fileURLToPath(new URL('..', import.meta.url));
 
-it('whole-system.ts runs in its tiny mode, soak and telemetry pass included, and prints its figures', async () => {
-  const { stdout } = await runBenchScript('bench/whole-system.ts', ['--tiny', '--soak', '--otel'], {
-    cwd: workspace,
-    timeoutMs: 590_000,
-  });
+it('whole-system.ts runs in its tiny mode, soak, telemetry pass and commit batching included, and prints its figures', async () => {
+  const { stdout } = await runBenchScript(
+    'bench/whole-system.ts',
+    ['--tiny', '--soak', '--otel', '--commit-delay', '10'],
+    {
+      cwd: workspace,
+      timeoutMs: 590_000,
+    },
+  );
   expect(stdout).toContain('raw broker limit (amqplib');
+  expect(stdout).toContain('PostgreSQL commit batching: commit_delay 10 us, commit_siblings 5');
   expect(stdout).toMatch(/\| closed loop c=4 \| \d+ \|/);
   expect(stdout).toMatch(/\| fixed 5\/s \| \d+ \|/);
   expect(stdout).toMatch(/\| six services \| [\d.]+ \| [\d.]+ \|/);

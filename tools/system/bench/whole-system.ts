@@ -17,6 +17,9 @@
 //   --cpu-prof <dir>     profile every service (node --cpu-prof; written when they stop)
 //   --node <binary>      run the services with another Node binary or wrapper
 //   --log-level info     the services' LOG_LEVEL
+//   --commit-delay <us>  PostgreSQL commit batching for the run's database: commit_delay in
+//                        microseconds and --commit-siblings (default 5, PostgreSQL's), set with
+//                        ALTER DATABASE before the services connect (the run's user is a superuser)
 //   --tiny               a few orders per phase, seconds-long soak: checks that the script runs
 //                        (whole-system.int.test.ts); its figures mean nothing
 //
@@ -68,6 +71,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     node: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    'commit-delay': { type: 'string' },
+    'commit-siblings': { type: 'string', default: '5' },
     tiny: { type: 'boolean', default: false },
   },
 });
@@ -75,6 +80,14 @@ const { values: args } = parseArgs({
 function positive(name: string, value: string | undefined): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
+  return n;
+}
+
+/** A whole number from 0 to max: PostgreSQL settings, written into SQL as digits only. */
+function wholeNumber(name: string, value: string | undefined, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new Error(`${name} must be a whole number from 0 to ${max}, got ${value}`);
   return n;
 }
 
@@ -129,9 +142,13 @@ async function rawBrokerLimit(vhost: TestVhost) {
 /** Where a process's CPU goes in a phase: the six services, their PostgreSQL sessions, this process. */
 interface CpuSnapshot {
   readonly services: Map<ServiceName, number>;
-  readonly postgres: Map<number, number>;
+  /** Each PostgreSQL session of the run's database but this script's: pid -> service, CPU ms. */
+  readonly postgres: Map<number, { readonly service: string; readonly ms: number }>;
   readonly bench: number;
 }
+
+/** This script's own sessions (the completion tracker's polling) are left out of PostgreSQL's figures. */
+const BENCH_APPLICATION_NAME = 'bench-whole-system';
 
 interface Phase {
   readonly label: string;
@@ -167,14 +184,18 @@ class SystemUnderLoad {
   }
 
   async cpu(): Promise<CpuSnapshot> {
-    const { rows } = await this.pool.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [this.database],
+    // Each service names its sessions after itself (`<service>` and `<service>-health`).
+    const { rows } = await this.pool.query<{ pid: number; app: string }>(
+      `SELECT pid, application_name AS app FROM pg_stat_activity
+        WHERE datname = $1 AND backend_type = 'client backend' AND application_name <> $2`,
+      [this.database, BENCH_APPLICATION_NAME],
     );
     const usage = process.cpuUsage();
     return {
       services: new Map(SERVICE_NAMES.map((n) => [n, cpuMs(this.pid(n))])),
-      postgres: new Map(rows.map((r) => [r.pid, cpuMs(r.pid)])),
+      postgres: new Map(
+        rows.map((r) => [r.pid, { service: r.app.replace(/-health$/, ''), ms: cpuMs(r.pid) }]),
+      ),
       bench: (usage.user + usage.system) / 1000,
     };
   }
@@ -195,6 +216,14 @@ class SystemUnderLoad {
       },
     });
     const endedMs = startedMs + r.seconds * 1000;
+    if (ids.length === 0 && r.errors + r.non2xx > 0) {
+      // The API refused or could not be reached: the figures would be meaningless (an
+      // earlier run printed a table of zeros and exited 0), so the run fails and says why.
+      throw new Error(
+        `${label}: no order accepted, ${r.non2xx} refused and ${r.errors} failed requests` +
+          (r.firstRefusal ? `; first refusal: ${r.firstRefusal}` : ' (connection errors or timeouts)'),
+      );
+    }
     if (ids.length === 0) {
       // Nothing answered in time (a cold API on a busy machine): no figures, not a failure.
       log(
@@ -216,9 +245,21 @@ class SystemUnderLoad {
       cpu.set(name, ms / n);
     }
     cpu.set('six services', services / n);
+    // A session that opened during the phase counts from 0; one that closed is not counted.
     let postgres = 0;
-    for (const [pid, ms] of after.postgres) postgres += ms - (before.postgres.get(pid) ?? ms);
+    const byService = new Map<string, number>();
+    for (const [pid, s] of after.postgres) {
+      const before0 = before.postgres.get(pid)?.ms ?? 0;
+      postgres += s.ms - before0;
+      byService.set(s.service, (byService.get(s.service) ?? 0) + s.ms - before0);
+    }
     cpu.set('PostgreSQL sessions', postgres / n);
+    let named = 0;
+    for (const name of SERVICE_NAMES) {
+      named += byService.get(name) ?? 0;
+      cpu.set(`  PostgreSQL, ${name}'s sessions`, (byService.get(name) ?? 0) / n);
+    }
+    cpu.set('  PostgreSQL, sessions named otherwise', (postgres - named) / n);
     cpu.set('this process (load, stand-ins)', (after.bench - before.bench) / n);
     const phase: Phase = {
       label,
@@ -446,8 +487,32 @@ async function main() {
 
     log('raw broker limit (before any service runs)...');
     const raw = await rawBrokerLimit(vhost);
-    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    const pool = new pg.Pool({
+      connectionString: database.url,
+      max: 2,
+      application_name: BENCH_APPLICATION_NAME,
+    });
     closers.push(() => pool.end());
+    if (args['commit-delay'] !== undefined) {
+      const delay = wholeNumber('--commit-delay', args['commit-delay'], 100_000);
+      const siblings = wholeNumber('--commit-siblings', args['commit-siblings'], 1000);
+      // Sessions opened from now on (every service's) inherit these.
+      await pool.query(`ALTER DATABASE ${pg.escapeIdentifier(database.name)} SET commit_delay = ${delay}`);
+      await pool.query(
+        `ALTER DATABASE ${pg.escapeIdentifier(database.name)} SET commit_siblings = ${siblings}`,
+      );
+      // Read back from a new session, as the services' sessions will see it.
+      const check = new pg.Client({ connectionString: database.url });
+      await check.connect();
+      const shown = await check
+        .query<{ delay: string; siblings: string }>(
+          "SELECT current_setting('commit_delay') AS delay, current_setting('commit_siblings') AS siblings",
+        )
+        .finally(() => check.end());
+      log(
+        `PostgreSQL commit batching: commit_delay ${shown.rows[0]!.delay} us, commit_siblings ${shown.rows[0]!.siblings}`,
+      );
+    }
 
     const variants = args.otel ? (['telemetry off', 'telemetry on'] as const) : (['telemetry off'] as const);
     const results: { variant: string; phases: Phase[] }[] = [];

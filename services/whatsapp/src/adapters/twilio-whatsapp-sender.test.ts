@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { startWhatsappSandbox } from '@notify/whatsapp-sandbox';
 import type { WhatsappSandbox } from '@notify/whatsapp-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SendNotStarted } from '../send-order-whatsapp.js';
 import { WhatsappDeliveryError } from '../twilio-failure.js';
 import { rebase, TwilioWhatsappSender } from './twilio-whatsapp-sender.js';
 
@@ -93,5 +94,22 @@ describe('Twilio sender through the real SDK', () => {
     expect(err).toBeInstanceOf(WhatsappDeliveryError);
     expect(err).toMatchObject({ retryable: true });
     expect((err as Error).message).toContain('ECONNREFUSED');
+  });
+
+  it('does not call Twilio when, once its turn came, the claim could no longer outlast the call', async () => {
+    const before = sandbox.messages().length;
+    const message = {
+      to: '+4915112345678',
+      content: { kind: 'session' as const, body: 'Hallo Ada' },
+      statusCallback: undefined,
+    };
+    const limited = provider({ limits: { concurrency: 1, perSecond: 0 } });
+    await expect(limited.send(message, () => false)).rejects.toBeInstanceOf(SendNotStarted);
+    await expect(
+      limited.sendSms({ to: message.to, body: 'Hi', statusCallback: undefined }, () => false),
+    ).rejects.toBeInstanceOf(SendNotStarted);
+    expect(sandbox.messages()).toHaveLength(before);
+    // The refused turn gave its place back: the next send goes out.
+    expect((await limited.send(message, () => true)).status).toBe('queued');
   });
 });

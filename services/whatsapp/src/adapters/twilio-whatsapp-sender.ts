@@ -2,6 +2,7 @@ import twilio from 'twilio';
 import { SendLimiter } from '@notify/service-kit';
 import type { SendLimits } from '@notify/service-kit';
 import { TWILIO_API_BASE_URL } from '../config.js';
+import { SendNotStarted } from '../send-order-whatsapp.js';
 import type {
   AcceptedMessage,
   OutboundSms,
@@ -82,8 +83,8 @@ export class TwilioWhatsappSender implements WhatsappSender {
   }
 
   /** The fallback: the same Messages API (and account limits), from the SMS sender, without a channel prefix. */
-  sendSms(message: OutboundSms): Promise<AcceptedMessage> {
-    return this.limiter ? this.limiter.run(() => this.sendSmsNow(message)) : this.sendSmsNow(message);
+  sendSms(message: OutboundSms, mayStart?: () => boolean): Promise<AcceptedMessage> {
+    return this.withinLimits(() => this.sendSmsNow(message), mayStart);
   }
 
   private async sendSmsNow(message: OutboundSms): Promise<AcceptedMessage> {
@@ -102,8 +103,22 @@ export class TwilioWhatsappSender implements WhatsappSender {
   }
 
   /** Sends within Twilio's limits: beyond them, a send waits for its turn rather than being throttled. */
-  send(message: OutboundWhatsapp): Promise<AcceptedMessage> {
-    return this.limiter ? this.limiter.run(() => this.sendNow(message)) : this.sendNow(message);
+  send(message: OutboundWhatsapp, mayStart?: () => boolean): Promise<AcceptedMessage> {
+    return this.withinLimits(() => this.sendNow(message), mayStart);
+  }
+
+  /** Runs the call when the limits give it its turn, and only if `mayStart` still agrees then. */
+  private withinLimits(
+    call: () => Promise<AcceptedMessage>,
+    mayStart?: () => boolean,
+  ): Promise<AcceptedMessage> {
+    const gated = async () => {
+      if (mayStart && !mayStart()) {
+        throw new SendNotStarted('the send could not start while its claim would outlast the call to Twilio');
+      }
+      return call();
+    };
+    return this.limiter ? this.limiter.run(gated) : gated();
   }
 
   private async sendNow(message: OutboundWhatsapp): Promise<AcceptedMessage> {

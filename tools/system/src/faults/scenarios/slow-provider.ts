@@ -77,7 +77,7 @@ export const slowProvider: Scenario = {
           if (r.delayMs < base * 0.79 || r.delayMs > base * 1.21) violations++;
         }
       }
-      // Email settles in windows, whose default prefetch is WINDOW_PREFETCH (whatsapp's is lower).
+      // Email and whatsapp settle in windows, whose default prefetch is WINDOW_PREFETCH.
       const prefetchBound = Number(profile.env.PREFETCH ?? WINDOW_PREFETCH);
       const growth = maxRss - rssBefore;
       return [
