@@ -83,12 +83,15 @@ export const PROFILES: Record<FaultProfile['name'], FaultProfile> = {
       SMTP_SEND_LEASE_MS: '45000',
     },
     serviceEnv: {
-      // Enough attempts for a redelivery to outlive the send lease after a crash mid-send
-      // (attempts at 0, 1, 3, 7, 15, 31, 47, ... s); the other services keep the default six.
-      email: { RETRY_MAX_ATTEMPTS: '10' },
-      // The same for the WhatsApp send claim, whose lease must exceed twice the Twilio
-      // request timeout (15 s) plus 5 s.
-      whatsapp: { RETRY_MAX_ATTEMPTS: '10', WHATSAPP_SEND_LEASE_MS: '45000' },
+      // Enough attempts for a redelivery to outlive a 45 s send claim abandoned by a crash
+      // mid-send: attempts at 0, 1, 3, 7, 15, 31, 47, 63 s, so the last one comes after the
+      // lease even with every delay at the jitter's 20 % short (50 s). No more than that:
+      // their budget (63 s) is the longest, and rows 10 and 11 hold their outage past it.
+      // The others keep the default six (31 s).
+      email: { RETRY_MAX_ATTEMPTS: '8' },
+      // The WhatsApp send claim's lease must exceed twice the Twilio request timeout
+      // (15 s) plus 5 s.
+      whatsapp: { RETRY_MAX_ATTEMPTS: '8', WHATSAPP_SEND_LEASE_MS: '45000' },
     },
   },
   full: {

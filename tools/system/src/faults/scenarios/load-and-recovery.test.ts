@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_RETRY_POLICY } from '@notify/messaging';
 import { PROFILES } from '../fault-profiles.js';
 import { beyondRetryBudgetMs, retryBudgetMs, sendBoundMs } from './load-and-recovery.js';
 
@@ -14,11 +15,20 @@ describe('the retry budget an outage row must outlast', () => {
   it("adds the delays between a service's attempts, from the profile's settings or the runner's default", () => {
     // Production: six attempts, 1 s + 5 s + 25 s + 2 min + 10 min between them.
     expect(retryBudgetMs(PROFILES.full, 'logistic')).toBe(751_000);
-    // Short profile: 1, 2, 4, 8, 16 s; email runs ten attempts, the last five 16 s apart.
+    // Short profile: 1, 2, 4, 8, 16 s; email and whatsapp run eight attempts, the last three 16 s apart.
     expect(retryBudgetMs(PROFILES.short, 'payment')).toBe(31_000);
-    expect(retryBudgetMs(PROFILES.short, 'email')).toBe(95_000);
+    expect(retryBudgetMs(PROFILES.short, 'email')).toBe(63_000);
     expect(beyondRetryBudgetMs(PROFILES.short, ['whatsapp', 'email'])).toBe(
-      95_000 + PROFILES.short.beyondBudgetMs,
+      63_000 + PROFILES.short.beyondBudgetMs,
+    );
+  });
+
+  it("leaves a sender's redelivery after a crash mid-send an attempt past its send lease, every delay at the jitter's low end", () => {
+    const { short } = PROFILES;
+    const lowEnd = 1 - DEFAULT_RETRY_POLICY.jitter;
+    expect(retryBudgetMs(short, 'email') * lowEnd).toBeGreaterThan(Number(short.env.SMTP_SEND_LEASE_MS));
+    expect(retryBudgetMs(short, 'whatsapp') * lowEnd).toBeGreaterThan(
+      Number(short.serviceEnv.whatsapp?.WHATSAPP_SEND_LEASE_MS),
     );
   });
 });
