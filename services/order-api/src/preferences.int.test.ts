@@ -160,7 +160,11 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     const published = bodies(await drained('email.preferences', 3)).filter(
       (m) => (m['subscriber'] as { customerKey: string }).customerKey === 'grace@example.com',
     );
-    expect(published).toHaveLength(1);
+    // One change, version 1. The sweep may publish a change once more while its confirm is
+    // being recorded (the same message id; the copies keep the highest version), so the
+    // versions are counted, not the copies.
+    expect(published.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(published.map((m) => m['version']))).toEqual(new Set([1]));
     // A multipart body, as RFC 8058 prefers, works the same.
     const multipart = await api.app.inject({
       method: 'POST',
