@@ -24,6 +24,7 @@ import { Broker } from '@notify/messaging';
 import { createTestVhost } from '@notify/messaging/testing';
 import amqplib from 'amqplib';
 import type { ConfirmChannel, Options } from 'amqplib';
+import { wholeNumber } from './bench-args.js';
 import { cpuMs } from './proc-stats.js';
 
 const { values: args } = parseArgs({
@@ -34,10 +35,8 @@ const { values: args } = parseArgs({
   },
 });
 const TINY = args.tiny;
-const ORDERS = TINY ? 20 : Number(args.orders);
-const WINDOW = TINY ? 8 : Number(args.window);
-if (!Number.isInteger(ORDERS) || ORDERS < 1) throw new Error(`--orders must be a positive whole number`);
-if (!Number.isInteger(WINDOW) || WINDOW < 1) throw new Error(`--window must be a positive whole number`);
+const ORDERS = TINY ? 20 : wholeNumber('orders', args.orders);
+const WINDOW = TINY ? 8 : wholeNumber('window', args.window);
 
 /** The broker's OS process, when `rabbitmqctl status` can tell (it needs the node's cookie). */
 function brokerPid(): number | undefined {

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createTestDatabase } from '@notify/service-kit/testing';
 import pg from 'pg';
+import { wholeNumber } from './bench-args.js';
 import { cpuMs } from './proc-stats.js';
 
 const { values: args } = parseArgs({
@@ -28,11 +29,8 @@ const { values: args } = parseArgs({
   },
 });
 const TINY = args.tiny;
-const MESSAGES = TINY ? 64 : Number(args.messages);
-const WINDOW = TINY ? 8 : Number(args.window);
-if (!Number.isInteger(MESSAGES) || MESSAGES < 1)
-  throw new Error('--messages must be a positive whole number');
-if (!Number.isInteger(WINDOW) || WINDOW < 1) throw new Error('--window must be a positive whole number');
+const MESSAGES = TINY ? 64 : wholeNumber('messages', args.messages);
+const WINDOW = TINY ? 8 : wholeNumber('window', args.window);
 
 const SCHEMA = `
   CREATE TABLE outcomes (

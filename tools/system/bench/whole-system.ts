@@ -55,6 +55,7 @@ import { CompletionTracker } from './completion-tracker.js';
 import { postOrders } from './order-load.js';
 import { startOtlpSink } from './otlp-sink.js';
 import type { OtlpSink } from './otlp-sink.js';
+import { wholeNumber } from './bench-args.js';
 import { cpuMs, percentile, rssMiB, slopePerMinute } from './proc-stats.js';
 
 const { values: args } = parseArgs({
@@ -80,14 +81,6 @@ const { values: args } = parseArgs({
 function positive(name: string, value: string | undefined): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
-  return n;
-}
-
-/** A whole number from 0 to max: PostgreSQL settings, written into SQL as digits only. */
-function wholeNumber(name: string, value: string | undefined, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max)
-    throw new Error(`${name} must be a whole number from 0 to ${max}, got ${value}`);
   return n;
 }
 
@@ -494,8 +487,8 @@ async function main() {
     });
     closers.push(() => pool.end());
     if (args['commit-delay'] !== undefined) {
-      const delay = wholeNumber('--commit-delay', args['commit-delay'], 100_000);
-      const siblings = wholeNumber('--commit-siblings', args['commit-siblings'], 1000);
+      const delay = wholeNumber('commit-delay', args['commit-delay'], 0, 100_000);
+      const siblings = wholeNumber('commit-siblings', args['commit-siblings'], 0, 1000);
       // Sessions opened from now on (every service's) inherit these.
       await pool.query(`ALTER DATABASE ${pg.escapeIdentifier(database.name)} SET commit_delay = ${delay}`);
       await pool.query(
